@@ -1,0 +1,1 @@
+"""wikidrop's Airflow parts: hooks, sensors/triggers, task builders and the DAG factory."""

@@ -1,0 +1,1 @@
+"""wikidrop: Wikimedia dumps -> validated partner-ready Wikipedia datasets."""

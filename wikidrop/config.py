@@ -1,0 +1,211 @@
+"""The one source of truth for editions and partners: ``config/wikidrop.yaml``, validated strictly.
+
+Unknown keys are errors (a misspelt key must not silently become a default), and anything that
+becomes a DAG id, a bucket name or an object path is checked against a pattern. Errors name the
+file and the key path, e.g. ``config/wikidrop.yaml: editions.1.dbname: String should match ...``.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, model_validator
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG_PATH = PROJECT_ROOT / "config" / "wikidrop.yaml"
+CONFIG_ENV_VAR = "WIKIDROP_CONFIG"
+
+DbName = Annotated[
+    str, Field(pattern=r"^[a-z][a-z0-9_]{1,30}wiki$", description="Wikimedia dbname, e.g. enwiki")
+]
+BucketName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$")]
+ObjectPrefix = Annotated[str, Field(pattern=r"^([A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*)?$")]
+Identifier = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
+ConnId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,250}$")]
+LanguageCode = Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[a-z0-9]{2,8})*$")]
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BeamSettings(StrictModel):
+    """Where the parse job runs: in the task process on Beam's local runner, or on Dataflow."""
+
+    runner: Literal["local", "dataflow"] = "local"
+    direct_num_workers: int = Field(2, ge=1, le=64)
+    pool: Identifier = "beam_jobs"
+    pool_slots: int = Field(1, ge=1, le=64, description="Airflow pool size created by `make up`/demo")
+    dataflow_project: str | None = None
+    dataflow_region: str | None = None
+    dataflow_temp_location: str | None = Field(None, pattern=r"^gs://")
+    dataflow_extra_options: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _dataflow_needs_project(self) -> BeamSettings:
+        if self.runner == "dataflow" and not (self.dataflow_project and self.dataflow_region):
+            raise ValueError("runner 'dataflow' needs dataflow_project and dataflow_region")
+        return self
+
+
+class SensorSettings(StrictModel):
+    poke_interval_seconds: int = Field(600, ge=1)
+    timeout_hours: float = Field(72, gt=0)
+
+
+class Settings(StrictModel):
+    """Deployment-wide settings (buckets, mirror, runners); per-edition facts live on editions."""
+
+    mirror: str = Field("https://dumps.wikimedia.org", description="base URL, gs:// URI or local directory")
+    staging_bucket: BucketName = "wikidrop-staging"
+    reports_bucket: BucketName = "wikidrop-reports"
+    staging_conn_id: ConnId = "wikidrop_gcs"
+    owner: str = "data-engineering"
+    retries: int = Field(2, ge=0, le=10)
+    beam: BeamSettings = Field(default_factory=BeamSettings)
+    sensor: SensorSettings = Field(default_factory=SensorSettings)
+
+
+class ValidationThresholds(StrictModel):
+    """Per-edition Great Expectations suite parameters (one suite, thresholds from here)."""
+
+    max_dead_letter_ratio: float = Field(0.01, ge=0, le=1)
+    max_row_drop_vs_previous: float = Field(0.2, ge=0, le=1)
+    max_row_deviation_vs_dump: float = Field(0.05, ge=0, le=1)
+    max_markup_residue_per_10k: float = Field(1.0, ge=0)
+    min_script_share: float = Field(0.5, ge=0, le=1)
+    stub_max_wikitext_bytes: int = Field(200, ge=0, description="pages this small may have empty text")
+
+
+class EditionConfig(StrictModel):
+    """One Wikipedia language edition: one DAG ``wikidrop_<dbname>``."""
+
+    dbname: DbName
+    language: LanguageCode
+    scripts: list[str] = Field(
+        min_length=1, description="Unicode scripts of the language, e.g. [Latin] or [Han, Hiragana, Katakana]"
+    )
+    schedule: str | None = Field(None, description="cron expression, or null for manual runs only")
+    namespaces: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    thresholds: ValidationThresholds = Field(default_factory=ValidationThresholds)
+    description: str = ""
+
+    @property
+    def dag_id(self) -> str:
+        return f"wikidrop_{self.dbname}"
+
+
+class FilterConfig(StrictModel):
+    namespaces: list[int] | None = None
+    min_text_length: int = Field(0, ge=0)
+    exclude_disambiguation: bool = False
+
+
+class WebhookConfig(StrictModel):
+    url: HttpUrl
+    secret_conn_id: ConnId = Field(description="Airflow connection whose password is the signing secret")
+    max_attempts: int = Field(5, ge=1, le=20)
+
+
+class PubSubConfig(StrictModel):
+    project: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")]
+    topic: Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9._~+%-]{2,254}$")]
+
+
+class EmailConfig(StrictModel):
+    to: list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")]] = Field(min_length=1)
+    smtp_conn_id: ConnId = "smtp_default"
+
+
+class NoticeConfig(StrictModel):
+    webhook: WebhookConfig | None = None
+    pubsub: PubSubConfig | None = None
+    email: EmailConfig | None = None
+
+
+class PartnerConfig(StrictModel):
+    """A customer: their own bucket, the editions they subscribe to, formats, filters, notices."""
+
+    id: Identifier
+    name: str = ""
+    editions: list[DbName] = Field(min_length=1)
+    bucket: BucketName
+    prefix: ObjectPrefix = ""
+    gcs_conn_id: ConnId = Field(description="Airflow connection holding this partner's bucket credentials")
+    formats: list[Literal["ndjson", "parquet", "plaintext"]] = Field(min_length=1)
+    fields: list[Annotated[str, Field(pattern=r"^[a-z_]+(\.[a-z_]+)*$")]] | None = Field(
+        None, description="top-level record fields to deliver (null = all)"
+    )
+    filters: FilterConfig = Field(default_factory=FilterConfig)
+    chunk_records: int = Field(10_000, ge=1)
+    notices: NoticeConfig = Field(default_factory=NoticeConfig)
+
+
+class WikidropConfig(StrictModel):
+    settings: Settings = Field(default_factory=Settings)
+    editions: list[EditionConfig] = Field(min_length=1)
+    partners: list[PartnerConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> WikidropConfig:
+        dbnames = [e.dbname for e in self.editions]
+        _no_duplicates("editions", dbnames)
+        _no_duplicates("partners", [p.id for p in self.partners])
+        for p in self.partners:
+            unknown = sorted(set(p.editions) - set(dbnames))
+            if unknown:
+                raise ValueError(f"partner {p.id!r} subscribes to unknown editions {unknown}")
+        buckets = [(p.bucket, p.prefix) for p in self.partners]
+        _no_duplicates("partner bucket/prefix pairs", buckets)
+        return self
+
+    @cached_property
+    def editions_by_dbname(self) -> dict[str, EditionConfig]:
+        return {e.dbname: e for e in self.editions}
+
+    def edition(self, dbname: str) -> EditionConfig:
+        try:
+            return self.editions_by_dbname[dbname]
+        except KeyError:
+            raise KeyError(f"no edition {dbname!r} in the config") from None
+
+    def partners_for(self, dbname: str) -> list[PartnerConfig]:
+        """Partners subscribed to an edition, in config order (stable mapped-task order)."""
+        return [p for p in self.partners if dbname in p.editions]
+
+
+def _no_duplicates(what: str, values: list) -> None:
+    dups = sorted({str(v) for v in values if values.count(v) > 1})
+    if dups:
+        raise ValueError(f"duplicate {what}: {dups}")
+
+
+class ConfigError(ValueError):
+    """The config file is missing, not YAML, or fails validation; the message names file and key."""
+
+
+def config_path() -> Path:
+    return Path(os.environ.get(CONFIG_ENV_VAR, DEFAULT_CONFIG_PATH))
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> WikidropConfig:
+    """Load and validate the config; ``$WIKIDROP_CONFIG`` or ``config/wikidrop.yaml`` by default."""
+    path = Path(path) if path is not None else config_path()
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config: {exc}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    try:
+        return WikidropConfig.model_validate(raw if raw is not None else {})
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            key = ".".join(str(part) for part in err["loc"]) or "<root>"
+            lines.append(f"{path}: {key}: {err['msg']}")
+        raise ConfigError("\n".join(lines)) from None

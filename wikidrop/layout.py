@@ -1,0 +1,68 @@
+"""Where everything lives in the staging and reports buckets: one place, so no stage guesses a path.
+
+    gs://<staging>/<dbname>/<date>/dump/<dump file names as Wikimedia names them>
+    gs://<staging>/<dbname>/<date>/parsed/articles/part-*.parquet, part-*.ndjson.gz
+    gs://<staging>/<dbname>/<date>/parsed/dead_letter/part-*.ndjson.gz
+    gs://<staging>/<dbname>/<date>/parsed/stats.json
+    gs://<staging>/<dbname>/<date>/validation/summary.json
+    gs://<reports>/<dbname>/<date>/<run id>/index.html    (Great Expectations Data Docs)
+
+Partner bucket layout is delivery's own (see ``wikidrop.delivery``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+DUMP_DATE_RE = re.compile(r"^\d{8}$")
+
+
+@dataclass(frozen=True)
+class StagingPartition:
+    """The staging area of one (edition, dump date); a re-run overwrites exactly this prefix."""
+
+    bucket: str
+    dbname: str
+    dump_date: str
+
+    def __post_init__(self) -> None:
+        if not DUMP_DATE_RE.match(self.dump_date):
+            raise ValueError(f"dump date must be YYYYMMDD, got {self.dump_date!r}")
+
+    @property
+    def prefix(self) -> str:
+        return f"{self.dbname}/{self.dump_date}"
+
+    @property
+    def uri(self) -> str:
+        return f"gs://{self.bucket}/{self.prefix}"
+
+    @property
+    def dump_uri(self) -> str:
+        return f"{self.uri}/dump"
+
+    @property
+    def parsed_uri(self) -> str:
+        return f"{self.uri}/parsed"
+
+    @property
+    def articles_uri(self) -> str:
+        return f"{self.parsed_uri}/articles"
+
+    @property
+    def dead_letter_uri(self) -> str:
+        return f"{self.parsed_uri}/dead_letter"
+
+    @property
+    def stats_uri(self) -> str:
+        return f"{self.parsed_uri}/stats.json"
+
+    @property
+    def validation_summary_uri(self) -> str:
+        return f"{self.uri}/validation/summary.json"
+
+
+def report_prefix(dbname: str, dump_date: str, run_id: str) -> str:
+    """Object prefix of one run's Data Docs site in the reports bucket (run ids made path-safe)."""
+    return f"{dbname}/{dump_date}/{re.sub(r'[^A-Za-z0-9._-]+', '_', run_id)}"
