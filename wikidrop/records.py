@@ -1,0 +1,325 @@
+"""The article record (DESIGN.md section 4, Wikimedia Enterprise names) and its Parquet schema.
+
+One record per article page of a dump. The same dicts are written as gzip NDJSON and as Parquet, so
+every nested field has one JSON-friendly shape: lists of structs (never Arrow maps, which read back
+as lists of tuples). Infobox and reference template parameters are therefore ordered
+``[{"key", "value"}]`` lists, which also keeps repeated parameters that a dict would lose.
+
+Fields computed only from page_props (``main_entity``, ``is_disambiguation``, ``description``) are
+not part of the schema yet: the parse job does not read the page_props table, and DESIGN.md says to
+omit what cannot be computed rather than fake it. Adding them later is a schema minor version bump.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import pyarrow as pa
+
+from wikidrop.siteinfo import SiteInfo
+
+SCHEMA_VERSION = "1.0.0"
+
+# Dumps since 2023-06-29 carry text under CC BY-SA 4.0 (older revisions: 3.0); Wikimedia Enterprise
+# labels every current article with the 4.0 licence, and so do we.
+LICENSE = {
+    "name": "Creative Commons Attribution Share Alike 4.0 International",
+    "identifier": "CC-BY-SA-4.0",
+    "url": "https://creativecommons.org/licenses/by-sa/4.0/",
+}
+
+_NAME_URL = pa.struct([("name", pa.string()), ("url", pa.string())])
+_KEY_VALUE = pa.struct([("key", pa.string()), ("value", pa.string())])
+
+ARTICLE_SCHEMA = pa.schema(
+    [
+        ("name", pa.string()),
+        ("identifier", pa.int64()),
+        ("url", pa.string()),
+        ("namespace", pa.struct([("identifier", pa.int64()), ("name", pa.string())])),
+        ("in_language", pa.struct([("identifier", pa.string()), ("direction", pa.string())])),
+        ("is_part_of", pa.struct([("identifier", pa.string()), ("url", pa.string())])),
+        ("date_modified", pa.string()),
+        (
+            "version",
+            pa.struct(
+                [
+                    ("identifier", pa.int64()),
+                    ("parent_identifier", pa.int64()),
+                    ("comment", pa.string()),
+                    ("is_minor_edit", pa.bool_()),
+                    (
+                        "editor",
+                        pa.struct(
+                            [
+                                ("identifier", pa.int64()),
+                                ("name", pa.string()),
+                                ("is_anonymous", pa.bool_()),
+                            ]
+                        ),
+                    ),
+                    ("number_of_characters", pa.int64()),
+                    ("size", pa.struct([("value", pa.int64()), ("unit_text", pa.string())])),
+                    ("sha1", pa.string()),
+                ]
+            ),
+        ),
+        (
+            "license",
+            pa.list_(pa.struct([("name", pa.string()), ("identifier", pa.string()), ("url", pa.string())])),
+        ),
+        ("article_body", pa.struct([("wikitext", pa.string())])),
+        ("redirects", pa.list_(_NAME_URL)),
+        ("categories", pa.list_(_NAME_URL)),
+        ("templates", pa.list_(_NAME_URL)),
+        ("text", pa.string()),
+        ("abstract", pa.string()),
+        (
+            "sections",
+            pa.list_(pa.struct([("name", pa.string()), ("level", pa.int32()), ("text", pa.string())])),
+        ),
+        ("infoboxes", pa.list_(pa.struct([("name", pa.string()), ("params", pa.list_(_KEY_VALUE))]))),
+        (
+            "references",
+            pa.list_(
+                pa.struct(
+                    [
+                        ("name", pa.string()),
+                        ("group", pa.string()),
+                        ("text", pa.string()),
+                        ("template", pa.string()),
+                        ("params", pa.list_(_KEY_VALUE)),
+                    ]
+                )
+            ),
+        ),
+        ("links", pa.list_(_NAME_URL)),
+        (
+            "provenance",
+            pa.struct(
+                [
+                    ("dump_date", pa.string()),
+                    ("source_file", pa.string()),
+                    ("stream_offset", pa.int64()),
+                    ("parser_version", pa.string()),
+                    ("schema_version", pa.string()),
+                ]
+            ),
+        ),
+    ],
+    metadata={"wikidrop.schema_version": SCHEMA_VERSION},
+)
+
+DEAD_LETTER_SCHEMA = pa.schema(
+    [
+        ("identifier", pa.int64()),
+        ("name", pa.string()),
+        ("namespace", pa.int64()),
+        ("reason", pa.string()),
+        ("detail", pa.string()),
+        ("size", pa.int64()),
+        ("source_file", pa.string()),
+        ("stream_offset", pa.int64()),
+    ],
+    metadata={"wikidrop.schema_version": SCHEMA_VERSION},
+)
+
+
+def parser_version() -> str:
+    """Version string stamped into provenance: our package plus the wikitext parser it drives."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    def _v(dist: str) -> str:
+        try:
+            return version(dist)
+        except PackageNotFoundError:
+            return "unknown"
+
+    return f"wikidrop-{_v('wikidrop')}+mwparserfromhell-{_v('mwparserfromhell')}"
+
+
+def provenance(
+    dump_date: str, source_file: str, stream_offset: int | None, parser: str | None = None
+) -> dict[str, Any]:
+    """The ``provenance`` struct of a record (where in which dump it came from, which code made it)."""
+    return {
+        "dump_date": dump_date,
+        "source_file": source_file,
+        "stream_offset": stream_offset,
+        "parser_version": parser or parser_version(),
+        "schema_version": SCHEMA_VERSION,
+    }
+
+
+def build_article_record(
+    page: Any, content: Any, site: SiteInfo, provenance: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Assemble the record of one article page from the dump page, its extracted content and the wiki.
+
+    ``page`` is a ``wikidrop.dumpxml.Page`` (latest revision used), ``content`` a
+    ``wikidrop.wikitext.PageContent``. Redirects are filled later by the job, when folded.
+    """
+    rev = _latest_revision(page)
+    wikitext = _get(rev, "text") or ""
+    editor = _editor(rev)
+    parent = _get(rev, "parent_id")
+    return {
+        "name": _get(page, "title"),
+        "identifier": int(_get(page, "id")),
+        "url": site.article_url(_get(page, "title")),
+        "namespace": {
+            "identifier": int(_get(page, "ns")),
+            "name": site.namespace_name(int(_get(page, "ns"))),
+        },
+        "in_language": {"identifier": site.language, "direction": site.direction},
+        "is_part_of": {"identifier": site.dbname, "url": site.server},
+        "date_modified": _get(rev, "timestamp"),
+        "version": {
+            "identifier": _int_or_none(_get(rev, "id")),
+            "parent_identifier": _int_or_none(parent),
+            "comment": _get(rev, "comment"),
+            "is_minor_edit": bool(_get(rev, "minor")),
+            "editor": editor,
+            "number_of_characters": len(wikitext),
+            "size": {"value": len(wikitext.encode("utf-8")), "unit_text": "B"},
+            "sha1": _get(rev, "sha1") or None,
+        },
+        "license": [dict(LICENSE)],
+        "article_body": {"wikitext": wikitext},
+        "redirects": [],
+        "categories": _name_urls(_get(content, "categories"), site, default_ns=14),
+        "templates": _name_urls(_get(content, "templates"), site, default_ns=10),
+        "text": _get(content, "text") or "",
+        "abstract": _get(content, "abstract") or "",
+        "sections": [_section(s) for s in _get(content, "sections") or ()],
+        "infoboxes": [
+            {"name": _get(b, "name"), "params": key_values(_get(b, "params"))}
+            for b in _get(content, "infoboxes") or ()
+        ],
+        "references": [_reference(r) for r in _get(content, "references") or ()],
+        "links": _name_urls(_get(content, "links"), site, default_ns=0),
+        "provenance": dict(provenance),
+    }
+
+
+def dead_letter_record(
+    page: Any, reason: str, detail: str = "", source_file: str = "", stream_offset: int | None = None
+) -> dict[str, Any]:
+    """One dead-letter row (DEAD_LETTER_SCHEMA): which page, why, how big its wikitext was."""
+    rev = _latest_revision(page)
+    text = _get(rev, "text") or ""
+    return {
+        "identifier": _int_or_none(_get(page, "id")),
+        "name": _get(page, "title"),
+        "namespace": _int_or_none(_get(page, "ns")),
+        "reason": reason,
+        "detail": detail,
+        "size": len(text.encode("utf-8")),
+        "source_file": source_file,
+        "stream_offset": stream_offset,
+    }
+
+
+def key_values(params: Mapping[str, Any] | Iterable[Any] | None) -> list[dict[str, str]]:
+    """Template parameters as an ordered ``[{"key", "value"}]`` list (repeated keys survive)."""
+    if not params:
+        return []
+    items = params.items() if isinstance(params, Mapping) else params
+    out = []
+    for item in items:
+        if isinstance(item, Mapping):
+            key, value = item.get("key"), item.get("value")
+        else:
+            key, value = item
+        out.append({"key": str(key), "value": "" if value is None else str(value)})
+    return out
+
+
+def record_fingerprint(record: Mapping[str, Any]) -> str:
+    """Stable sha1 of a record's JSON (for comparing two runs without holding both in memory)."""
+    import json
+
+    return hashlib.sha1(json.dumps(record, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+# -- helpers ----------------------------------------------------------------------------------------
+
+
+def _get(obj: Any, name: str) -> Any:
+    """Attribute or key lookup, so content may be a dataclass or a plain dict."""
+    if obj is None:
+        return None
+    if isinstance(obj, Mapping):
+        return obj.get(name)
+    return getattr(obj, name, None)
+
+
+def _latest_revision(page: Any) -> Any:
+    revisions = _get(page, "revisions")
+    if revisions:
+        return revisions[-1]
+    return _get(page, "revision")
+
+
+def _int_or_none(value: Any) -> int | None:
+    return None if value is None or value == "" else int(value)
+
+
+def _editor(rev: Any) -> dict[str, Any]:
+    """``editor{identifier,name,is_anonymous}``: IP editors have a name (the IP) and no id."""
+    contributor = _get(rev, "contributor")
+    if contributor is not None and not isinstance(contributor, str):
+        ident = _get(contributor, "id")
+        name = _get(contributor, "username") or _get(contributor, "name") or _get(contributor, "ip")
+        anon = _get(contributor, "ip") is not None and _get(contributor, "username") is None
+    else:
+        ident = _get(rev, "contributor_id")
+        name = _get(rev, "contributor_name") or _get(rev, "contributor_ip")
+        anon = _get(rev, "contributor_ip") is not None and _get(rev, "contributor_name") is None
+    return {"identifier": _int_or_none(ident), "name": name, "is_anonymous": bool(anon)}
+
+
+def _name_urls(items: Iterable[Any] | None, site: SiteInfo, default_ns: int) -> list[dict[str, str]]:
+    """``[{name, url}]`` for categories/templates/links given as titles or ``{name, url}`` items.
+
+    A bare title without namespace prefix gets the localized prefix of ``default_ns`` in its URL
+    (``Kategorie:X`` on dewiki), from siteinfo.
+    """
+    out = []
+    prefix = site.namespace_name(default_ns)
+    for item in items or ():
+        if isinstance(item, str):
+            name, url = item, None
+        else:
+            name, url = _get(item, "name") or _get(item, "title"), _get(item, "url")
+        if url is None:
+            full = name if (not prefix or _has_prefix(name, site)) else f"{prefix}:{name}"
+            url = site.article_url(full)
+        out.append({"name": name, "url": url})
+    return out
+
+
+def _has_prefix(title: str, site: SiteInfo) -> bool:
+    head, sep, _ = title.partition(":")
+    return bool(sep) and site.namespace_by_prefix(head) is not None
+
+
+def _section(section: Any) -> dict[str, Any]:
+    if isinstance(section, tuple) and not dataclasses.is_dataclass(section):
+        name, level, text = section
+    else:
+        name, level, text = _get(section, "name"), _get(section, "level"), _get(section, "text")
+    return {"name": name, "level": int(level), "text": text or ""}
+
+
+def _reference(ref: Any) -> dict[str, Any]:
+    return {
+        "name": _get(ref, "name"),
+        "group": _get(ref, "group"),
+        "text": _get(ref, "text") or "",
+        "template": _get(ref, "template"),
+        "params": key_values(_get(ref, "params")),
+    }
