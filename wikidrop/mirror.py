@@ -96,24 +96,36 @@ def open_export_bytes(path: str | os.PathLike[str]) -> IO[bytes]:
     return open(path, "rb")
 
 
+def _utf16_codec(first: bytes) -> str | None:
+    """``utf-16`` when the export starts with a UTF-16 BOM or ``<`` as UTF-16 (XML 1.0 appendix F)."""
+    if first.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if first.startswith(b"\x00<\x00"):
+        return "utf-16-be"
+    if first.startswith(b"<\x00"):
+        return "utf-16-le"
+    return None
+
+
 def _utf8_blocks(stream: IO[bytes], source: str) -> Iterator[bytes]:
-    """Blocks of the export as UTF-8 (UTF-16 exports, recognised by their BOM, are transcoded)."""
+    """Blocks of the export as UTF-8 (UTF-16 exports are transcoded, the XML declaration fixed)."""
     first = stream.read(READ_BLOCK)
     if first.startswith(codecs.BOM_UTF8):
         first = first[len(codecs.BOM_UTF8) :]
-    if first.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        log.warning("%s: UTF-16 export, transcoding to UTF-8", source)
-        decoder = codecs.getincrementaldecoder("utf-16")()
-        text = decoder.decode(first)
-        text = re.sub(r'(<\?xml[^>]*encoding=["\'])utf-16(["\'])', r"\1utf-8\2", text, count=1, flags=re.I)
-        yield text.encode("utf-8")
+    codec = _utf16_codec(first)
+    if codec is None:
+        yield first
         while block := stream.read(READ_BLOCK):
-            yield decoder.decode(block).encode("utf-8")
-        yield decoder.decode(b"", final=True).encode("utf-8")
+            yield block
         return
-    yield first
+    log.warning("%s: UTF-16 export, transcoding to UTF-8", source)
+    decoder = codecs.getincrementaldecoder(codec)()
+    text = decoder.decode(first)
+    text = re.sub(r'(<\?xml[^>]*encoding=["\'])utf-16(["\'])', r"\1utf-8\2", text, count=1, flags=re.I)
+    yield text.encode("utf-8")
     while block := stream.read(READ_BLOCK):
-        yield block
+        yield decoder.decode(block).encode("utf-8")
+    yield decoder.decode(b"", final=True).encode("utf-8")
 
 
 @dataclass(frozen=True)
