@@ -1,0 +1,117 @@
+"""One DAG per edition from the validated config: ``build_edition_dag(edition, config)``.
+
+    resolve_run -> wait_for_dump -> stage_dump -> parse_articles -> validate -> publish_gate
+                -> deliver[partner] -> notify[partner]
+
+Each stage's tasks come from its module in ``wikidrop_airflow.stages``; this module only orders
+them and sets what every task shares (owner, retries, the run form). ``publish_gate`` ends dry runs
+after validation, so nothing is delivered or announced.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, timedelta
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from airflow.sdk import DAG, XComArg
+
+    from wikidrop.config import EditionConfig, WikidropConfig
+
+DOCS_URL = "docs/architecture.md"
+
+
+def build_edition_dag(edition: EditionConfig, config: WikidropConfig) -> DAG:
+    """The DAG ``wikidrop_<dbname>`` of one edition; cheap to call (no I/O, no heavy imports)."""
+    from airflow.sdk import DAG
+
+    from wikidrop_airflow.params import add_resolve_run, build_params
+    from wikidrop_airflow.stages.deliver import add_delivery
+    from wikidrop_airflow.stages.dump import add_dump_stages
+    from wikidrop_airflow.stages.parse import add_parse_stage
+    from wikidrop_airflow.stages.validate import add_validation
+
+    settings = config.settings
+    partners = config.partners_for(edition.dbname)
+    with DAG(
+        dag_id=edition.dag_id,
+        dag_display_name=f"wikidrop: {edition.description or edition.dbname} ({edition.dbname})",
+        description=f"{edition.dbname} dump -> parsed, validated partner drops",
+        doc_md=edition_doc_md(edition, config),
+        schedule=edition.schedule,
+        start_date=None if edition.schedule is None else _schedule_start(),
+        catchup=False,
+        max_active_runs=1,
+        tags=["wikidrop", edition.language, edition.dbname],
+        params=build_params(settings, partners),
+        default_args={
+            "owner": settings.owner,
+            "retries": settings.retries,
+            "retry_delay": timedelta(minutes=5),
+            "retry_exponential_backoff": True,
+        },
+    ) as dag:
+        run_context = add_resolve_run(edition, settings)
+        staged = add_dump_stages(edition, settings, run_context)
+        parsed = add_parse_stage(edition, settings, run_context, staged)
+        validation = add_validation(edition, settings, run_context, parsed)
+        approved = add_publish_gate(run_context, validation)
+        add_delivery(edition, settings, partners, run_context, staged, parsed, approved)
+    return dag
+
+
+def add_publish_gate(run_context: XComArg, validation: XComArg) -> XComArg:
+    """Short-circuit before delivery on dry runs; otherwise pass the ValidationSummary through."""
+    from airflow.sdk import task
+
+    @task.short_circuit(task_id="publish_gate")
+    def publish_gate(run_context: dict[str, Any], validation: dict[str, Any]) -> dict[str, Any] | bool:
+        """Validation passed (it raises otherwise); deliver unless this is a dry run."""
+        if run_context["dry_run"]:
+            print(f"dry run of {run_context['dbname']} {run_context['dump_date']}: nothing is delivered")
+            return False
+        return validation
+
+    return publish_gate(run_context, validation)
+
+
+def edition_doc_md(edition: EditionConfig, config: WikidropConfig) -> str:
+    """The DAG's documentation panel: what it does, for whom, where its data goes."""
+    settings = config.settings
+    partners = config.partners_for(edition.dbname)
+    partner_lines = (
+        "\n".join(
+            f"- **{p.name or p.id}** (`{p.id}`): `gs://{p.bucket}/{p.prefix}`, formats {', '.join(p.formats)}"
+            for p in partners
+        )
+        or "- none subscribed: runs stop after validation"
+    )
+    schedule = (
+        f"`{edition.schedule}` (newest dump on or before each tick)" if edition.schedule else "manual only"
+    )
+    return f"""\
+# {edition.description or edition.dbname} (`{edition.dbname}`, language `{edition.language}`)
+
+Turns the Wikimedia dump of **{edition.dbname}** into validated partner drops:
+wait for the dump on the mirror, stage it checksum-verified in `gs://{settings.staging_bucket}/{edition.dbname}/<date>/dump/`,
+parse it with Beam (runner `{settings.beam.runner}`, pool `{settings.beam.pool}`) into
+`.../parsed/`, validate it with Great Expectations (Data Docs in `gs://{settings.reports_bucket}/{edition.dbname}/`),
+then deliver to each partner and notify them. Namespaces: {", ".join(map(str, edition.namespaces))}.
+
+**Schedule:** {schedule}. **Trigger with config** to pick a dump date (`YYYYMMDD` or `latest`),
+another mirror, a subset of partners, or a dry run (stops after validation).
+
+## Partners
+{partner_lines}
+
+## Links
+- Dumps: {settings.mirror.rstrip("/")}/{edition.dbname}/
+- Pipeline stages and contracts: `{DOCS_URL}` in the wikidrop repository
+"""
+
+
+def _schedule_start():
+    """A fixed past start date: with catchup off, only the next tick after deployment runs."""
+    from datetime import datetime
+
+    return datetime(2025, 1, 1, tzinfo=UTC)

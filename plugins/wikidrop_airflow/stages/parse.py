@@ -1,0 +1,222 @@
+"""parse_articles: the Beam parse job over the staged dump, in the task or on Dataflow.
+
+``settings.beam.runner`` picks where it runs:
+
+- ``local``: ``beam_jobs.parse_dump.run(argv)`` inside the task process on Beam's local runner
+  (DirectRunner, multi-threaded); right for the demo, tests and small editions.
+- ``dataflow``: Airflow's ``BeamRunPythonPipelineOperator`` submits the same job to Dataflow. It
+  needs the optional extra ``wikidrop[dataflow]`` (apache-airflow-providers-apache-beam[google]),
+  imported only on this branch so the base install stays light.
+
+Both serialise Beam jobs through the pool ``settings.beam.pool`` and end in a task that returns the
+ParsedOutput contract and emits the edition's parsed-output Asset, so other DAGs can schedule on it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from airflow.sdk import Asset, XComArg
+
+    from wikidrop.config import EditionConfig, Settings
+
+DATAFLOW_EXTRA_HINT = (
+    "settings.beam.runner is 'dataflow' but the Apache Beam provider is not installed: "
+    "pip install 'wikidrop[dataflow]' (apache-airflow-providers-apache-beam[google])"
+)
+
+
+def parsed_asset(edition: EditionConfig, settings: Settings) -> Asset:
+    """The edition-level Asset updated by every successful parse (event extra names the dump date)."""
+    from airflow.sdk import Asset
+
+    return Asset(
+        name=f"wikidrop_{edition.dbname}_parsed",
+        uri=f"gs://{settings.staging_bucket}/{edition.dbname}/parsed",
+        group="wikidrop",
+        extra={"dbname": edition.dbname, "language": edition.language},
+    )
+
+
+def add_parse_stage(
+    edition: EditionConfig, settings: Settings, run_context: XComArg, staged: XComArg
+) -> XComArg:
+    """Create the parse tasks for the configured runner; return the ParsedOutput XComArg."""
+    if settings.beam.runner == "dataflow":
+        return _add_dataflow_parse(edition, settings, run_context, staged)
+    return _add_local_parse(edition, settings, run_context, staged)
+
+
+def beam_job_options(edition: EditionConfig, run_context: dict[str, Any], staged: dict[str, Any]) -> dict:
+    """The parse job's own CLI options (``python -m beam_jobs.parse_dump --help``), runner-neutral."""
+    partition = _partition(run_context)
+    return {
+        "input": list(staged["pages_articles"]),
+        "index": list(staged["index"]),
+        "siteinfo": staged["siteinfo_json"],
+        "output": partition.parsed_uri,
+        "dbname": edition.dbname,
+        "namespaces": ",".join(str(ns) for ns in edition.namespaces),
+        "dump-date": run_context["dump_date"],
+    }
+
+
+def options_to_argv(options: dict[str, Any]) -> list[str]:
+    """``{"input": [a, b], "dbname": x}`` -> ``["--input", a, "--input", b, "--dbname", x]``."""
+    argv: list[str] = []
+    for key, value in options.items():
+        for item in value if isinstance(value, list) else [value]:
+            argv += [f"--{key}", str(item)]
+    return argv
+
+
+def _partition(run_context: dict[str, Any]):
+    from wikidrop.gcs import split_gs_uri
+    from wikidrop.layout import StagingPartition
+
+    bucket, _ = split_gs_uri(run_context["staging_uri"])
+    return StagingPartition(bucket, run_context["dbname"], run_context["dump_date"])
+
+
+def _add_local_parse(
+    edition: EditionConfig, settings: Settings, run_context: XComArg, staged: XComArg
+) -> XComArg:
+    from airflow.sdk import task
+
+    asset = parsed_asset(edition, settings)
+
+    @task(task_id="parse_articles", pool=settings.beam.pool, outlets=[asset])
+    def parse_articles(run_context: dict[str, Any], staged: dict[str, Any]) -> dict[str, Any]:
+        """Run the Beam job in this process on the local runner; heavy imports stay in here."""
+        from beam_jobs.parse_dump import run
+
+        local_runner = {
+            "runner": "DirectRunner",
+            "direct_running_mode": "multi_threading",
+            "direct_num_workers": settings.beam.direct_num_workers,
+        }
+        argv = options_to_argv(beam_job_options(edition, run_context, staged) | local_runner)
+        with _beam_gcs_endpoint(settings.staging_conn_id):
+            stats = run(argv)
+        return _finish(asset, settings, run_context, stats)
+
+    return parse_articles(run_context, staged)
+
+
+def _add_dataflow_parse(
+    edition: EditionConfig, settings: Settings, run_context: XComArg, staged: XComArg
+) -> XComArg:
+    try:
+        from airflow.providers.apache.beam.operators.beam import BeamRunPythonPipelineOperator
+        from airflow.providers.google.cloud.operators.dataflow import DataflowConfiguration
+    except ImportError as exc:
+        raise ImportError(DATAFLOW_EXTRA_HINT) from exc
+    from airflow.sdk import task
+
+    asset = parsed_asset(edition, settings)
+    beam = settings.beam
+
+    @task(task_id="dataflow_options")
+    def dataflow_options(run_context: dict[str, Any], staged: dict[str, Any]) -> dict[str, Any]:
+        """Job options from the staged files (XCom), rendered into the operator at run time."""
+        return (
+            beam_job_options(edition, run_context, staged)
+            | {"temp_location": beam.dataflow_temp_location}
+            | dict(beam.dataflow_extra_options)
+        )
+
+    options = dataflow_options(run_context, staged)
+    submit = BeamRunPythonPipelineOperator(
+        task_id="parse_articles",
+        runner="DataflowRunner",
+        py_file="beam_jobs.parse_dump",
+        py_options=["-m"],
+        pipeline_options=options,
+        pool=beam.pool,
+        dataflow_config=DataflowConfiguration(
+            job_name=f"wikidrop-{edition.dbname.replace('_', '-')}",
+            project_id=beam.dataflow_project,
+            location=beam.dataflow_region,
+            wait_until_finished=True,
+        ),
+    )
+
+    @task(task_id="parse_output", outlets=[asset])
+    def parse_output(run_context: dict[str, Any]) -> dict[str, Any]:
+        """Read the job's stats.json and list its shards: the same contract as the local branch."""
+        import json
+
+        from wikidrop.gcs import split_gs_uri
+        from wikidrop_airflow.hooks.gcs import WikidropGCSHook
+
+        bucket, path = split_gs_uri(_partition(run_context).stats_uri)
+        client = WikidropGCSHook(settings.staging_conn_id).get_client()
+        stats = json.loads(client.bucket(bucket).blob(path).download_as_bytes())
+        return _finish(asset, settings, run_context, stats)
+
+    parsed = parse_output(run_context)
+    options >> submit >> parsed
+    return parsed
+
+
+def _finish(asset: Asset, settings: Settings, run_context: dict[str, Any], stats: dict) -> dict[str, Any]:
+    """ParsedOutput for XCom + the Asset event, once the job's output is in the staging bucket."""
+    from airflow.sdk import get_current_context
+
+    from wikidrop.gcs import split_gs_uri
+    from wikidrop_airflow.hooks.gcs import WikidropGCSHook
+
+    partition = _partition(run_context)
+    bucket, prefix = split_gs_uri(partition.articles_uri)
+    client = WikidropGCSHook(settings.staging_conn_id).get_client()
+    shards = sorted(
+        f"gs://{bucket}/{blob.name}"
+        for blob in client.list_blobs(bucket, prefix=f"{prefix}/")
+        if blob.name.endswith(".parquet")
+    )
+    if not shards:
+        raise RuntimeError(f"parse job wrote no Parquet shards under {partition.articles_uri}/")
+    context = get_current_context()
+    context["outlet_events"][asset].extra = {
+        "dump_date": run_context["dump_date"],
+        "parsed_uri": partition.parsed_uri,
+        "articles": stats.get("articles"),
+        "run_id": run_context["run_id"],
+    }
+    return {"parsed_uri": partition.parsed_uri, "stats": stats, "article_shards": shards}
+
+
+@contextlib.contextmanager
+def _beam_gcs_endpoint(conn_id: str) -> Iterator[None]:
+    """Point Beam's gs:// filesystem at the connection's emulator endpoint, if it names one.
+
+    Beam builds its own storage client, which honours only ``STORAGE_EMULATOR_HOST``; real GCS
+    (no endpoint in the connection) leaves the environment untouched.
+    """
+    endpoint = _connection_endpoint(conn_id)
+    if not endpoint or os.environ.get("STORAGE_EMULATOR_HOST") == endpoint:
+        yield
+        return
+    previous = os.environ.get("STORAGE_EMULATOR_HOST")
+    os.environ["STORAGE_EMULATOR_HOST"] = endpoint
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("STORAGE_EMULATOR_HOST", None)
+        else:
+            os.environ["STORAGE_EMULATOR_HOST"] = previous
+
+
+def _connection_endpoint(conn_id: str) -> str | None:
+    from airflow.exceptions import AirflowNotFoundException
+    from airflow.sdk import BaseHook
+
+    try:
+        return BaseHook.get_connection(conn_id).extra_dejson.get("endpoint")
+    except AirflowNotFoundException:
+        return None
