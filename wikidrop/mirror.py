@@ -58,14 +58,13 @@ from pathlib import Path
 from typing import IO, Any
 from xml.etree import ElementTree
 
+from wikidrop.dumpstatus import MULTISTREAM_JOB, NAMESPACES_JOB
 from wikidrop.siteinfo import SiteInfo
 
 log = logging.getLogger(__name__)
 
 PAGES_PER_STREAM = 100
 READ_BLOCK = 1 << 20
-MULTISTREAM_JOB = "articlesmultistreamdump"
-NAMESPACES_JOB = "namespaces"
 DUMPSTATUS_VERSION = "0.8"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 

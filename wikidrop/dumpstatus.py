@@ -1,0 +1,272 @@
+"""Read a mirror's ``<dbname>/<date>/dumpstatus.json``: are our jobs done, which files to stage,
+which date is the latest finished one.
+
+A mirror is an ``http(s)://`` base URL (https://dumps.wikimedia.org, any rsync mirror served over
+HTTP, the project's local mirror server), a ``gs://bucket/prefix`` URI or a local directory; the
+layout under it is always ``<dbname>/<YYYYMMDD>/<files>``. ``open_mirror_file`` and
+``list_mirror_dir`` are the only places that know the difference.
+
+Latest date: Wikimedia's per-wiki directory (``https://dumps.wikimedia.org/<dbname>/``) is an HTML
+index with one ``<YYYYMMDD>/`` link per dump run, newest last; a run's directory exists from the
+moment the run starts, long before our jobs are done. ``resolve_latest`` therefore walks the dates
+newest first and returns the first whose dumpstatus.json says the required jobs are ``done`` (the
+``latest/`` directory's RSS files are updated per job and would let a half-finished run through).
+The same approach works for Python's ``http.server`` listing, a local directory and a GCS prefix.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import urllib.error
+import urllib.request
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from wikidrop.gcs import GS_SCHEME, split_gs_uri
+
+MULTISTREAM_JOB = "articlesmultistreamdump"
+NAMESPACES_JOB = "namespaces"
+REQUIRED_JOBS: tuple[str, ...] = (MULTISTREAM_JOB, NAMESPACES_JOB)
+DUMPSTATUS_NAME = "dumpstatus.json"
+HTTP_TIMEOUT_SECONDS = 60
+# Wikimedia asks API and dump clients to identify themselves.
+USER_AGENT = "wikidrop/0.1 (dump staging; +https://github.com/wikidrop)"
+DATE_DIR_RE = re.compile(r"^\d{8}$")
+_HREF_DATE_RE = re.compile(r'href="(?:\./)?(\d{8})/?"')
+
+# Kinds of staged file, as StagedDump lists them.
+PAGES_ARTICLES = "pages_articles"
+INDEX = "index"
+SITEINFO_JSON = "siteinfo_json"
+
+
+class MirrorFileNotFound(FileNotFoundError):
+    """The mirror has no such file (HTTP 404, missing object or path)."""
+
+
+class DumpStatusError(ValueError):
+    """dumpstatus.json is unusable for staging (message names the URL and the job or file)."""
+
+
+# -- the mirror opener ---------------------------------------------------------------------------
+def mirror_url(mirror: str, *parts: str) -> str:
+    """``<mirror>/<part>/<part>`` for any mirror kind (used in messages and as the object address)."""
+    return "/".join([str(mirror).rstrip("/"), *(p.strip("/") for p in parts)])
+
+
+def _local_root(mirror: str) -> Path | None:
+    if mirror.startswith("file://"):
+        return Path(urllib.request.url2pathname(mirror[len("file://") :]))
+    if "://" in mirror:
+        return None
+    return Path(mirror)
+
+
+@contextlib.contextmanager
+def open_mirror_file(mirror: str, relpath: str) -> Iterator[IO[bytes]]:
+    """A readable binary stream of ``<mirror>/<relpath>``, read lazily (never whole in memory)."""
+    url = mirror_url(mirror, relpath)
+    local = _local_root(mirror)
+    if local is not None:
+        try:
+            with open(local / relpath, "rb") as f:
+                yield f
+        except FileNotFoundError as exc:
+            raise MirrorFileNotFound(f"{url}: no such file") from exc
+        return
+    if mirror.startswith(GS_SCHEME):
+        from google.api_core.exceptions import NotFound
+
+        from wikidrop.gcs import storage_client
+
+        bucket, prefix = split_gs_uri(url)
+        blob = storage_client().bucket(bucket).blob(prefix)
+        try:
+            with blob.open("rb") as f:
+                yield f
+        except NotFound as exc:
+            raise MirrorFileNotFound(f"{url}: no such object") from exc
+        return
+    if not mirror.startswith(("http://", "https://")):
+        raise ValueError(f"mirror must be http(s)://, gs:// or a local directory, got {mirror!r}")
+    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
+    try:
+        response = urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_SECONDS)
+    except urllib.error.HTTPError as exc:
+        if exc.code == 404:
+            raise MirrorFileNotFound(f"{url}: HTTP 404") from exc
+        raise
+    with response:
+        yield response
+
+
+def read_mirror_bytes(mirror: str, relpath: str) -> bytes:
+    with open_mirror_file(mirror, relpath) as f:
+        return f.read()
+
+
+def list_dump_dates(mirror: str, dbname: str) -> list[str]:
+    """The ``YYYYMMDD`` run directories of one wiki on the mirror, oldest first."""
+    local = _local_root(mirror)
+    if local is not None:
+        directory = local / dbname
+        names = [p.name for p in directory.iterdir() if p.is_dir()] if directory.is_dir() else []
+    elif mirror.startswith(GS_SCHEME):
+        from wikidrop.gcs import storage_client
+
+        bucket, prefix = split_gs_uri(mirror_url(mirror, dbname) + "/")
+        blobs = storage_client().list_blobs(bucket, prefix=prefix, delimiter="/")
+        list(blobs)  # the prefixes are filled in while iterating
+        names = [p[len(prefix) :].strip("/") for p in blobs.prefixes]
+    else:
+        try:
+            listing = read_mirror_bytes(mirror, f"{dbname}/").decode("utf-8", "replace")
+        except MirrorFileNotFound:
+            listing = ""
+        names = _HREF_DATE_RE.findall(listing)
+    return sorted({n for n in names if DATE_DIR_RE.match(n)})
+
+
+# -- dumpstatus.json -----------------------------------------------------------------------------
+def dumpstatus_relpath(dbname: str, dump_date: str) -> str:
+    return f"{dbname}/{dump_date}/{DUMPSTATUS_NAME}"
+
+
+def dumpstatus_location(mirror: str, dbname: str, dump_date: str) -> str:
+    return mirror_url(mirror, dumpstatus_relpath(dbname, dump_date))
+
+
+def parse_dumpstatus(payload: bytes | str, where: str) -> dict[str, Any]:
+    """dumpstatus.json as a dict; a body that is not the expected JSON is an error naming ``where``."""
+    try:
+        status = json.loads(payload)
+    except ValueError as exc:
+        raise DumpStatusError(f"{where}: not JSON: {exc}") from exc
+    if not isinstance(status, dict) or not isinstance(status.get("jobs"), dict):
+        raise DumpStatusError(f"{where}: no 'jobs' object; not a Wikimedia dumpstatus.json")
+    return status
+
+
+def fetch_dumpstatus(mirror: str, dbname: str, dump_date: str) -> dict[str, Any]:
+    """Fetch and parse ``<mirror>/<dbname>/<date>/dumpstatus.json`` (MirrorFileNotFound if absent)."""
+    payload = read_mirror_bytes(mirror, dumpstatus_relpath(dbname, dump_date))
+    return parse_dumpstatus(payload, dumpstatus_location(mirror, dbname, dump_date))
+
+
+def jobs_not_done(status: Mapping[str, Any], required_jobs: Iterable[str] = REQUIRED_JOBS) -> dict[str, str]:
+    """``{job: its status}`` for each required job that is not ``done`` (``missing`` if absent)."""
+    jobs = status.get("jobs", {})
+    pending = {}
+    for job in required_jobs:
+        state = jobs.get(job, {}).get("status", "missing") if isinstance(jobs.get(job), dict) else "missing"
+        if state != "done":
+            pending[job] = state
+    return pending
+
+
+def jobs_done(status: Mapping[str, Any], required_jobs: Iterable[str] = REQUIRED_JOBS) -> bool:
+    """True when every required job says ``done``."""
+    return not jobs_not_done(status, required_jobs)
+
+
+@dataclass(frozen=True)
+class DumpFile:
+    """One file to stage, with the checksums dumpstatus.json promises for it."""
+
+    name: str
+    job: str
+    kind: str
+    size: int
+    md5: str
+    sha1: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+_INDEX_NAME_RE = re.compile(r"-pages-articles-multistream-index\d*\.txt")
+_MULTISTREAM_NAME_RE = re.compile(r"-pages-articles-multistream\d*\.xml")
+_PART_RANGE_RE = re.compile(r"multistream(?:-index)?(\d*)\.(?:xml|txt)(?:-p(\d+)p(\d+))?")
+
+
+def _part_order(name: str) -> tuple[int, int, bool]:
+    """Part number, first page id, then data before index."""
+    match = _PART_RANGE_RE.search(name)
+    is_index = bool(_INDEX_NAME_RE.search(name))
+    if not match:
+        return (0, 0, is_index)
+    return (int(match.group(1) or 0), int(match.group(2) or 0), is_index)
+
+
+def files_to_stage(
+    status: Mapping[str, Any], where: str, required_jobs: Sequence[str] = REQUIRED_JOBS
+) -> list[DumpFile]:
+    """The multistream file(s) + index(es) and the siteinfo JSON, in part order.
+
+    Big wikis publish the multistream as partial files (``...-multistream1.xml-p1p41242.bz2`` and
+    ``...-multistream-index1.txt-p1p41242.bz2``); all of them are staged. Every file must carry
+    size, md5 and sha1, or there is nothing to verify against.
+    """
+    pending = jobs_not_done(status, required_jobs)
+    if pending:
+        raise DumpStatusError(f"{where}: jobs not done: {pending}")
+    files: list[DumpFile] = []
+    for job in required_jobs:
+        for name, info in sorted(
+            status["jobs"][job].get("files", {}).items(), key=lambda kv: _part_order(kv[0])
+        ):
+            kind = _kind(job, name)
+            if kind is None:
+                continue
+            missing = [k for k in ("size", "md5", "sha1") if not info.get(k)]
+            if missing:
+                raise DumpStatusError(f"{where}: job {job} file {name} has no {', '.join(missing)}")
+            files.append(DumpFile(name, job, kind, int(info["size"]), info["md5"], info["sha1"]))
+    kinds = {f.kind for f in files}
+    for needed in (PAGES_ARTICLES, INDEX, SITEINFO_JSON):
+        if needed not in kinds:
+            raise DumpStatusError(f"{where}: lists no {needed} file in jobs {list(required_jobs)}")
+    return files
+
+
+def _kind(job: str, name: str) -> str | None:
+    if job == NAMESPACES_JOB:
+        return SITEINFO_JSON if name.endswith((".json.gz", ".json")) else None
+    if _INDEX_NAME_RE.search(name):
+        return INDEX
+    if _MULTISTREAM_NAME_RE.search(name):
+        return PAGES_ARTICLES
+    return None
+
+
+# -- latest --------------------------------------------------------------------------------------
+def resolve_latest(mirror: str, dbname: str, required_jobs: Sequence[str] = REQUIRED_JOBS) -> str:
+    """Newest dump date of ``dbname`` whose dumpstatus.json says ``required_jobs`` are done."""
+    checked: dict[str, str] = {}
+    for dump_date in reversed(list_dump_dates(mirror, dbname)):
+        try:
+            status = fetch_dumpstatus(mirror, dbname, dump_date)
+        except (MirrorFileNotFound, DumpStatusError) as exc:
+            checked[dump_date] = str(exc)
+            continue
+        pending = jobs_not_done(status, required_jobs)
+        if not pending:
+            return dump_date
+        checked[dump_date] = f"not done: {pending}"
+    raise LookupError(
+        f"{mirror_url(mirror, dbname)}/: no dump date with jobs {list(required_jobs)} done"
+        + (f" (checked {checked})" if checked else " (no YYYYMMDD directories listed)")
+    )
+
+
+def resolve_dump_date(mirror: str, dbname: str, dump_date: str) -> str:
+    """``latest`` -> the newest finished date; a YYYYMMDD is returned as given (after a format check)."""
+    if dump_date == "latest":
+        return resolve_latest(mirror, dbname)
+    if not DATE_DIR_RE.match(dump_date):
+        raise ValueError(f"dump date must be YYYYMMDD or 'latest', got {dump_date!r}")
+    return dump_date
