@@ -9,6 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from wikidrop.dumpxml import Page, Revision
 from wikidrop.records import (
     ARTICLE_SCHEMA,
     DEAD_LETTER_SCHEMA,
@@ -38,19 +39,24 @@ ARWIKI = SiteInfo(
 )
 
 
-def _page(text: str = "'''Birne''' ist eine Frucht.", **rev_fields):
+def _page(text: str = "Birne ist eine Frucht.", **rev_fields) -> Page:
     rev = {
         "id": 42,
         "parent_id": 41,
         "timestamp": "2023-05-01T12:00:00Z",
+        "contributor_name": "Muster",
+        "contributor_id": 7,
+        "is_anonymous": False,
         "comment": "Tippfehler",
         "minor": True,
-        "contributor": SimpleNamespace(id=7, username="Muster", ip=None),
+        "model": "wikitext",
+        "format": "text/x-wiki",
         "text": text,
         "sha1": "abc",
+        "text_bytes": None,
     }
     rev.update(rev_fields)
-    return SimpleNamespace(id=123, title="Birne", ns=0, redirect=None, revisions=[SimpleNamespace(**rev)])
+    return Page(id=123, title="Birne", ns=0, redirect_target=None, revision=Revision(**rev))
 
 
 def _content():
@@ -95,7 +101,7 @@ def test_record_fields_and_parquet_round_trip(tmp_path):
 
 
 def test_anonymous_editor_and_rtl_language():
-    page = _page(contributor=SimpleNamespace(id=None, username=None, ip="192.0.2.1"), parent_id=None)
+    page = _page(contributor_id=None, contributor_name="192.0.2.1", is_anonymous=True, parent_id=None)
     record = build_article_record(page, {}, ARWIKI, provenance("20230501", "f", None, parser="t"))
     assert record["version"]["editor"] == {"identifier": None, "name": "192.0.2.1", "is_anonymous": True}
     assert record["version"]["parent_identifier"] is None

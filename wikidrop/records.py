@@ -159,10 +159,10 @@ def build_article_record(
 ) -> dict[str, Any]:
     """Assemble the record of one article page from the dump page, its extracted content and the wiki.
 
-    ``page`` is a ``wikidrop.dumpxml.Page`` (latest revision used), ``content`` a
+    ``page`` is a ``wikidrop.dumpxml.Page`` (its latest revision), ``content`` a
     ``wikidrop.wikitext.PageContent``. Redirects are filled later by the job, when folded.
     """
-    rev = _latest_revision(page)
+    rev = _get(page, "revision")
     wikitext = _get(rev, "text") or ""
     editor = _editor(rev)
     parent = _get(rev, "parent_id")
@@ -209,7 +209,7 @@ def dead_letter_record(
     page: Any, reason: str, detail: str = "", source_file: str = "", stream_offset: int | None = None
 ) -> dict[str, Any]:
     """One dead-letter row (DEAD_LETTER_SCHEMA): which page, why, how big its wikitext was."""
-    rev = _latest_revision(page)
+    rev = _get(page, "revision")
     text = _get(rev, "text") or ""
     return {
         "identifier": _int_or_none(_get(page, "id")),
@@ -257,29 +257,17 @@ def _get(obj: Any, name: str) -> Any:
     return getattr(obj, name, None)
 
 
-def _latest_revision(page: Any) -> Any:
-    revisions = _get(page, "revisions")
-    if revisions:
-        return revisions[-1]
-    return _get(page, "revision")
-
-
 def _int_or_none(value: Any) -> int | None:
     return None if value is None or value == "" else int(value)
 
 
 def _editor(rev: Any) -> dict[str, Any]:
     """``editor{identifier,name,is_anonymous}``: IP editors have a name (the IP) and no id."""
-    contributor = _get(rev, "contributor")
-    if contributor is not None and not isinstance(contributor, str):
-        ident = _get(contributor, "id")
-        name = _get(contributor, "username") or _get(contributor, "name") or _get(contributor, "ip")
-        anon = _get(contributor, "ip") is not None and _get(contributor, "username") is None
-    else:
-        ident = _get(rev, "contributor_id")
-        name = _get(rev, "contributor_name") or _get(rev, "contributor_ip")
-        anon = _get(rev, "contributor_ip") is not None and _get(rev, "contributor_name") is None
-    return {"identifier": _int_or_none(ident), "name": name, "is_anonymous": bool(anon)}
+    return {
+        "identifier": _int_or_none(_get(rev, "contributor_id")),
+        "name": _get(rev, "contributor_name"),
+        "is_anonymous": bool(_get(rev, "is_anonymous")),
+    }
 
 
 def _name_urls(items: Iterable[Any] | None, site: SiteInfo, default_ns: int) -> list[dict[str, str]]:
