@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator, model_validator
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_PATH = PROJECT_ROOT / "config" / "wikidrop.yaml"
@@ -94,6 +94,15 @@ class EditionConfig(StrictModel):
     thresholds: ValidationThresholds = Field(default_factory=ValidationThresholds)
     description: str = ""
 
+    @field_validator("schedule")
+    @classmethod
+    def _valid_cron(cls, schedule: str | None) -> str | None:
+        from croniter import croniter  # Airflow's own cron library; imported only when validating
+
+        if schedule is not None and not croniter.is_valid(schedule):
+            raise ValueError(f"not a valid cron expression: {schedule!r} (e.g. '0 6 2,21 * *' or '@daily')")
+        return schedule
+
     @property
     def dag_id(self) -> str:
         return f"wikidrop_{self.dbname}"
@@ -144,6 +153,13 @@ class PartnerConfig(StrictModel):
     chunk_records: int = Field(10_000, ge=1)
     notices: NoticeConfig = Field(default_factory=NoticeConfig)
 
+    @field_validator("prefix")
+    @classmethod
+    def _prefix_stays_inside(cls, prefix: str) -> str:
+        if any(segment in {".", ".."} for segment in prefix.split("/")):
+            raise ValueError(f"{prefix!r} has a '.' or '..' segment: it must stay inside the partner's area")
+        return prefix
+
 
 class WikidropConfig(StrictModel):
     settings: Settings = Field(default_factory=Settings)
@@ -153,14 +169,16 @@ class WikidropConfig(StrictModel):
     @model_validator(mode="after")
     def _cross_references(self) -> WikidropConfig:
         dbnames = [e.dbname for e in self.editions]
-        _no_duplicates("editions", dbnames)
-        _no_duplicates("partners", [p.id for p in self.partners])
-        for p in self.partners:
+        _no_duplicates("editions.*.dbname", dbnames)
+        _no_duplicates("partners.*.id", [p.id for p in self.partners])
+        for i, p in enumerate(self.partners):
             unknown = sorted(set(p.editions) - set(dbnames))
             if unknown:
-                raise ValueError(f"partner {p.id!r} subscribes to unknown editions {unknown}")
+                raise ValueError(
+                    f"partners.{i}.editions: partner {p.id!r} subscribes to unknown editions {unknown}"
+                )
         buckets = [(p.bucket, p.prefix) for p in self.partners]
-        _no_duplicates("partner bucket/prefix pairs", buckets)
+        _no_duplicates("partners.*.bucket/prefix pairs", buckets)
         return self
 
     @cached_property
@@ -181,7 +199,7 @@ class WikidropConfig(StrictModel):
 def _no_duplicates(what: str, values: list) -> None:
     dups = sorted({str(v) for v in values if values.count(v) > 1})
     if dups:
-        raise ValueError(f"duplicate {what}: {dups}")
+        raise ValueError(f"{what}: duplicate values {dups}")
 
 
 class ConfigError(ValueError):
@@ -206,6 +224,8 @@ def load_config(path: str | os.PathLike[str] | None = None) -> WikidropConfig:
     except ValidationError as exc:
         lines = []
         for err in exc.errors():
-            key = ".".join(str(part) for part in err["loc"]) or "<root>"
-            lines.append(f"{path}: {key}: {err['msg']}")
+            key = ".".join(str(part) for part in err["loc"])
+            # Cross-field errors (root level) carry their key path at the start of the message.
+            message = err["msg"].removeprefix("Value error, ")
+            lines.append(f"{path}: {key}: {message}" if key else f"{path}: {message}")
         raise ConfigError("\n".join(lines)) from None

@@ -1,0 +1,229 @@
+"""Copy one dump from a mirror into the staging bucket, verifying every byte against dumpstatus.json.
+
+For each file dumpstatus.json lists for our jobs (multistream + index, possibly as partial files,
+and the siteinfo JSON) ``stage_dump``:
+
+1. skips it when ``gs://<staging>/<db>/<date>/dump/<name>`` already exists with the size and the
+   md5/sha1 this dumpstatus promises (recorded in the object's metadata when it was verified, and
+   the size/md5 GCS itself reports);
+2. otherwise streams it from the mirror in chunks into a temporary object, hashing as it goes;
+3. compares size, md5 and sha1 with dumpstatus.json: on a match the temporary object is copied to
+   the final name and deleted; on a mismatch both the temporary object and any stale object under
+   the final name are deleted and ``StagingChecksumError`` names the file and both checksums.
+
+dumpstatus.json itself is staged last, so its presence marks a complete staging. A rerun of a
+finished staging reads dumpstatus.json again and uploads nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import hashlib
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from wikidrop.dumpstatus import (
+    DUMPSTATUS_NAME,
+    INDEX,
+    PAGES_ARTICLES,
+    REQUIRED_JOBS,
+    SITEINFO_JSON,
+    DumpFile,
+    dumpstatus_location,
+    dumpstatus_relpath,
+    files_to_stage,
+    mirror_url,
+    open_mirror_file,
+    parse_dumpstatus,
+    read_mirror_bytes,
+)
+from wikidrop.layout import StagingPartition
+
+log = logging.getLogger(__name__)
+
+READ_CHUNK = 1 << 20
+UPLOAD_CHUNK = 8 << 20  # resumable upload chunk (a multiple of 256 KiB)
+TEMP_DIR = "_incoming"
+# Object metadata keys recording what was verified; a staged object without them is re-staged.
+META_SIZE, META_MD5, META_SHA1, META_SOURCE = (
+    "wikidrop-size",
+    "wikidrop-md5",
+    "wikidrop-sha1",
+    "wikidrop-source",
+)
+
+
+class StagingChecksumError(ValueError):
+    """A file read from the mirror does not match dumpstatus.json; nothing is staged under its name."""
+
+
+@dataclass(frozen=True)
+class Checksums:
+    size: int
+    md5: str
+    sha1: str
+
+    def __str__(self) -> str:
+        return f"size={self.size} md5={self.md5} sha1={self.sha1}"
+
+
+def _expected(dump_file: DumpFile) -> Checksums:
+    return Checksums(dump_file.size, dump_file.md5.lower(), dump_file.sha1.lower())
+
+
+def _gcs_md5_hex(blob: Any) -> str | None:
+    """GCS reports md5 base64-encoded (absent for composite objects)."""
+    if not blob.md5_hash:
+        return None
+    try:
+        return binascii.hexlify(base64.b64decode(blob.md5_hash)).decode("ascii")
+    except (ValueError, binascii.Error):
+        return None
+
+
+def is_staged_and_verified(bucket: Any, name: str, expected: Checksums) -> bool:
+    """The object exists, its metadata records ``expected``, and GCS's own size/md5 agree."""
+    blob = bucket.get_blob(name)
+    if blob is None:
+        return False
+    meta = blob.metadata or {}
+    recorded = Checksums(int(meta.get(META_SIZE, -1)), meta.get(META_MD5, ""), meta.get(META_SHA1, ""))
+    gcs_md5 = _gcs_md5_hex(blob)
+    return recorded == expected and blob.size == expected.size and gcs_md5 in (None, expected.md5)
+
+
+def _stream_to_blob(mirror: str, relpath: str, blob: Any) -> Checksums:
+    """Copy ``<mirror>/<relpath>`` into ``blob`` chunk by chunk; return what was read."""
+    md5, sha1, size = hashlib.md5(), hashlib.sha1(), 0
+    with open_mirror_file(mirror, relpath) as source, blob.open("wb", chunk_size=UPLOAD_CHUNK) as target:
+        while chunk := source.read(READ_CHUNK):
+            md5.update(chunk)
+            sha1.update(chunk)
+            size += len(chunk)
+            target.write(chunk)
+    return Checksums(size, md5.hexdigest(), sha1.hexdigest())
+
+
+def _delete_if_exists(blob: Any) -> None:
+    from google.api_core.exceptions import NotFound
+
+    with contextlib.suppress(NotFound):
+        blob.delete()
+
+
+def _promote(bucket: Any, temp: Any, final_name: str) -> Any:
+    """Copy the verified temporary object to its final name (rewrite: works for any size), drop it."""
+    final = bucket.blob(final_name)
+    final.metadata = temp.metadata
+    token, _, _ = final.rewrite(temp)
+    while token is not None:
+        token, _, _ = final.rewrite(temp, token=token)
+    temp.delete()
+    return final
+
+
+def stage_file(
+    mirror: str, dbname: str, dump_date: str, dump_file: DumpFile, partition: StagingPartition, client: Any
+) -> dict[str, Any]:
+    """Stage one dump file (or skip it if already staged and verified); return its StagedDump entry."""
+    bucket = client.bucket(partition.bucket)
+    final_name = f"{partition.prefix}/dump/{dump_file.name}"
+    final_uri = f"gs://{partition.bucket}/{final_name}"
+    expected = _expected(dump_file)
+    entry = {
+        "name": dump_file.name,
+        "job": dump_file.job,
+        "uri": final_uri,
+        "size": expected.size,
+        "md5": expected.md5,
+        "sha1": expected.sha1,
+    }
+    if is_staged_and_verified(bucket, final_name, expected):
+        log.info("%s: already staged and verified, skipped", final_uri)
+        return entry
+
+    relpath = f"{dbname}/{dump_date}/{dump_file.name}"
+    source_url = mirror_url(mirror, relpath)
+    for stale in client.list_blobs(
+        partition.bucket, prefix=f"{partition.prefix}/dump/{TEMP_DIR}/{dump_file.name}."
+    ):
+        _delete_if_exists(stale)
+    temp = bucket.blob(f"{partition.prefix}/dump/{TEMP_DIR}/{dump_file.name}.{uuid.uuid4().hex}")
+    temp.metadata = {
+        META_SIZE: str(expected.size),
+        META_MD5: expected.md5,
+        META_SHA1: expected.sha1,
+        META_SOURCE: source_url,
+    }
+    try:
+        actual = _stream_to_blob(mirror, relpath, temp)
+        temp.reload()
+        uploaded_md5 = _gcs_md5_hex(temp)
+        if uploaded_md5 not in (None, actual.md5) or temp.size != actual.size:
+            raise StagingChecksumError(
+                f"{dump_file.name}: upload to {final_uri} corrupted: read {actual}, "
+                f"GCS stored size={temp.size} md5={uploaded_md5}"
+            )
+        if actual != expected:
+            _delete_if_exists(bucket.blob(final_name))
+            raise StagingChecksumError(
+                f"{dump_file.name}: checksum mismatch for {source_url}: dumpstatus.json says {expected}, "
+                f"the mirror served {actual}; nothing staged under {final_uri}"
+            )
+        _promote(bucket, temp, final_name)
+    except BaseException:
+        _delete_if_exists(temp)
+        raise
+    log.info("%s: staged from %s (%s)", final_uri, source_url, actual)
+    return entry
+
+
+def stage_dump(
+    mirror: str,
+    dbname: str,
+    dump_date: str,
+    partition: StagingPartition,
+    client: Any,
+    required_jobs: tuple[str, ...] = REQUIRED_JOBS,
+) -> dict[str, Any]:
+    """Stage every file our jobs need plus dumpstatus.json; return the StagedDump dict.
+
+    See docs/architecture.md for the StagedDump contract. Raises ``DumpStatusError`` when a job is
+    not done and ``StagingChecksumError`` on the first file that does not match.
+    """
+    if (partition.dbname, partition.dump_date) != (dbname, dump_date):
+        raise ValueError(f"partition {partition.uri} is not {dbname}/{dump_date}")
+    status_bytes = read_mirror_bytes(mirror, dumpstatus_relpath(dbname, dump_date))
+    where = dumpstatus_location(mirror, dbname, dump_date)
+    dump_files = files_to_stage(parse_dumpstatus(status_bytes, where), where, required_jobs)
+    entries = [stage_file(mirror, dbname, dump_date, f, partition, client) for f in dump_files]
+    status_uri = _stage_dumpstatus(status_bytes, where, partition, client)
+    kinds = {f.name: f.kind for f in dump_files}
+    return {
+        "dumpstatus_uri": status_uri,
+        "files": entries,
+        "pages_articles": [e["uri"] for e in entries if kinds[e["name"]] == PAGES_ARTICLES],
+        "index": [e["uri"] for e in entries if kinds[e["name"]] == INDEX],
+        "siteinfo_json": next(e["uri"] for e in entries if kinds[e["name"]] == SITEINFO_JSON),
+    }
+
+
+def _stage_dumpstatus(payload: bytes, source_url: str, partition: StagingPartition, client: Any) -> str:
+    """Stage the dumpstatus.json the files were verified against (unchanged bytes are not re-uploaded)."""
+    name = f"{partition.prefix}/dump/{DUMPSTATUS_NAME}"
+    bucket = client.bucket(partition.bucket)
+    checksums = Checksums(len(payload), hashlib.md5(payload).hexdigest(), hashlib.sha1(payload).hexdigest())
+    if not is_staged_and_verified(bucket, name, checksums):
+        blob = bucket.blob(name)
+        blob.metadata = {
+            META_SIZE: str(checksums.size),
+            META_MD5: checksums.md5,
+            META_SHA1: checksums.sha1,
+            META_SOURCE: source_url,
+        }
+        blob.upload_from_string(payload, content_type="application/json")
+    return f"gs://{partition.bucket}/{name}"
