@@ -85,7 +85,7 @@ def add_resolve_run(edition: EditionConfig, settings: Settings) -> XComArg:
             settings=settings,
             params=params,
             run_id=dag_run.run_id,
-            scheduled=str(dag_run.run_type) in {"scheduled", "DagRunType.SCHEDULED"},
+            scheduled=getattr(dag_run.run_type, "value", dag_run.run_type) == "scheduled",
             logical_date=context.get("logical_date"),
         )
 
@@ -101,20 +101,27 @@ def build_run_context(
     scheduled: bool,
     logical_date: Any,
 ) -> dict[str, Any]:
-    """RunContext from validated params; 'latest' is resolved against the mirror's dumpstatus files.
+    """RunContext from validated params, with 'latest' resolved against the mirror.
 
-    A scheduled run processes the newest dump published on or before its logical date, so a late or
-    re-run schedule tick still picks the dump it was meant for.
+    A manual 'latest' is the newest dump whose jobs are done. A scheduled run takes the newest dump
+    directory dated on or before its logical date, finished or not: ``wait_for_dump`` then waits for
+    it, so a schedule tick never falls back to re-processing the previous dump.
     """
-    from wikidrop.dumpstatus import resolve_latest
-
+    from wikidrop.dumpstatus import list_dump_dates, mirror_url, resolve_latest
     from wikidrop.layout import StagingPartition
 
     mirror = (params.get("mirror") or default_mirror(settings)).rstrip("/")
     dump_date = params.get("dump_date") or "latest"
-    if dump_date == "latest":
-        not_after = logical_date.strftime("%Y%m%d") if scheduled and logical_date is not None else None
-        dump_date = resolve_latest(mirror, edition.dbname, not_after=not_after)
+    if dump_date == "latest" and scheduled and logical_date is not None:
+        not_after = logical_date.strftime("%Y%m%d")
+        candidates = [d for d in list_dump_dates(mirror, edition.dbname) if d <= not_after]
+        if not candidates:
+            raise LookupError(
+                f"{mirror_url(mirror, edition.dbname)}/: no dump dated on or before {not_after}"
+            )
+        dump_date = candidates[-1]
+    elif dump_date == "latest":
+        dump_date = resolve_latest(mirror, edition.dbname)
     partners = list(params.get("partners") or [])
     return {
         "dbname": edition.dbname,

@@ -1,0 +1,66 @@
+"""The config file: the shipped one is valid; every invalid fixture fails naming file and key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from wikidrop.config import DEFAULT_CONFIG_PATH, ConfigError, load_config
+
+INVALID_DIR = Path(__file__).parent / "data" / "invalid_configs"
+
+# fixture file -> substrings its error message must contain (the key path, then what is wrong)
+EXPECTED_ERRORS: dict[str, list[str]] = {
+    "unknown_key.yaml": ["editions.0.shedule", "Extra inputs are not permitted"],
+    "bad_dbname.yaml": ["editions.0.dbname", "should match pattern"],
+    "bad_bucket.yaml": ["settings.staging_bucket", "should match pattern"],
+    "partner_unknown_edition.yaml": ["partners.0.editions", "unknown editions ['dewiki']"],
+    "duplicate_edition.yaml": ["editions.*.dbname", "duplicate values ['enwiki']"],
+    "bad_cron.yaml": ["editions.0.schedule", "not a valid cron expression"],
+    "dataflow_without_project.yaml": ["settings.beam", "needs dataflow_project and dataflow_region"],
+    "not_yaml.yaml": ["not valid YAML", "line 4"],
+    "partner_prefix_traversal.yaml": ["partners.0.prefix", "'..' segment"],
+    "unknown_format.yaml": ["partners.0.formats.0", "'ndjson'"],
+    "no_editions.yaml": ["editions", "Field required"],
+    "bad_webhook_url.yaml": ["partners.0.notices.webhook.url", "valid URL"],
+}
+
+
+def test_every_invalid_fixture_has_an_expected_error() -> None:
+    """A new fixture without an expectation (or a stale expectation) is a test bug, not a pass."""
+    assert sorted(p.name for p in INVALID_DIR.glob("*.yaml")) == sorted(EXPECTED_ERRORS)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_ERRORS))
+def test_invalid_config_names_file_and_key(name: str) -> None:
+    path = INVALID_DIR / name
+    with pytest.raises(ConfigError) as excinfo:
+        load_config(path)
+    message = str(excinfo.value)
+    assert message.startswith(f"{path}: "), message
+    for expected in EXPECTED_ERRORS[name]:
+        assert expected in message, f"{name}: {expected!r} not in {message!r}"
+
+
+def test_shipped_config_is_valid() -> None:
+    config = load_config(DEFAULT_CONFIG_PATH)
+    dbnames = [e.dbname for e in config.editions]
+    assert len(dbnames) == len(set(dbnames)) >= 3
+    for partner in config.partners:
+        assert set(partner.editions) <= set(dbnames)
+
+
+def test_missing_file_names_the_path(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.yaml"
+    with pytest.raises(ConfigError, match=r"nope\.yaml: cannot read config"):
+        load_config(missing)
+
+
+def test_env_var_selects_the_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "one.yaml"
+    path.write_text("editions:\n  - {dbname: dewiki, language: de, scripts: [Latin], schedule: '@daily'}\n")
+    monkeypatch.setenv("WIKIDROP_CONFIG", str(path))
+    config = load_config()
+    assert [e.dag_id for e in config.editions] == ["wikidrop_dewiki"]
+    assert config.partners_for("dewiki") == []
