@@ -21,4 +21,6 @@ os.environ.setdefault("WIKIDROP_CONFIG", str(PROJECT_ROOT / "config" / "wikidrop
 # Fixture modules, one per real component (emulators, mirror, Airflow DB, ...).
 pytest_plugins = [
     "tests.fixtures.gcs_emulator",
+    "tests.fixtures.airflow_db",
+    "tests.fixtures.fake_gcs",
 ]

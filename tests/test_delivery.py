@@ -1,0 +1,441 @@
+"""Partner drops against fake-gcs-server (it enforces ifGenerationMatch, so create-only is real)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from wikidrop.config import PartnerConfig
+from wikidrop.delivery import (
+    DeliveryConflict,
+    DeliveryError,
+    DeliveryRequest,
+    ExternalSort,
+    FileDigest,
+    OutsidePartnerPrefix,
+    PartnerBucket,
+    deliver,
+)
+from wikidrop.records import ARTICLE_SCHEMA, LICENSE, SCHEMA_VERSION
+from wikidrop.verify import verify
+
+DUMP_DATE = "20250801"
+SOURCE_FILES = [
+    {
+        "name": "frwiki-20250801-pages-articles-multistream.xml.bz2",
+        "job": "articlesmultistreamdump",
+        "uri": "gs://staging/frwiki/20250801/dump/frwiki-20250801-pages-articles-multistream.xml.bz2",
+        "size": 1234,
+        "md5": "0" * 32,
+        "sha1": "1" * 40,
+    }
+]
+VALIDATION = {
+    "success": True,
+    "critical_failures": [],
+    "warnings": ["markup residue 0.4/10k"],
+    "counts": {"articles": 3},
+    "summary_uri": "gs://staging/frwiki/20250801/validation/summary.json",
+}
+
+
+def article(page_id: int, ns: int = 0, text: str | None = None, dbname: str = "frwiki") -> dict[str, Any]:
+    """One record with every ARTICLE_SCHEMA field, as the parse job writes it."""
+    name = f"Page {page_id}" if ns == 0 else f"Modèle:Page {page_id}"
+    text = f"Texte de la page {page_id}. " * 5 if text is None else text
+    url = f"https://fr.wikipedia.org/wiki/{name.replace(' ', '_')}"
+    return {
+        "name": name,
+        "identifier": page_id,
+        "url": url,
+        "namespace": {"identifier": ns, "name": "" if ns == 0 else "Modèle"},
+        "in_language": {"identifier": "fr", "direction": "ltr"},
+        "is_part_of": {"identifier": dbname, "url": "https://fr.wikipedia.org"},
+        "date_modified": "2025-07-30T12:00:00Z",
+        "version": {
+            "identifier": page_id * 10,
+            "parent_identifier": None,
+            "comment": "maj",
+            "is_minor_edit": False,
+            "editor": {"identifier": 7, "name": "Éditeur", "is_anonymous": False},
+            "number_of_characters": len(text),
+            "size": {"value": len(text.encode()), "unit_text": "B"},
+            "sha1": "a" * 31,
+        },
+        "license": [dict(LICENSE)],
+        "article_body": {"wikitext": text},
+        "redirects": [{"name": f"Redir {page_id}", "url": url + "_r"}],
+        "categories": [],
+        "templates": [],
+        "text": text,
+        "abstract": text[:20],
+        "sections": [{"name": "Histoire", "level": 2, "text": "…"}],
+        "infoboxes": [{"name": "Infobox Ville", "params": [{"key": "nom", "value": "Lyon"}]}],
+        "references": [],
+        "links": [],
+        "provenance": {
+            "dump_date": DUMP_DATE,
+            "source_file": "frwiki-20250801-pages-articles-multistream.xml.bz2",
+            "stream_offset": 600,
+            "parser_version": "test",
+            "schema_version": SCHEMA_VERSION,
+        },
+    }
+
+
+def write_shards(directory: Path, shards: Iterable[Iterable[dict[str, Any]]]) -> list[str]:
+    """Parquet shards in ARTICLE_SCHEMA (ids deliberately unsorted and interleaved across shards)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i, records in enumerate(shards):
+        path = directory / f"part-{i:05d}.parquet"
+        pq.write_table(pa.Table.from_pylist(list(records), schema=ARTICLE_SCHEMA), path)
+        paths.append(str(path))
+    return paths
+
+
+def partner(bucket: str, **overrides: Any) -> PartnerConfig:
+    fields = {
+        "id": "acme_ai",
+        "editions": ["frwiki"],
+        "bucket": bucket,
+        "prefix": "wikipedia",
+        "gcs_conn_id": "wikidrop_partner_acme_ai",
+        "formats": ["ndjson", "parquet", "plaintext"],
+        "chunk_records": 3,
+    }
+    return PartnerConfig.model_validate({**fields, **overrides})
+
+
+def request(p: PartnerConfig, shards: list[str], **overrides: Any) -> DeliveryRequest:
+    fields = {
+        "partner": p,
+        "dbname": "frwiki",
+        "dump_date": DUMP_DATE,
+        "namespaces": [0],
+        "article_shards": shards,
+        "run_id": "manual__2026-11-23T10:00:00",
+        "schema_version": SCHEMA_VERSION,
+        "source_files": SOURCE_FILES,
+        "validation": VALIDATION,
+    }
+    return DeliveryRequest(**{**fields, **overrides})
+
+
+def objects(client: Any, bucket: str, prefix: str = "") -> dict[str, Any]:
+    return {b.name: b for b in client.list_blobs(bucket, prefix=prefix)}
+
+
+def read_ndjson(data: bytes) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in gzip.decompress(data).splitlines()]
+
+
+@pytest.fixture
+def shards(tmp_path: Path) -> list[str]:
+    # ten articles over three shards, out of order; one template page (namespace 10)
+    return write_shards(
+        tmp_path / "articles",
+        [
+            [article(9), article(2), article(5)],
+            [article(7), article(1), article(12, ns=10)],
+            [article(3), article(10), article(4), article(8), article(6)],
+        ],
+    )
+
+
+SNAP = f"wikipedia/snapshots/{DUMP_DATE}/frwiki_namespace_0"
+
+
+def test_drop_layout_manifest_and_formats(fake_gcs_client, make_fake_gcs_bucket, shards) -> None:
+    bucket = make_fake_gcs_bucket("acme")
+    p = partner(bucket)
+    drop = deliver(request(p, shards), PartnerBucket.for_partner(fake_gcs_client, p))
+
+    assert drop["committed"] and drop["record_count"] == 10
+    assert drop["manifest_uri"] == f"gs://{bucket}/{SNAP}/manifest.json"
+    names = set(objects(fake_gcs_client, bucket))
+    chunk_names = {
+        f"{SNAP}/chunk_{i:04d}{ext}" for i in range(4) for ext in (".ndjson.gz", ".parquet", ".jsonl.gz")
+    }
+    assert names == chunk_names | {
+        f"{SNAP}/{n}"
+        for n in ("page_ids.txt.gz", "deletions.ndjson.gz", "manifest.json", "sha256sums.txt", "_SUCCESS")
+    } | {"wikipedia/latest.json"}
+
+    b = fake_gcs_client.bucket(bucket)
+    ndjson = [
+        r
+        for i in range(4)
+        for r in read_ndjson(b.blob(f"{SNAP}/chunk_{i:04d}.ndjson.gz").download_as_bytes())
+    ]
+    assert [r["identifier"] for r in ndjson] == list(range(1, 11))
+    first = ndjson[0]
+    assert list(first)[:3] == ["name", "identifier", "url"]  # schema order, Enterprise names
+    assert "parent_identifier" not in first["version"]  # nulls omitted, never faked
+    assert first["infoboxes"] == [{"name": "Infobox Ville", "params": [{"key": "nom", "value": "Lyon"}]}]
+
+    plain = read_ndjson(b.blob(f"{SNAP}/chunk_0000.jsonl.gz").download_as_bytes())
+    assert [list(r) for r in plain] == [["identifier", "name", "url", "text"]] * 3
+    table = pq.read_table(pa.py_buffer(b.blob(f"{SNAP}/chunk_0003.parquet").download_as_bytes()))
+    assert table.column("identifier").to_pylist() == [10]
+    assert table.schema.field("version").type == ARTICLE_SCHEMA.field("version").type
+
+    manifest_bytes = b.blob(f"{SNAP}/manifest.json").download_as_bytes()
+    manifest = json.loads(manifest_bytes)
+    assert manifest["identifier"] == "frwiki_namespace_0"
+    assert manifest["dump_date"] == DUMP_DATE and manifest["schema_version"] == SCHEMA_VERSION
+    assert manifest["record_count"] == 10 and manifest["pipeline"]["run_id"] == "manual__2026-11-23T10:00:00"
+    assert manifest["source_dump"]["files"][0] == {k: v for k, v in SOURCE_FILES[0].items() if k != "uri"}
+    assert manifest["validation"]["warnings"] == VALIDATION["warnings"]
+    assert "summary_uri" not in manifest["validation"]  # staging internals stay internal
+    chunk = manifest["chunks"][0]
+    stored = b.get_blob(f"{SNAP}/{chunk['path']}")
+    assert FileDigest(chunk["bytes"], chunk["md5"], chunk["sha256"], chunk["crc32c"]).matches_blob(stored)
+    assert (chunk["records"], chunk["first_identifier"], chunk["last_identifier"]) == (3, 1, 3)
+    assert manifest["deletions"]["records"] == 0 and manifest["deletions"]["previous_snapshot"] is None
+
+    latest = json.loads(b.blob("wikipedia/latest.json").download_as_bytes())
+    assert (
+        latest["snapshots"]["frwiki_namespace_0"]["manifest"]
+        == f"snapshots/{DUMP_DATE}/frwiki_namespace_0/manifest.json"
+    )
+    success = json.loads(b.blob(f"{SNAP}/_SUCCESS").download_as_bytes())
+    assert success["manifest_sha256"] == drop["manifest_sha256"]
+    # _SUCCESS was the last object of the snapshot written
+    snapshot_blobs = objects(fake_gcs_client, bucket, SNAP + "/")
+    assert max(snapshot_blobs.values(), key=lambda blob: blob.generation).name == f"{SNAP}/_SUCCESS"
+
+
+def test_create_only_is_enforced(fake_gcs_client, make_fake_gcs_bucket) -> None:
+    pb = PartnerBucket(fake_gcs_client, make_fake_gcs_bucket("acme"), "wikipedia")
+    assert pb.put("a/x.txt", b"one", FileDigest.of_bytes(b"one")) == "created"
+    assert pb.put("a/x.txt", b"one", FileDigest.of_bytes(b"one")) == "kept"
+    generation = pb.get("a/x.txt").generation
+    with pytest.raises(DeliveryConflict, match="exists with different content"):
+        pb.put("a/x.txt", b"two", FileDigest.of_bytes(b"two"))
+    assert pb.read_bytes("a/x.txt") == b"one" and pb.get("a/x.txt").generation == generation
+    assert pb.put("a/x.txt", b"two", FileDigest.of_bytes(b"two"), replace=True) == "replaced"
+    assert pb.read_bytes("a/x.txt") == b"two"
+
+
+def test_crash_between_chunks_then_retry_completes(
+    fake_gcs, fake_gcs_client, make_fake_gcs_bucket, shards, monkeypatch
+) -> None:
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", fake_gcs)  # for verify's own client
+    bucket = make_fake_gcs_bucket("acme")
+    p = partner(bucket)
+    real_put = PartnerBucket.put
+    calls = []
+
+    def crash_after_four_chunks(self, rel, source, digest, *, replace=False):
+        if "/chunk_" in rel and len(calls) == 4:
+            raise KeyboardInterrupt("worker killed")
+        calls.append(rel)
+        return real_put(self, rel, source, digest, replace=replace)
+
+    monkeypatch.setattr(PartnerBucket, "put", crash_after_four_chunks)
+    with pytest.raises(KeyboardInterrupt):
+        deliver(request(p, shards), PartnerBucket.for_partner(fake_gcs_client, p))
+    monkeypatch.setattr(PartnerBucket, "put", real_put)
+    half = objects(fake_gcs_client, bucket)
+    assert len(half) == 4 and not any(n.endswith(("_SUCCESS", "latest.json", "manifest.json")) for n in half)
+    assert verify(f"gs://{bucket}/{SNAP}")[1]  # not committed: verify refuses it
+
+    drop = deliver(request(p, shards), PartnerBucket.for_partner(fake_gcs_client, p))
+    assert drop["committed"] and drop["record_count"] == 10
+    done = objects(fake_gcs_client, bucket)
+    assert all(done[name].generation == blob.generation for name, blob in half.items())  # kept, not rewritten
+    assert verify(f"gs://{bucket}/{SNAP}")[1] == []
+
+
+def test_retry_after_crash_with_other_chunking_removes_strays(
+    fake_gcs, fake_gcs_client, make_fake_gcs_bucket, shards, monkeypatch
+) -> None:
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", fake_gcs)
+    bucket = make_fake_gcs_bucket("acme")
+    pb = PartnerBucket(fake_gcs_client, bucket, "wikipedia")
+    stale = f"snapshots/{DUMP_DATE}/frwiki_namespace_0/chunk_0009.ndjson.gz"
+    pb.put(stale, b"left by a crashed attempt", FileDigest.of_bytes(b"left by a crashed attempt"))
+    deliver(request(partner(bucket), shards), pb)
+    assert pb.get(stale) is None
+    assert verify(f"gs://{bucket}/{SNAP}")[1] == []
+
+
+def test_rerun_is_noop_and_forced_rerun_byte_identical(fake_gcs_client, make_fake_gcs_bucket, shards) -> None:
+    bucket = make_fake_gcs_bucket("acme")
+    p = partner(bucket)
+    pb = PartnerBucket.for_partner(fake_gcs_client, p)
+    first = deliver(request(p, shards), pb)
+    before = objects(fake_gcs_client, bucket)
+
+    again = deliver(request(p, shards, run_id="scheduled__other"), pb)
+    assert again["snapshots"][0]["unchanged"] and again["manifest_sha256"] == first["manifest_sha256"]
+    assert {n: b.generation for n, b in objects(fake_gcs_client, bucket).items()} == {
+        n: b.generation for n, b in before.items()
+    }
+
+    forced = deliver(request(p, shards, force=True), pb)
+    after = objects(fake_gcs_client, bucket)
+    assert forced["committed"] and forced["manifest_sha256"] == first["manifest_sha256"]
+    chunks = [n for n in before if "/chunk_" in n]
+    assert all(after[n].md5_hash == before[n].md5_hash for n in chunks)
+    assert (
+        after[f"{SNAP}/_SUCCESS"].generation != before[f"{SNAP}/_SUCCESS"].generation
+    )  # withdrawn, rewritten
+
+    # built from scratch in another place, the chunks are the same bytes
+    elsewhere = partner(bucket, id="acme_copy", prefix="copy")
+    deliver(request(elsewhere, list(reversed(shards))), PartnerBucket.for_partner(fake_gcs_client, elsewhere))
+    copy = objects(fake_gcs_client, bucket, "copy/")
+    for name in chunks:
+        assert copy[name.replace("wikipedia/", "copy/", 1)].md5_hash == before[name].md5_hash
+
+
+def test_two_partners_are_isolated(fake_gcs_client, make_fake_gcs_bucket, shards) -> None:
+    shared = make_fake_gcs_bucket("shared")
+    own = make_fake_gcs_bucket("globex")
+    acme = partner(shared, prefix="acme")
+    acme_next_door = partner(shared, id="acme_labs", prefix="acme-labs", formats=["ndjson"])
+    globex = partner(
+        own,
+        id="globex_llm",
+        prefix="corpora/wikipedia",
+        formats=["plaintext"],
+        fields=["identifier", "name", "url", "text"],
+    )
+    for p in (acme, acme_next_door, globex):
+        deliver(request(p, shards), PartnerBucket.for_partner(fake_gcs_client, p))
+
+    in_shared = objects(fake_gcs_client, shared)
+    assert all(n.startswith(("acme/", "acme-labs/")) for n in in_shared)
+    assert not any(n.endswith(".parquet") for n in in_shared if n.startswith("acme-labs/"))
+    assert all(n.startswith("corpora/wikipedia/") for n in objects(fake_gcs_client, own))
+
+    pb = PartnerBucket.for_partner(fake_gcs_client, acme)
+    for outside in (
+        "../acme-labs/latest.json",
+        "/etc/x",
+        "a//b",
+        "a/./b",
+        "snapshots/../../x",
+        "",
+        "a\\..\\b",
+    ):
+        with pytest.raises(OutsidePartnerPrefix):
+            pb.put(outside, b"x", FileDigest.of_bytes(b"x"))
+    foreign = fake_gcs_client.bucket(shared).get_blob("acme-labs/latest.json")
+    with pytest.raises(OutsidePartnerPrefix):
+        pb.delete(foreign)
+    assert fake_gcs_client.bucket(shared).get_blob("acme-labs/latest.json") is not None
+
+
+def test_tombstones_list_pages_gone_since_previous_snapshot(
+    fake_gcs_client, make_fake_gcs_bucket, tmp_path
+) -> None:
+    bucket = make_fake_gcs_bucket("acme")
+    p = partner(bucket, formats=["ndjson"])
+    pb = PartnerBucket.for_partner(fake_gcs_client, p)
+    old = write_shards(
+        tmp_path / "old", [[article(i) for i in (5, 1, 2, 3)], [article(i) for i in (4, 9, 10)]]
+    )
+    new = write_shards(tmp_path / "new", [[article(i) for i in (11, 1, 2)], [article(i) for i in (4, 5, 8)]])
+    deliver(request(p, old, dump_date="20250701"), pb)
+    drop = deliver(request(p, new, dump_date=DUMP_DATE), pb)
+
+    b = fake_gcs_client.bucket(bucket)
+    manifest = json.loads(b.blob(f"{SNAP}/manifest.json").download_as_bytes())
+    deletions = manifest["deletions"]
+    assert deletions["previous_snapshot"]["dump_date"] == "20250701"
+    assert deletions["records"] == 3
+    assert read_ndjson(b.blob(f"{SNAP}/{deletions['path']}").download_as_bytes()) == [
+        {"identifier": 3},
+        {"identifier": 9},
+        {"identifier": 10},
+    ]
+    latest = json.loads(b.blob("wikipedia/latest.json").download_as_bytes())
+    assert latest["snapshots"]["frwiki_namespace_0"]["dump_date"] == DUMP_DATE
+    assert latest["snapshots"]["frwiki_namespace_0"]["manifest_sha256"] == drop["manifest_sha256"]
+
+    # redelivering the older date (forced) keeps latest.json on the newer one
+    deliver(request(p, old, dump_date="20250701", force=True), pb)
+    assert json.loads(b.blob("wikipedia/latest.json").download_as_bytes()) == latest
+
+
+def test_filters_fields_and_namespaces(fake_gcs_client, make_fake_gcs_bucket, tmp_path) -> None:
+    bucket = make_fake_gcs_bucket("globex")
+    shards = write_shards(
+        tmp_path / "a",
+        [[article(1, text="court"), article(2), article(3, ns=10), article(4, ns=10, text="x")]],
+    )
+    p = partner(
+        bucket,
+        formats=["ndjson"],
+        fields=["identifier", "name", "text"],
+        filters={"min_text_length": 10, "namespaces": [0, 10], "exclude_disambiguation": True},
+    )
+    drop = deliver(request(p, shards, namespaces=[0, 10]), PartnerBucket.for_partner(fake_gcs_client, p))
+    assert [(s["identifier"], s["record_count"]) for s in drop["snapshots"]] == [
+        ("frwiki_namespace_0", 1),
+        ("frwiki_namespace_10", 1),
+    ]
+    b = fake_gcs_client.bucket(bucket)
+    rows = read_ndjson(
+        b.blob(
+            f"wikipedia/snapshots/{DUMP_DATE}/frwiki_namespace_10/chunk_0000.ndjson.gz"
+        ).download_as_bytes()
+    )
+    assert [list(r) for r in rows] == [["name", "identifier", "text"]] and rows[0]["identifier"] == 3
+    manifest = json.loads(b.blob(f"{SNAP}/manifest.json").download_as_bytes())
+    assert manifest["filters_not_applicable"] == [
+        "exclude_disambiguation: the records carry no is_disambiguation (page_props not read)"
+    ]
+
+    with pytest.raises(DeliveryError, match=r"fields \['title'\] are not in the article schema"):
+        deliver(
+            request(partner(bucket, prefix="other", fields=["title"]), shards),
+            PartnerBucket(fake_gcs_client, bucket, "other"),
+        )
+
+
+def test_refuses_failed_validation_and_duplicate_pages(
+    fake_gcs_client, make_fake_gcs_bucket, tmp_path, shards
+) -> None:
+    bucket = make_fake_gcs_bucket("acme")
+    p = partner(bucket)
+    pb = PartnerBucket.for_partner(fake_gcs_client, p)
+    with pytest.raises(DeliveryError, match="validation failed"):
+        deliver(request(p, shards, validation={**VALIDATION, "success": False}), pb)
+    duplicated = write_shards(tmp_path / "dup", [[article(1), article(2)], [article(2)]])
+    with pytest.raises(DeliveryError, match=r"page id 2 .* appears twice"):
+        deliver(request(p, duplicated), pb)
+    assert not any(n.endswith("_SUCCESS") for n in objects(fake_gcs_client, bucket))
+
+
+def test_gs_shards_are_read_from_staging(fake_gcs_client, make_fake_gcs_bucket, shards) -> None:
+    staging = make_fake_gcs_bucket("staging")
+    uris = []
+    for path in shards:
+        name = f"frwiki/{DUMP_DATE}/parsed/articles/{Path(path).name}"
+        fake_gcs_client.bucket(staging).blob(name).upload_from_filename(path)
+        uris.append(f"gs://{staging}/{name}")
+    p = partner(make_fake_gcs_bucket("acme"), formats=["plaintext"])
+    drop = deliver(
+        request(p, uris), PartnerBucket.for_partner(fake_gcs_client, p), staging_client=fake_gcs_client
+    )
+    assert drop["record_count"] == 10
+
+
+def test_external_sort_spills_and_merges_in_rounds(tmp_path) -> None:
+    sorter = ExternalSort(tmp_path, run_bytes=200, fan_in=3)
+    keys = [(i % 3, (i * 7919) % 1009) for i in range(500)]
+    for key in keys:
+        sorter.add(key, {"payload": key})
+    assert len(list(tmp_path.iterdir())) < 500 // 3  # spilled, and merged in rounds
+    assert [k for k, _ in sorter.sorted()] == sorted(keys)
