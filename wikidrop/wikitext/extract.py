@@ -1,0 +1,444 @@
+"""One page's wikitext -> clean text plus structured fields, in a single parse and a single walk.
+
+Decisions (documented for partners):
+
+- ``text``: section headings on their own line, paragraphs separated by a blank line, list items
+  one per line: ``- item`` for ``*`` lists, ``1. item`` for ``#`` lists (numbered per list),
+  nested items indented by two spaces per level, ``;`` terms and ``:`` indents as plain lines.
+  Headings of sections left empty after cleaning (e.g. "References") are not repeated in ``text``.
+- Tables (wiki ``{| |}`` and HTML) are data, not prose: dropped from ``text``; their links,
+  references and categories are still collected.
+- ``sections``: the lead as ``{"name": "", "level": 0}`` when it has text, then every heading in
+  order with its own text (subsections are separate entries).
+- ``references``: every ``<ref>`` with content (reuses ``<ref name=x/>`` are not repeated) and
+  footnote templates (``{{efn}}``...). ``text`` is the rendered citation.
+- ``infoboxes``: template name + raw wikitext params (comments removed, entities decoded).
+- Templates are rendered by the per-language tables of :mod:`.render_rules`; unknown templates
+  are dropped, and the punctuation they leave (``()``, ``( ; )``, `` ,``) is cleaned up.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from wikidrop.siteinfo import CATEGORY_NS, FILE_NS, MEDIA_NS, TEMPLATE_NS, SiteInfo
+from wikidrop.titles import normalize_title
+from wikidrop.wikitext.render_rules import FOOTNOTE_TEMPLATES, TemplateCall, rules_for
+from wikidrop.wikitext.tree import (
+    ARGUMENT,
+    EXTLINK,
+    HEADING,
+    TAG,
+    TEMPLATE,
+    WIKILINK,
+    Nodes,
+    parse_tree,
+    to_wikitext,
+)
+
+
+@dataclass(slots=True)
+class PageContent:
+    """Everything the record needs from one page's wikitext (see the module docstring)."""
+
+    text: str = ""
+    abstract: str = ""
+    sections: list[dict] = field(default_factory=list)
+    infoboxes: list[dict] = field(default_factory=list)
+    references: list[dict] = field(default_factory=list)
+    categories: list[str] = field(default_factory=list)
+    templates: list[str] = field(default_factory=list)
+    links: list[str] = field(default_factory=list)
+
+
+# List markers survive the walk as private-use characters and become "- "/"1. " at the end.
+_BULLET, _NUMBER, _INDENT, _TERM = "\ue000", "\ue001", "\ue002", "\ue003"
+_LIST_MARKUP = {"*": _BULLET, "#": _NUMBER, ":": _INDENT, ";": _TERM}
+_MARKER_CHARS = _BULLET + _NUMBER + _INDENT + _TERM
+
+# Tags whose content is never reader-visible prose in the article text.
+_INVISIBLE_TAGS = frozenset(
+    """gallery imagemap timeline graph mapframe maplink templatestyles score inputbox
+    categorytree charinsert indicator includeonly style script hiero templatedata
+    references section""".split()
+)
+_BLOCK_TAGS = frozenset(
+    "p div blockquote center ul ol dl poem pre h1 h2 h3 h4 h5 h6 caption figure".split()
+)
+# Magic variables that show the page's own name.
+_PAGENAME_WORDS = frozenset(
+    "PAGENAME PAGENAMEE FULLPAGENAME BASEPAGENAME ROOTPAGENAME SUBPAGENAME".split()
+)
+# Parser functions written {{name:arg}} whose output is their argument, transformed.
+_PARSER_FUNCTIONS = {
+    "formatnum": lambda arg: arg,
+    "lc": str.lower,
+    "uc": str.upper,
+    "lcfirst": lambda arg: arg[:1].lower() + arg[1:],
+    "ucfirst": lambda arg: arg[:1].upper() + arg[1:],
+}
+# Interwiki prefixes of Wikimedia projects (software-level, the same on every wiki).
+_PROJECT_PREFIXES = frozenset(
+    """w wikipedia wikt wiktionary q wikiquote s wikisource b wikibooks n wikinews v wikiversity
+    voy wikivoyage c commons d wikidata m meta mw species wikispecies foundation wmf
+    phab phabricator metawikimedia incubator outreach""".split()
+)
+_LANGUAGE_PREFIX = re.compile(r"^[a-z]{2,3}(?:-[a-z0-9]{2,8})*$")
+
+_BOLD_ITALIC = re.compile(r"'{2,}")
+_MAGIC_WORD = re.compile(r"__([^\W_]+(?:_[^\W_]+)*)__")
+_SPACES = re.compile(r"[ \t\u200b]{2,}")
+_EMPTY_PARENS = re.compile(r"[(（]\s*(?:[,;:、，；/–—-]\s*)*[)）]")
+_PUNCT_AFTER_OPEN = re.compile(r"([(（])\s*[,;:、，；]+\s*")
+_PUNCT_BEFORE_CLOSE = re.compile(r"\s*[,;:、，；]+\s*([)）])")
+_SPACE_BEFORE_PUNCT = re.compile(r"[ \t]+([,.])(?=\s|$|[)\]])")
+_DOUBLED_PUNCT = re.compile(r"([,;])\s*[,;]+")
+_PARENS_SPACES = re.compile(r"\(\s+|\s+\)")
+_PIPE_TRICK = re.compile(r"\s*(?:\([^()]*\)|（[^（）]*）)$")
+
+
+def _plain(nodes: Nodes) -> str:
+    """The literal text of a name/key (markup inside names is ignored)."""
+    return "".join(node for node in nodes if type(node) is str)
+
+
+def _magic_word(match: re.Match[str]) -> str:
+    word = match.group(1)
+    return "" if word.upper() == word else match.group(0)
+
+
+class _Walker:
+    """Renders nodes to raw text while collecting links, categories, templates, refs, infoboxes."""
+
+    def __init__(self, site: SiteInfo, title: str) -> None:
+        self.site = site
+        self.title = title
+        self.rules = rules_for(site.language)
+        self.categories: dict[str, None] = {}
+        self.templates: dict[str, None] = {}
+        self.links: dict[str, None] = {}
+        self.references: list[dict] = []
+        self.infoboxes: list[dict] = []
+        self._titles: dict[tuple[str, int], tuple[int, str] | None] = {}
+
+    # -- helpers ------------------------------------------------------------------------------
+    def normalize(self, raw: str, default_ns: int = 0) -> tuple[int, str] | None:
+        key = (raw, default_ns)
+        if key not in self._titles:
+            self._titles[key] = normalize_title(raw, self.site, default_ns)
+        return self._titles[key]
+
+    def render(self, nodes: Nodes) -> str:
+        out: list[str] = []
+        append = out.append
+        for node in nodes:
+            if type(node) is str:
+                append(node)
+                continue
+            kind = node[0]
+            if kind == TEMPLATE:
+                append(self.template(node))
+            elif kind == WIKILINK:
+                append(self.wikilink(node))
+            elif kind == TAG:
+                append(self.tag(node))
+            elif kind == EXTLINK:
+                append(self.external_link(node))
+            elif kind == HEADING:
+                append("\n" + self.render(node[2]).strip() + "\n")
+            elif kind == ARGUMENT and node[2] is not None:
+                append(self.render(node[2]))
+        return "".join(out)
+
+    # -- node kinds ---------------------------------------------------------------------------
+    def wikilink(self, node: tuple) -> str:
+        target = _plain(node[1]).strip()
+        core = target[1:].lstrip() if target.startswith(":") else target
+        colon = core is not target
+        if ":" in core:
+            prefix = core.split(":", 1)[0]
+            namespace = self.site.namespace_by_prefix(prefix)
+            if namespace is not None:
+                if namespace.id in (FILE_NS, MEDIA_NS) and not colon:
+                    return ""
+                if namespace.id == CATEGORY_NS and not colon:
+                    resolved = self.normalize(core)
+                    if resolved is not None:
+                        self.categories[resolved[1]] = None
+                    return ""
+            elif prefix.lower() in _PROJECT_PREFIXES or _LANGUAGE_PREFIX.match(prefix):
+                if not colon and _LANGUAGE_PREFIX.match(prefix):
+                    return ""  # interlanguage link: a sidebar entry, not text
+                return self.render(node[2]) if node[2] is not None else core.split(":", 1)[1]
+        resolved = self.normalize(core)
+        if resolved is not None and resolved[0] == 0:
+            self.links[resolved[1]] = None
+        if node[2] is None:
+            return core
+        text = self.render(node[2])
+        if not text.strip():  # pipe trick [[Paris (France)|]] -> "Paris"
+            shown = core.split(":", 1)[1] if resolved and resolved[0] else core
+            return _PIPE_TRICK.sub("", shown)
+        return text
+
+    def external_link(self, node: tuple) -> str:
+        if not node[3]:
+            return _plain(node[1])
+        return self.render(node[2]) if node[2] is not None else ""
+
+    def template(self, node: tuple) -> str:
+        name = _plain(node[1]).strip()
+        if not name or name.startswith("#"):
+            return ""
+        if ":" in name:
+            prefix, rest = name.split(":", 1)
+            namespace = self.site.namespace_by_prefix(prefix)
+            if namespace is None:
+                function = _PARSER_FUNCTIONS.get(prefix.strip().lower())
+                return function(rest.strip()) if function else ""
+            if namespace.id != TEMPLATE_NS:
+                return ""
+            name = rest.strip()
+        if name in _PAGENAME_WORDS:
+            return self.title
+        resolved = self.normalize(name, TEMPLATE_NS)
+        if resolved is None:
+            return ""
+        self.templates[resolved[1]] = None
+        key = " ".join(name.replace("_", " ").split()).lower()
+        params = node[2]
+        if self.rules.is_infobox(key):
+            self.infobox(resolved[1].split(":", 1)[-1], params)
+            return "\n"
+        if key in FOOTNOTE_TEMPLATES:
+            self.footnote(name, params)
+            return ""
+        renderer = self.rules.renderer(key)
+        if renderer is None:
+            return ""
+        return renderer(TemplateCall(name, params, self.render, _plain))
+
+    def infobox(self, name: str, params: list) -> None:
+        values: dict[str, str] = {}
+        position = 0
+        for key, value in params:
+            if key is None:
+                position += 1
+                label = str(position)
+            else:
+                label = _plain(key).strip()
+            values[label] = to_wikitext(value).strip()
+            self.render(value)  # collect references and links inside the infobox
+        self.infoboxes.append({"name": name, "params": values})
+
+    def footnote(self, name: str, params: list) -> None:
+        call = TemplateCall(name, params, self.render, _plain)
+        text = _clean_inline(call.arg(1))
+        if text:
+            self.references.append(
+                {
+                    "name": call.arg("name") or None,
+                    "group": call.arg("group") or None,
+                    "text": text,
+                    "template": name,
+                    "params": {k: to_wikitext(v).strip() for k, v in _raw_params(params).items()},
+                }
+            )
+
+    def tag(self, node: tuple) -> str:
+        _, name, attrs, contents, markup = node
+        if markup is not None and contents is None:
+            return _LIST_MARKUP.get(markup, "\n")
+        if name == "ref":
+            if contents is not None:
+                self.reference(attrs, contents)
+            return ""
+        if name == "table" or name in _INVISIBLE_TAGS:
+            if contents is not None:
+                self.render(contents)  # keep their links, refs and categories
+            return "\n"
+        if contents is None:
+            return "\n" if name in ("br", "hr") else ""
+        text = self.render(contents)
+        if name in _BLOCK_TAGS:
+            return f"\n{text}\n"
+        if name == "li":
+            return f"\n{_BULLET} {text}\n"
+        if name in ("dt", "dd", "tr"):
+            return f"\n{text}\n"
+        return text
+
+    def reference(self, attrs: list, contents: Nodes) -> None:
+        attr = {key: _plain(value).strip() for key, value in attrs if value is not None}
+        template_name = None
+        params: dict[str, str] = {}
+        for child in contents:
+            if type(child) is tuple and child[0] == TEMPLATE:
+                template_name = _plain(child[1]).strip()
+                params = {k: to_wikitext(v).strip() for k, v in _raw_params(child[2]).items()}
+                break
+        text = _clean_inline(self.render(contents))
+        if not text and template_name is None:
+            return
+        self.references.append(
+            {
+                "name": attr.get("name") or None,
+                "group": attr.get("group") or None,
+                "text": text,
+                "template": template_name,
+                "params": params,
+            }
+        )
+
+
+def _raw_params(params: list) -> dict[str, Nodes]:
+    out: dict[str, Nodes] = {}
+    position = 0
+    for key, value in params:
+        if key is None:
+            position += 1
+            out[str(position)] = value
+        else:
+            out[_plain(key).strip()] = value
+    return out
+
+
+# -- text clean-up ------------------------------------------------------------------------------
+def _fix_line(line: str) -> str:
+    """Remove what dropped markup leaves behind in one line: empty (), stray commas, spaces."""
+    if "(" in line or "（" in line:
+        line = _EMPTY_PARENS.sub("", line)
+        line = _PUNCT_AFTER_OPEN.sub(r"\1", line)
+        line = _PUNCT_BEFORE_CLOSE.sub(r"\1", line)
+        line = _EMPTY_PARENS.sub("", line)
+        line = _PARENS_SPACES.sub(lambda m: m.group(0).strip(), line)
+    line = _SPACES.sub(" ", line)
+    line = _DOUBLED_PUNCT.sub(r"\1", line)
+    line = _SPACE_BEFORE_PUNCT.sub(r"\1", line)
+    return line.strip()
+
+
+def _clean_inline(text: str) -> str:
+    """One-line clean text (references, headings)."""
+    text = _BOLD_ITALIC.sub("", text)
+    text = text.translate(_NO_MARKERS)
+    return _fix_line(" ".join(text.split()))
+
+
+_NO_MARKERS = {ord(c): None for c in _MARKER_CHARS}
+
+
+def _is_table_residue(line: str) -> bool:
+    return line.startswith(("{|", "|}", "|-", "|+", "||", "! ", "!!")) or line == "|"
+
+
+def _clean_block(raw: str) -> str:
+    """Raw rendered text of a section -> paragraphs and list lines (see module docstring)."""
+    raw = _BOLD_ITALIC.sub("", raw)
+    if "__" in raw:
+        raw = _MAGIC_WORD.sub(_magic_word, raw)
+    out: list[str] = []
+    counters: list[int] = []
+    for line in raw.split("\n"):
+        stripped = line.strip()
+        if not stripped or _is_table_residue(stripped):
+            if out and out[-1] != "":
+                out.append("")
+            counters.clear()
+            continue
+        if stripped[0] in _MARKER_CHARS:
+            depth = 0
+            kinds = []
+            while stripped and (stripped[0] in _MARKER_CHARS or stripped[0] in " \t"):
+                if stripped[0] in _MARKER_CHARS:
+                    kinds.append(stripped[0])
+                    depth += 1
+                stripped = stripped[1:]
+            content = _fix_line(stripped.translate(_NO_MARKERS))
+            if not content:
+                continue
+            kind = kinds[-1]
+            del counters[depth:]
+            counters.extend([0] * (depth - len(counters)))
+            indent = "  " * (depth - 1)
+            if kind == _NUMBER:
+                counters[depth - 1] += 1
+                content = f"{indent}{counters[depth - 1]}. {content}"
+            elif kind == _BULLET:
+                content = f"{indent}- {content}"
+            else:
+                content = f"{indent}{content}"
+            out.append(content)
+            continue
+        counters.clear()
+        if _INDENT in stripped:
+            stripped = stripped.replace(_INDENT, ": ")
+        content = _fix_line(stripped.translate(_NO_MARKERS))
+        if content and not _is_table_residue(content):
+            out.append(content)
+        elif out and out[-1] != "":
+            out.append("")
+    while out and out[-1] == "":
+        out.pop()
+    return "\n".join(out)
+
+
+# -- entry point --------------------------------------------------------------------------------
+def extract_content(wikitext: str, site: SiteInfo, title: str = "") -> PageContent:
+    """Parse ``wikitext`` once and return its clean text and structured fields.
+
+    ``site`` supplies namespace names/aliases (File, Category, Template prefixes in the wiki's
+    language) and the language whose rendering table applies; ``title`` feeds ``{{PAGENAME}}``.
+    """
+    walker = _Walker(site, title)
+    segments: list[tuple[str, int, list[str]]] = [("", 0, [])]
+    current = segments[0][2]
+    render = walker.render
+    for node in parse_tree(wikitext):
+        if type(node) is tuple and node[0] == HEADING:
+            name = _clean_inline(render(node[2]))
+            segments.append((name, node[1], []))
+            current = segments[-1][2]
+        elif type(node) is str:
+            current.append(node)
+        else:
+            current.append(render([node]))
+    sections = [
+        {"name": name, "level": level, "text": _clean_block("".join(parts))}
+        for name, level, parts in segments
+    ]
+    abstract = sections[0]["text"]
+    blocks = [abstract] if abstract else []
+    keep = _headings_with_content(sections)
+    for section, kept in zip(sections[1:], keep[1:], strict=True):
+        if kept:
+            blocks.append(f"{section['name']}\n{section['text']}" if section["text"] else section["name"])
+    return PageContent(
+        text="\n\n".join(blocks),
+        abstract=abstract,
+        sections=sections if abstract else sections[1:],
+        infoboxes=walker.infoboxes,
+        references=walker.references,
+        categories=list(walker.categories),
+        templates=list(walker.templates),
+        links=list(walker.links),
+    )
+
+
+def _headings_with_content(sections: list[dict[str, Any]]) -> list[bool]:
+    """Whether each section (or one of its subsections) has text: empty headings leave ``text``."""
+    keep = [False] * len(sections)
+    for i in range(len(sections) - 1, -1, -1):
+        if sections[i]["text"]:
+            keep[i] = True
+            continue
+        level = sections[i]["level"]
+        for j in range(i + 1, len(sections)):
+            if sections[j]["level"] <= level:
+                break
+            if keep[j]:
+                keep[i] = True
+                break
+    return keep
