@@ -109,6 +109,7 @@ class TruncatedDumpError(DumpError):
         self.source = source
         self.last_complete_page = last_complete_page
         self.pages_read = pages_read
+        self.why = why
         if last_complete_page is None:
             after = "before any complete page"
         else:
@@ -117,6 +118,10 @@ class TruncatedDumpError(DumpError):
             f"{source}: dump is truncated ({why}) {after}; {pages_read} complete pages read. "
             "Re-download the file, or allow truncated input to keep the complete pages."
         )
+
+    def __reduce__(self) -> tuple:
+        # Picklable with its fields (Beam and multiprocessing ship exceptions between processes).
+        return (type(self), (self.source, self.last_complete_page, self.pages_read, self.why))
 
 
 # -- decompression --------------------------------------------------------------------------------
