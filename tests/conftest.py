@@ -22,5 +22,6 @@ os.environ.setdefault("WIKIDROP_CONFIG", str(PROJECT_ROOT / "config" / "wikidrop
 pytest_plugins = [
     "tests.fixtures.gcs_emulator",
     "tests.fixtures.airflow_db",
+    "tests.fixtures.airflow_db",
     "tests.fixtures.fake_gcs",
 ]

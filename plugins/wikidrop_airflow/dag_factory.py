@@ -23,7 +23,7 @@ DOCS_URL = "docs/architecture.md"
 
 def build_edition_dag(edition: EditionConfig, config: WikidropConfig) -> DAG:
     """The DAG ``wikidrop_<dbname>`` of one edition; cheap to call (no I/O, no heavy imports)."""
-    from airflow.sdk import DAG
+    from airflow.sdk import DAG, CronTriggerTimetable
 
     from wikidrop_airflow.params import add_resolve_run, build_params
     from wikidrop_airflow.stages.deliver import add_delivery
@@ -38,7 +38,8 @@ def build_edition_dag(edition: EditionConfig, config: WikidropConfig) -> DAG:
         dag_display_name=f"wikidrop: {edition.description or edition.dbname} ({edition.dbname})",
         description=f"{edition.dbname} dump -> parsed, validated partner drops",
         doc_md=edition_doc_md(edition, config),
-        schedule=edition.schedule,
+        # Trigger timetable: the logical date is the tick itself, which resolve_run maps to a dump.
+        schedule=None if edition.schedule is None else CronTriggerTimetable(edition.schedule, timezone="UTC"),
         start_date=None if edition.schedule is None else _schedule_start(),
         catchup=False,
         max_active_runs=1,
