@@ -22,6 +22,5 @@ os.environ.setdefault("WIKIDROP_CONFIG", str(PROJECT_ROOT / "config" / "wikidrop
 pytest_plugins = [
     "tests.fixtures.gcs_emulator",
     "tests.fixtures.airflow_db",
-    "tests.fixtures.airflow_db",
     "tests.fixtures.fake_gcs",
 ]
