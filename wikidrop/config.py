@@ -79,6 +79,9 @@ class ValidationThresholds(StrictModel):
     max_markup_residue_per_10k: float = Field(1.0, ge=0)
     min_script_share: float = Field(0.5, ge=0, le=1)
     stub_max_wikitext_bytes: int = Field(200, ge=0, description="pages this small may have empty text")
+    min_nonstub_text_share: float = Field(
+        0.999, ge=0, le=1, description="share of non-stub articles that must have non-empty text"
+    )
 
 
 class EditionConfig(StrictModel):

@@ -5,6 +5,7 @@
     gs://<staging>/<dbname>/<date>/parsed/dead_letter/part-*.ndjson.gz
     gs://<staging>/<dbname>/<date>/parsed/stats.json
     gs://<staging>/<dbname>/<date>/validation/summary.json
+    gs://<staging>/<dbname>/<date>/validation/results/<batch>.json
     gs://<reports>/<dbname>/<date>/<run id>/index.html    (Great Expectations Data Docs)
 
 Partner bucket layout is delivery's own (see ``wikidrop.delivery``).
@@ -61,6 +62,11 @@ class StagingPartition:
     @property
     def validation_summary_uri(self) -> str:
         return f"{self.uri}/validation/summary.json"
+
+    @property
+    def validation_results_uri(self) -> str:
+        """Full Great Expectations results, one JSON per validated batch (input of the Data Docs)."""
+        return f"{self.uri}/validation/results"
 
 
 def report_prefix(dbname: str, dump_date: str, run_id: str) -> str:

@@ -1,19 +1,149 @@
-"""validate (owner: issue 4). PLACEHOLDER to be replaced by the Great Expectations stage.
+"""validate: write-audit-publish. Nothing reaches a partner until the staged parse output passes.
 
-The DAG factory calls ``add_validation`` and needs a ValidationSummary XComArg back.
+    validate.articles[shard]  (mapped: the articles suite, one Parquet shard per task, in parallel)
+    validate.run_level        (stats.json in context + every dead-letter file)
+    validate.gate             (aggregates; Data Docs to the reports bucket; summary.json to staging;
+                               raises on any critical failure, before any delivery task can start)
+
+Each checking task writes its full Great Expectations result to
+``<staging>/validation/results/<batch>.json`` and returns only a small digest over XCom. The gate
+returns the ValidationSummary (docs/architecture.md), also written to
+``StagingPartition.validation_summary_uri`` so delivery can quote it in every manifest.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from airflow.sdk import XComArg
+
+    from wikidrop.config import EditionConfig, Settings
+
+log = logging.getLogger(__name__)
 
 
-def add_validation(edition: Any, settings: Any, run_context: Any, parsed: Any) -> Any:
-    """Create the validation tasks; return the ValidationSummary XComArg."""
-    from airflow.sdk import task
+def add_validation(
+    edition: EditionConfig, settings: Settings, run_context: XComArg, parsed: XComArg
+) -> XComArg:
+    """Create the validate task group; return the ValidationSummary XComArg of its gate."""
+    from airflow.sdk import TaskGroup, task
 
-    @task
-    def validate(run_context: dict, parsed: dict) -> dict:
-        raise NotImplementedError(f"validate for {edition.dbname}: issue 4")
+    with TaskGroup(group_id="validate", tooltip="Great Expectations: articles per shard, run level, gate"):
 
-    return validate(run_context, parsed)
+        @task(task_id="articles", map_index_template="{{ shard_name }}")
+        def validate_articles(shard_uri: str, run_context: dict[str, Any], parsed: dict[str, Any]) -> dict:
+            """Articles suite on one Parquet shard; a small digest over XCom, the full result to staging."""
+            from airflow.sdk import get_current_context
+
+            from wikidrop import validation
+
+            get_current_context()["shard_name"] = validation.batch_name_of(shard_uri)
+            client = _client(settings)
+            site = validation.load_site(client, parsed["parsed_uri"])
+            outcome, result = validation.validate_article_shard(
+                client, shard_uri, edition, site, run_context["dump_date"]
+            )
+            return _store_result(client, run_context, outcome, result)
+
+        @task(task_id="run_level")
+        def validate_run(run_context: dict[str, Any], parsed: dict[str, Any]) -> list[dict]:
+            """Run-level suite (reconciliation, dead letters, counts vs dump and previous snapshot)."""
+            from wikidrop import validation
+
+            client = _client(settings)
+            partition = _partition(run_context)
+            checked = validation.validate_run_level(
+                client,
+                edition=edition,
+                site=validation.load_site(client, parsed["parsed_uri"]),
+                stats=parsed["stats"],
+                staging_bucket=partition.bucket,
+                dump_date=run_context["dump_date"],
+                parsed_uri=parsed["parsed_uri"],
+                dump_uri=partition.dump_uri,
+                shard_uris=list(parsed["article_shards"]),
+            )
+            return [_store_result(client, run_context, outcome, result) for outcome, result in checked]
+
+        @task(task_id="gate", trigger_rule="none_failed")
+        def gate(run_context: dict[str, Any], shards: list[dict] | None, run_level: list[dict]) -> dict:
+            """Aggregate, publish the report and the summary, then fail the run on a critical failure."""
+            from airflow.exceptions import AirflowFailException
+
+            summary = publish_summary(settings, run_context, [*(shards or []), *run_level])
+            if not summary["success"]:
+                from wikidrop.validation import failure_message
+
+                raise AirflowFailException(
+                    f"{run_context['dbname']} {run_context['dump_date']}: {failure_message(summary)}"
+                    f"\nreport: {summary['report_uri']}"
+                )
+            for warning in summary["warnings"]:
+                log.warning("validation warning: %s", warning["message"])
+            return summary
+
+        shard_outcomes = validate_articles.partial(run_context=run_context, parsed=parsed).expand(
+            shard_uri=parsed["article_shards"]
+        )
+        return gate(run_context, shard_outcomes, validate_run(run_context, parsed))
+
+
+def publish_summary(settings: Settings, run_context: dict[str, Any], outcomes: list[dict]) -> dict:
+    """Build the Data Docs site, upload it, write summary.json; return the ValidationSummary."""
+    import tempfile
+
+    from wikidrop import validation
+    from wikidrop.layout import report_prefix
+    from wikidrop_airflow.reports.datadocs import upload_site, vendor_site
+
+    client = _client(settings)
+    partition = _partition(run_context)
+    run_counts = next((o.get("counts") for o in outcomes if o["suite"] == "run_level"), None) or {}
+    counts = {
+        **run_counts,
+        "article_shards": sum(1 for o in outcomes if o["suite"] == "articles"),
+        "article_rows_validated": sum(o.get("rows", 0) for o in outcomes if o["suite"] == "articles"),
+    }
+    summary = validation.summarize(outcomes, counts)
+    with tempfile.TemporaryDirectory(prefix="wikidrop-datadocs-") as site_dir:
+        results = [(o["batch"], validation.read_json_uri(client, o["result_uri"])) for o in outcomes]
+        validation.build_data_docs(results, site_dir, run_name=run_context["run_id"])
+        vendor_site(site_dir)
+        summary["report_uri"] = upload_site(
+            client,
+            site_dir,
+            settings.reports_bucket,
+            report_prefix(run_context["dbname"], run_context["dump_date"], run_context["run_id"]),
+        )
+    summary.update(
+        dbname=run_context["dbname"],
+        dump_date=run_context["dump_date"],
+        run_id=run_context["run_id"],
+        summary_uri=partition.validation_summary_uri,
+    )
+    validation.write_json_uri(client, partition.validation_summary_uri, summary)
+    return summary
+
+
+def _store_result(client: Any, run_context: dict[str, Any], outcome: dict, result: dict) -> dict:
+    from wikidrop.validation import write_json_uri
+
+    uri = f"{_partition(run_context).validation_results_uri}/{outcome['batch']}.json"
+    write_json_uri(client, uri, result)
+    return {**outcome, "result_uri": uri}
+
+
+def _client(settings: Settings):
+    from wikidrop_airflow.hooks.gcs import WikidropGCSHook
+
+    return WikidropGCSHook(settings.staging_conn_id).get_client()
+
+
+def _partition(run_context: dict[str, Any]):
+    from wikidrop.gcs import split_gs_uri
+    from wikidrop.layout import StagingPartition
+
+    bucket, _ = split_gs_uri(run_context["staging_uri"])
+    return StagingPartition(bucket, run_context["dbname"], run_context["dump_date"])

@@ -1,0 +1,1 @@
+"""Great Expectations Data Docs for analysts: vendored offline assets, upload, and the UI app."""
