@@ -23,4 +23,5 @@ pytest_plugins = [
     "tests.fixtures.gcs_emulator",
     "tests.fixtures.airflow_db",
     "tests.fixtures.fake_gcs",
+    "tests.fixtures.webhook_receiver",
 ]
