@@ -1,0 +1,282 @@
+"""Beam job: Wikipedia export dump(s) -> article records, dead letters and reconciled stats.
+
+Run locally (Beam's in-process FnApiRunner, chosen explicitly: no runner download, no network)::
+
+    python -m beam_jobs.parse_dump \\
+        --input ../shared/data/dumps/derived/jawiki-20250801-head-100k-lines-multistream.xml.bz2 \\
+        --index ../shared/data/dumps/derived/jawiki-20250801-head-100k-lines-multistream-index.txt.bz2 \\
+        --output /tmp/jawiki-parsed --namespaces 0 \\
+        --direct_running_mode multi_processing --direct_num_workers 2
+
+Writes under ``--output`` (local or ``gs://``; a re-run replaces the previous output):
+``articles/part-*.parquet`` and ``articles/part-*.ndjson.gz`` (the same records,
+``wikidrop.records.ARTICLE_SCHEMA``), ``dead_letter/part-*.ndjson.gz``, ``siteinfo.json`` and
+``stats.json`` (docs/architecture.md). ``--input`` and ``--index`` may repeat and take globs; a
+multistream file is paired with the index whose name is the file's name with ``-index`` and
+``.txt`` (``...-multistream-index.txt.bz2`` for ``...-multistream.xml.bz2``, and the same for the
+partial ``multistream1.xml-p1p41242.bz2`` files).
+
+On Dataflow the same module runs with ``--runner DataflowRunner --project ... --region ...
+--temp_location gs://...`` plus the code as a package: build it with ``python -m build --sdist``
+and pass ``--extra_package dist/wikidrop-<version>.tar.gz`` (or ``--setup_file`` pointing at a
+``setup.py`` that calls ``setuptools.setup()``; pyproject.toml holds the metadata). Workers import
+``wikidrop`` and ``beam_jobs`` from that package: no local paths, no pickled globals.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+
+from beam_jobs.local_gcs import use_anonymous_gcs_for_emulator
+from beam_jobs.transforms import ParseArticles, ReadTask, build_stats, open_input
+from wikidrop.dumpxml import DumpError, read_siteinfo
+from wikidrop.multistream import group_ranges, open_index, stream_ranges
+from wikidrop.page_guard import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT_S
+from wikidrop.records import ARTICLE_SCHEMA, SCHEMA_VERSION, parser_version
+from wikidrop.siteinfo import MEDIAWIKI_CANONICAL_NAMESPACES, Namespace, SiteInfo
+
+log = logging.getLogger(__name__)
+
+# Compressed bytes per read task: a few hundred multistream streams, ~20-40 MB of XML.
+DEFAULT_WORK_UNIT_BYTES = 4 * 1024 * 1024
+LOCAL_RUNNERS = frozenset({"DirectRunner", "FnApiRunner", "direct"})
+
+
+class ParseDumpOptions(PipelineOptions):
+    """The job's own options; unknown flags (Airflow's Beam operator adds some) are ignored."""
+
+    @classmethod
+    def _add_argparse_args(cls, parser: Any) -> None:
+        parser.add_argument(
+            "--input", action="append", required=True, help="dump file path or glob (repeatable)"
+        )
+        parser.add_argument("--index", action="append", default=[], help="multistream index path or glob")
+        parser.add_argument("--output", required=True, help="output directory (local or gs://)")
+        parser.add_argument("--namespaces", default="0", help="comma-separated namespace ids to keep")
+        parser.add_argument("--dbname", default=None, help="expected dbname (checked against the dump)")
+        parser.add_argument("--siteinfo", default=None, help="siteinfo-namespaces.json[.gz] (API format)")
+        parser.add_argument("--dump-date", "--dump_date", dest="dump_date", default=None, help="YYYYMMDD")
+        parser.add_argument(
+            "--allow-truncated",
+            "--allow_truncated",
+            dest="allow_truncated",
+            action="store_true",
+            help="keep the complete pages of a truncated file (recorded in stats) instead of failing",
+        )
+        parser.add_argument("--page_timeout_s", type=float, default=DEFAULT_TIMEOUT_S)
+        parser.add_argument("--max_page_bytes", type=int, default=DEFAULT_MAX_BYTES)
+        parser.add_argument("--work_unit_bytes", type=int, default=DEFAULT_WORK_UNIT_BYTES)
+
+
+def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    """Run the job to completion and return its stats (the content of stats.json)."""
+    options = PipelineOptions(argv)
+    opts = options.view_as(ParseDumpOptions)
+    use_anonymous_gcs_for_emulator()
+    namespaces = sorted({int(ns) for ns in str(opts.namespaces).split(",") if ns.strip()})
+    inputs = expand_inputs(opts.input)
+    site = resolve_siteinfo(inputs, opts.siteinfo, opts.dbname)
+    dump_date = opts.dump_date or dump_date_from_name(inputs[0], site.dbname)
+    tasks = read_tasks(inputs, expand_inputs(opts.index) if opts.index else [], opts.work_unit_bytes)
+    output = opts.output.rstrip("/")
+    clear_output(output)
+    write_json(f"{output}/siteinfo.json", site.to_dict())
+
+    parser = parser_version()
+    log.info("parsing %s (%s): %d read tasks, namespaces %s", inputs, site.dbname, len(tasks), namespaces)
+    with beam.Pipeline(runner=_runner(options), options=options) as pipeline:
+        parsed = (
+            pipeline
+            | "ListReadTasks" >> beam.Create(tasks, reshuffle=False)
+            | "ParseArticles"
+            >> ParseArticles(
+                site,
+                namespaces,
+                dump_date,
+                allow_truncated=opts.allow_truncated,
+                timeout_s=opts.page_timeout_s,
+                max_bytes=opts.max_page_bytes,
+            )
+        )
+        articles = parsed["articles"]
+        written = [
+            articles
+            | "WriteArticlesParquet"
+            >> beam.io.WriteToParquet(
+                f"{output}/articles/part", ARTICLE_SCHEMA, file_name_suffix=".parquet", codec="zstd"
+            ),
+            articles | "WriteArticlesNdjson" >> WriteNdjson(f"{output}/articles/part"),
+            parsed["dead_letter"] | "WriteDeadLetters" >> WriteNdjson(f"{output}/dead_letter/part"),
+        ]
+        files = written | "AllWrittenFiles" >> beam.Flatten()
+        _ = parsed["counts"] | "WriteStats" >> beam.Map(
+            write_stats,
+            beam.pvalue.AsList(files),
+            path=f"{output}/stats.json",
+            dbname=site.dbname,
+            dump_date=dump_date,
+            input_files=inputs,
+            parser=parser,
+        )
+    with FileSystems.open(f"{output}/stats.json") as f:
+        return json.loads(f.read())
+
+
+class WriteNdjson(beam.PTransform):
+    """Records -> gzip NDJSON shards ``<prefix>-SSSSS-of-NNNNN.ndjson.gz`` (UTF-8, not escaped)."""
+
+    def __init__(self, prefix: str):
+        super().__init__()
+        self.prefix = prefix
+
+    def expand(self, records: beam.PCollection) -> beam.PCollection:
+        return (
+            records
+            | "ToJson" >> beam.Map(to_json_line)
+            | "WriteGzipLines"
+            >> beam.io.WriteToText(self.prefix, file_name_suffix=".ndjson.gz", compression_type="gzip")
+        )
+
+
+def to_json_line(record: dict[str, Any]) -> str:
+    return json.dumps(record, ensure_ascii=False)
+
+
+def write_stats(counts: dict, written_files: list[str], *, path: str, **facts: Any) -> dict[str, Any]:
+    """Reconcile and write stats.json; runs after every shard is final (``written_files``)."""
+    stats = build_stats(counts, schema_version=SCHEMA_VERSION, **facts)
+    write_json(path, stats)
+    log.info("wrote %s after %d output files: %s", path, len(written_files), stats)
+    return stats
+
+
+def _runner(options: PipelineOptions) -> Any:
+    """Beam's FnApiRunner for local runs (the "DirectRunner" name would try Prism, which downloads)."""
+    name = options.view_as(StandardOptions).runner
+    if name is None or name in LOCAL_RUNNERS:
+        from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+
+        return FnApiRunner()
+    return name
+
+
+# -- planning (runs where the job is launched) ----------------------------------------------------
+
+
+def expand_inputs(patterns: Sequence[str]) -> list[str]:
+    """Every file matching the paths/globs, sorted; a pattern matching nothing is an error."""
+    files: list[str] = []
+    for pattern in patterns:
+        matched = sorted(m.path for m in FileSystems.match([pattern])[0].metadata_list)
+        if not matched:
+            raise FileNotFoundError(f"no file matches {pattern!r}")
+        files += [f for f in matched if f not in files]
+    return files
+
+
+def index_for(dump: str, indexes: Sequence[str]) -> str | None:
+    """The index of a multistream file: same name with ``-index`` inserted and ``.xml`` -> ``.txt``."""
+    if len(indexes) == 1 and not dump.endswith(".xml"):
+        return indexes[0]
+    for index in indexes:
+        name = index.rsplit("/", 1)[-1].replace("-index", "", 1).replace(".txt", ".xml", 1)
+        if dump.rsplit("/", 1)[-1] == name:
+            return index
+    return None
+
+
+def read_tasks(inputs: Sequence[str], indexes: Sequence[str], work_unit_bytes: int) -> list[ReadTask]:
+    """Whole-file tasks, or groups of multistream stream ranges when a file has an index."""
+    tasks: list[ReadTask] = []
+    for path in inputs:
+        index = index_for(path, indexes) if indexes else None
+        if index is None:
+            if indexes:
+                raise DumpError(f"{path}: no matching index among {list(indexes)}")
+            tasks.append(ReadTask(path))
+            continue
+        size = FileSystems.match([path])[0].metadata_list[0].size_in_bytes
+        with open_input(index) as raw:
+            ranges = stream_ranges(open_index(raw, index), size, index)
+        # Small files still get several tasks, so every worker has something to read.
+        target = max(1, min(work_unit_bytes, size // 16))
+        for group in group_ranges(ranges, target):
+            tasks.append(ReadTask(path, tuple(r for r in ranges if group.start <= r.start < group.end)))
+    return tasks
+
+
+def resolve_siteinfo(inputs: Sequence[str], siteinfo_json: str | None, dbname: str | None) -> SiteInfo:
+    """The wiki's facts: dump header, merged with the siteinfo JSON (aliases), checked against dbname."""
+    header: SiteInfo | None = None
+    for path in inputs:
+        with open_input(path) as raw:
+            this, _ = read_siteinfo(raw, path)
+        if header is None:
+            header = this
+        elif this is not None and this.dbname != header.dbname:
+            raise DumpError(f"{path}: dbname {this.dbname!r} differs from {inputs[0]}: {header.dbname!r}")
+    site = header
+    if siteinfo_json:
+        with open_input(siteinfo_json) as f:
+            richer = SiteInfo.from_siteinfo_json(_gunzip_if_needed(f.read()))
+        site = site.merged_with(richer) if site is not None else richer
+    if site is None:
+        # No <siteinfo> and no JSON: MediaWiki core names are all that is certain.
+        namespaces = {i: Namespace(i, n, canonical=n) for i, n in MEDIAWIKI_CANONICAL_NAMESPACES.items()}
+        site = SiteInfo(dbname=dbname or "", namespaces=namespaces)
+    if dbname:
+        if site.dbname and site.dbname != dbname:
+            raise DumpError(
+                f"{inputs[0]}: the dump says dbname {site.dbname!r} but --dbname is {dbname!r}; wrong file?"
+            )
+        site = SiteInfo.from_dict({**site.to_dict(), "dbname": dbname})
+    if not site.language and site.dbname.endswith("wiki"):
+        site = SiteInfo.from_dict(
+            {**site.to_dict(), "language": site.dbname[: -len("wiki")].replace("_", "-")}
+        )
+    return site
+
+
+def dump_date_from_name(path: str, dbname: str) -> str:
+    """``20250801`` from ``jawiki-20250801-pages-articles.xml.bz2``; ``""`` when the name has none."""
+    name = path.rsplit("/", 1)[-1]
+    match = re.search(rf"{re.escape(dbname)}-(\d{{8}})-" if dbname else r"-(\d{8})-", name)
+    match = match or re.search(r"(?<!\d)(\d{8})(?!\d)", name)
+    return match.group(1) if match else ""
+
+
+def clear_output(output: str) -> None:
+    """Delete a previous run's shards and stats so a re-run never mixes old and new output."""
+    patterns = [
+        f"{output}/articles/*",
+        f"{output}/dead_letter/*",
+        f"{output}/stats.json",
+        f"{output}/siteinfo.json",
+    ]
+    stale = [m.path for result in FileSystems.match(patterns) for m in result.metadata_list]
+    if stale:
+        log.info("replacing previous output: deleting %d files under %s", len(stale), output)
+        FileSystems.delete(stale)
+
+
+def write_json(path: str, payload: dict[str, Any]) -> None:
+    with FileSystems.create(path, mime_type="application/json") as f:
+        f.write(json.dumps(payload, ensure_ascii=False, indent=2).encode("utf-8"))
+
+
+def _gunzip_if_needed(data: bytes) -> bytes:
+    return gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO)
+    print(json.dumps(run(), indent=2, ensure_ascii=False))
