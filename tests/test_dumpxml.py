@@ -652,3 +652,32 @@ def test_parse_page_fragment_accepts_bare_pages_and_the_footer() -> None:
     assert list(parse_page_fragment((pages_xml + "\n</mediawiki>\n").encode(), "s")) == expected
     with pytest.raises(DumpError, match=r"stream-7: malformed XML"):
         list(parse_page_fragment((pages_xml + "</mediawiki><page>").encode(), "stream-7"))
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 4097])
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "utf-16-be"])
+def test_any_chunk_boundary_gives_the_same_pages(monkeypatch, chunk: int, encoding: str) -> None:
+    """Reads split multi-byte characters, tags and entities anywhere; the pages do not change."""
+    doc = HEADER + page_xml(1, "Ärger", "日本語 &amp; 𝄞 &lt;b&gt;" * 50) + page_xml(2, "B") + "</mediawiki>"
+    expected = read_bytes(doc.encode("utf-8"))
+    monkeypatch.setattr("wikidrop.dumpxml.READ_CHUNK_BYTES", chunk)
+    assert read_bytes(doc.encode(encoding)) == expected
+    assert expected[0].revision.text.startswith("日本語 & 𝄞 <b>")
+
+
+def test_pages_pickle_and_derive_is_redirect() -> None:
+    (page,) = read_bytes((HEADER + page_xml(1, "A") + "</mediawiki>").encode())
+    assert pickle.loads(pickle.dumps(page)) == page
+    assert Page(2, "B", 0, "A", page.revision).is_redirect
+
+
+def test_close_leaves_a_callers_file_open(tmp_path: Path) -> None:
+    path = tmp_path / "d.xml.gz"
+    path.write_bytes(gzip.compress((HEADER + page_xml(1, "A") + "</mediawiki>").encode()))
+    with path.open("rb") as f:
+        with DumpReader(f, str(path)) as reader:
+            assert len(list(reader.pages())) == 1
+        assert not f.closed
+    with open_dump(str(path)) as reader:
+        raw = reader._raw
+    assert raw.closed

@@ -128,7 +128,10 @@ class TruncatedDumpError(DumpError):
 
 
 class _PrefixedReader(io.RawIOBase):
-    """Replays the bytes already read for magic detection, then the rest of the stream."""
+    """Replays the bytes already read for magic detection, then the rest of the stream.
+
+    Closing it leaves the underlying file open: whoever opened that file closes it.
+    """
 
     def __init__(self, head: bytes, rest: BinaryIO):
         self._head = head
@@ -147,10 +150,6 @@ class _PrefixedReader(io.RawIOBase):
         data = self._rest.read(len(view))
         view[: len(data)] = data
         return len(data)
-
-    def close(self) -> None:
-        self._rest.close()
-        super().close()
 
 
 def open_binary(fileobj: BinaryIO, name: str = "") -> BinaryIO:
@@ -468,12 +467,18 @@ class DumpReader:
 
     ``fileobj`` may be compressed (see ``open_binary``). ``source`` names the file in every error.
     With ``allow_truncated`` a cut file yields every complete page, then ``truncated`` describes
-    the cut instead of ``pages()`` raising ``TruncatedDumpError``.
+    the cut (``{"source", "last_complete_page": {"id", "title"} | None, "pages_read", "reason"}``)
+    instead of ``pages()`` raising ``TruncatedDumpError``. ``close()`` leaves ``fileobj`` open
+    unless ``close_fileobj``. ``pages_read`` counts pages parsed so far, which may run up to one
+    read chunk ahead of the pages yielded.
     """
 
-    def __init__(self, fileobj: BinaryIO, source: str, allow_truncated: bool = False):
+    def __init__(
+        self, fileobj: BinaryIO, source: str, allow_truncated: bool = False, close_fileobj: bool = False
+    ):
         self.source = source
         self.allow_truncated = allow_truncated
+        self._close_fileobj = close_fileobj
         self.truncated: dict | None = None
         self._raw = fileobj
         self._stream = open_binary(fileobj, source)
@@ -566,8 +571,10 @@ class DumpReader:
             raise DumpError(_expat_message(self.source, exc, handler)) from exc
 
     def close(self) -> None:
+        """Release the decompressor; the file object too if ``close_fileobj`` (``open_dump``)."""
         self._stream.close()
-        self._raw.close()
+        if self._close_fileobj:
+            self._raw.close()
 
     def __enter__(self) -> DumpReader:
         return self
@@ -582,7 +589,7 @@ def open_dump(path: str, allow_truncated: bool = False) -> DumpReader:
     """Open a local export file (any supported compression); use as a context manager."""
     fileobj = open(path, "rb")  # noqa: SIM115 - closed by DumpReader.close()
     try:
-        return DumpReader(fileobj, source=path, allow_truncated=allow_truncated)
+        return DumpReader(fileobj, source=path, allow_truncated=allow_truncated, close_fileobj=True)
     except BaseException:
         fileobj.close()
         raise
