@@ -1,20 +1,57 @@
-"""wait_for_dump + stage_dump (owner: issue 3, mirror/staging part). PLACEHOLDER to be replaced.
+"""wait_for_dump -> stage_dump: the edition's dump, verified, in the staging bucket.
 
-The DAG factory calls ``add_dump_stages`` and needs a StagedDump XComArg back; the owner replaces
-this module with the deferrable sensor and checksum-verified staging.
+``wait_for_dump`` is the deferrable ``DumpStatusSensor`` (poke interval and timeout from
+``settings.sensor``); its templated ``mirror``/``dbname``/``dump_date`` are pulled from the
+RunContext of ``resolve_run``. ``stage_dump`` streams the files into
+``gs://<staging>/<db>/<date>/dump/`` with ``wikidrop.staging.stage_dump`` and returns the
+StagedDump contract (docs/architecture.md). The GCS client comes from the connection
+``settings.staging_conn_id`` (``WikidropGCSHook``).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from airflow.sdk import XComArg
+
+    from wikidrop.config import EditionConfig, Settings
 
 
-def add_dump_stages(edition: Any, settings: Any, run_context: Any) -> Any:
+def _from_run_context(run_context: XComArg, key: str) -> str:
+    """Jinja pulling one RunContext key, for the sensor's templated fields."""
+    return f"{{{{ ti.xcom_pull(task_ids='{run_context.operator.task_id}')['{key}'] }}}}"
+
+
+def add_dump_stages(edition: EditionConfig, settings: Settings, run_context: XComArg) -> XComArg:
     """Create wait_for_dump -> stage_dump; return stage_dump's StagedDump XComArg."""
     from airflow.sdk import task
 
-    @task
-    def stage_dump(run_context: dict) -> dict:
-        raise NotImplementedError(f"stage_dump for {edition.dbname}: issue 3 (mirror/staging part)")
+    from wikidrop_airflow.sensors.dumpstatus import DumpStatusSensor
 
-    return stage_dump(run_context)
+    wait_for_dump = DumpStatusSensor(
+        task_id="wait_for_dump",
+        mirror=_from_run_context(run_context, "mirror"),
+        dbname=_from_run_context(run_context, "dbname"),
+        dump_date=_from_run_context(run_context, "dump_date"),
+        poke_interval=settings.sensor.poke_interval_seconds,
+        timeout=settings.sensor.timeout_hours * 3600,
+        doc_md="Waits (in the triggerer) until dumpstatus.json says the multistream and namespaces jobs are done.",
+    )
+
+    @task(task_id="stage_dump")
+    def stage_dump(run_context: dict[str, Any]) -> dict[str, Any]:
+        """Stream the dump files into staging, verified against dumpstatus.json (skips verified ones)."""
+        from wikidrop.layout import StagingPartition
+        from wikidrop.staging import stage_dump as stage
+        from wikidrop_airflow.hooks.gcs import WikidropGCSHook
+
+        partition = StagingPartition(settings.staging_bucket, run_context["dbname"], run_context["dump_date"])
+        client = WikidropGCSHook(settings.staging_conn_id).get_client()
+        return stage(
+            run_context["mirror"], run_context["dbname"], run_context["dump_date"], partition, client
+        )
+
+    staged = stage_dump(run_context)
+    run_context >> wait_for_dump >> staged
+    return staged

@@ -1,0 +1,1 @@
+"""Sensors of the wikidrop pipeline (deferrable: they wait in the triggerer)."""

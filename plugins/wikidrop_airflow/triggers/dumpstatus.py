@@ -1,0 +1,99 @@
+"""``DumpStatusTrigger``: polls a mirror's dumpstatus.json in the triggerer until our jobs are done.
+
+The fetch is the same synchronous code the rest of the project uses (``wikidrop.dumpstatus``: one
+opener for http(s), gs:// and local mirrors), run in a thread so the triggerer's event loop never
+blocks. The deadline is absolute (epoch seconds), so a trigger re-created after a triggerer restart
+keeps the sensor's original timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+
+def check_dumpstatus(
+    mirror: str, dbname: str, dump_date: str, required_jobs: Sequence[str]
+) -> dict[str, Any]:
+    """One poll: ``{"done": bool, "url": ..., "not_done": {job: status}, "error": str | None}``.
+
+    A missing dumpstatus.json (the run has not started) or a transient fetch error is "not done yet",
+    recorded in ``error`` so the timeout message can say what was last seen.
+    """
+    from wikidrop.dumpstatus import DumpStatusError, dumpstatus_location, fetch_dumpstatus, jobs_not_done
+
+    url = dumpstatus_location(mirror, dbname, dump_date)
+    try:
+        status = fetch_dumpstatus(mirror, dbname, dump_date)
+    except (OSError, DumpStatusError) as exc:  # HTTP/URL errors and missing files are OSErrors
+        return {
+            "done": False,
+            "url": url,
+            "not_done": dict.fromkeys(required_jobs, "unknown"),
+            "error": str(exc),
+        }
+    pending = jobs_not_done(status, required_jobs)
+    return {"done": not pending, "url": url, "not_done": pending, "error": None}
+
+
+class DumpStatusTrigger(BaseTrigger):
+    """Fires ``{"status": "done", ...}`` once the jobs are done, or ``{"status": "timeout", ...}``."""
+
+    def __init__(
+        self,
+        mirror: str,
+        dbname: str,
+        dump_date: str,
+        required_jobs: Sequence[str],
+        poke_interval: float,
+        deadline: float | None = None,
+    ) -> None:
+        super().__init__()
+        self.mirror = mirror
+        self.dbname = dbname
+        self.dump_date = dump_date
+        self.required_jobs = list(required_jobs)
+        self.poke_interval = poke_interval
+        self.deadline = deadline
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "mirror": self.mirror,
+                "dbname": self.dbname,
+                "dump_date": self.dump_date,
+                "required_jobs": self.required_jobs,
+                "poke_interval": self.poke_interval,
+                "deadline": self.deadline,
+            },
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        polls = 0
+        while True:
+            result = await asyncio.to_thread(
+                check_dumpstatus, self.mirror, self.dbname, self.dump_date, self.required_jobs
+            )
+            polls += 1
+            if result["done"]:
+                yield TriggerEvent({"status": "done", "polls": polls, **result})
+                return
+            now = time.time()
+            if self.deadline is not None and now >= self.deadline:
+                yield TriggerEvent({"status": "timeout", "polls": polls, **result})
+                return
+            self.log.info(
+                "%s: not done yet %s%s",
+                result["url"],
+                result["not_done"],
+                f" ({result['error']})" if result["error"] else "",
+            )
+            wait = (
+                self.poke_interval if self.deadline is None else min(self.poke_interval, self.deadline - now)
+            )
+            await asyncio.sleep(max(wait, 0))
