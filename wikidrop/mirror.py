@@ -411,7 +411,8 @@ def build_mirror(
     status = write_checksums_and_status(
         directory, dbname, dump_date, [Path(p) for p in data_paths + index_paths], siteinfo_path, in_progress
     )
-    write_latest_pointer(Path(root), dbname, dump_date)
+    if not in_progress:
+        write_latest_pointer(Path(root), dbname, dump_date)
     log.info("mirror %s/%s: %d pages in %d file(s)", dbname, dump_date, split.pages_seen, len(data_paths))
     return MirrorBuild(
         directory=directory,
@@ -527,10 +528,18 @@ def with_jobs_in_progress(status: dict[str, Any], jobs: Iterable[str]) -> dict[s
 
 
 def write_latest_pointer(root: Path, dbname: str, dump_date: str) -> Path:
-    """``<db>/latest/<db>-latest-pages-articles-multistream.xml.bz2-rss.xml``, as Wikimedia publishes."""
+    """``<db>/latest/<db>-latest-pages-articles-multistream.xml.bz2-rss.xml``, as Wikimedia publishes.
+
+    Informational (``wikidrop.dumpstatus.resolve_latest`` reads the directory listing and each
+    date's dumpstatus.json); it never moves back to an older date.
+    """
     latest = root / dbname / "latest"
     latest.mkdir(parents=True, exist_ok=True)
     path = latest / f"{dbname}-latest-pages-articles-multistream.xml.bz2-rss.xml"
+    if path.exists():
+        current = re.search(r"<link>\.\./(\d{8})/</link>", path.read_text(encoding="utf-8"))
+        if current and current.group(1) > dump_date:
+            return path  # a newer dump is already the latest
     link = f"../{dump_date}/"
     path.write_text(
         '<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0">\n<channel>\n'
@@ -545,15 +554,22 @@ def write_latest_pointer(root: Path, dbname: str, dump_date: str) -> Path:
 
 
 # -- serving -------------------------------------------------------------------------------------
-class _QuietHandler(SimpleHTTPRequestHandler):
+class MirrorRequestHandler(SimpleHTTPRequestHandler):
+    """Static files + directory listings (the latest-date resolution reads them), logged at debug."""
+
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("mirror http: " + format, *args)
 
 
 @contextlib.contextmanager
-def serve_mirror(root: str | os.PathLike[str], host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+def serve_mirror(
+    root: str | os.PathLike[str],
+    host: str = "127.0.0.1",
+    port: int = 0,
+    handler_class: type[MirrorRequestHandler] = MirrorRequestHandler,
+) -> Iterator[str]:
     """Serve ``root`` over HTTP in a background thread; yield the base URL (port 0 = any free port)."""
-    server = ThreadingHTTPServer((host, port), partial(_QuietHandler, directory=str(root)))
+    server = ThreadingHTTPServer((host, port), partial(handler_class, directory=str(root)))
     thread = threading.Thread(target=server.serve_forever, name="wikidrop-mirror-http", daemon=True)
     thread.start()
     try:
@@ -604,7 +620,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{result.directory}: {result.pages} pages, {len(result.multistream)} multistream file(s)")
         return 0
 
-    server = ThreadingHTTPServer((args.host, args.port), partial(_QuietHandler, directory=args.root))
+    server = ThreadingHTTPServer((args.host, args.port), partial(MirrorRequestHandler, directory=args.root))
     print(f"serving {args.root} at http://{args.host}:{server.server_address[1]}", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
