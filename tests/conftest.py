@@ -21,6 +21,7 @@ os.environ.setdefault("WIKIDROP_CONFIG", str(PROJECT_ROOT / "config" / "wikidrop
 # Fixture modules, one per real component (emulators, mirror, Airflow DB, ...).
 pytest_plugins = [
     "tests.fixtures.gcs_emulator",
+    "tests.fixtures.dump_mirror",
     "tests.fixtures.airflow_db",
     "tests.fixtures.fake_gcs",
     "tests.fixtures.webhook_receiver",
