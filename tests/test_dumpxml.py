@@ -454,7 +454,7 @@ def test_deleted_contributor_comment_and_text() -> None:
     (page,) = read_bytes((doc + "</mediawiki>").encode())
     rev = page.revision
     assert (rev.contributor_name, rev.contributor_id, rev.is_anonymous) == (None, None, True)
-    assert (rev.text, rev.text_bytes, rev.comment) == ("", None, "")
+    assert (rev.text, rev.text_bytes, rev.comment) == ("", None, None)
 
 
 def test_unknown_elements_prefixes_and_namespace_uri_are_tolerated() -> None:

@@ -57,8 +57,9 @@ class Revision:
     ``contributor_name`` is the user name, or the IP address for anonymous edits
     (``is_anonymous``). A contributor hidden by revision deletion (``deleted="deleted"``) has no
     name and no id and is reported as anonymous too. ``model``/``format`` default to wikitext
-    when absent (schemas before 0.5). ``text`` is ``""`` when the dump leaves the text out
-    (deleted or stub dumps); ``text_bytes`` is the ``<text bytes=..>`` attribute (schema 0.10+).
+    when absent (schemas before 0.5). ``text`` is ``""`` and ``comment`` None when the dump leaves
+    them out (revision deletion, stub dumps); ``text_bytes`` is the ``<text bytes=..>`` attribute
+    (schema 0.10+), as MediaWiki recorded it (it can differ from the text's UTF-8 length).
     """
 
     id: int
@@ -264,6 +265,9 @@ class _ExportHandler:
         ctx = self._ctx
         if ctx == _REVISION:
             if local in _REVISION_FIELDS:
+                if attrs.get("deleted"):  # hidden by revision deletion: absent, not empty
+                    self._ignore_depth = self._depth
+                    return
                 self._capture(local)
                 if local == "text":
                     self._rev_flags["text_bytes"] = attrs.get("bytes")
