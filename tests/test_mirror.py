@@ -1,0 +1,217 @@
+"""The local mirror builder: byte-exact multistream, correct index, dumpstatus checksums, siteinfo JSON.
+
+The multistream is checked with independent code: raw bz2 stream boundaries, and the project's
+export reader (wikidrop.dumpxml) and multistream range reader (wikidrop.multistream) for pages.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SHARED_DUMPS
+from tests.fixtures.dump_mirror import SAMPLE_DUMP_DATE, SAMPLE_EDITIONS, SAMPLES
+from wikidrop.dumpxml import open_binary, open_dump
+from wikidrop.mirror import MirrorBuildError, build_mirror, main
+from wikidrop.multistream import open_index, read_range_pages, stream_ranges
+from wikidrop.siteinfo import SiteInfo
+
+
+def bz2_streams(data: bytes) -> list[tuple[int, bytes]]:
+    """Every bz2 stream of a file as (offset, decompressed bytes)."""
+    streams, offset = [], 0
+    while offset < len(data):
+        decompressor = bz2.BZ2Decompressor()
+        out = decompressor.decompress(data[offset:])
+        assert decompressor.eof, f"stream at {offset} is incomplete"
+        streams.append((offset, out))
+        offset = len(data) - len(decompressor.unused_data)
+    return streams
+
+
+def source_bytes(path: Path) -> bytes:
+    with open(path, "rb") as raw:
+        return open_binary(raw, str(path)).read()
+
+
+def sample(db: str) -> Path:
+    return SAMPLES / f"{db}-{SAMPLE_DUMP_DATE}-pages-articles.xml.bz2"
+
+
+REAL_DUMPS = [
+    SHARED_DUMPS / "ltg" / "ltgwiki-2017-COMPLETE-pages-articles-dumpster-dive.xml.bz2",
+    SHARED_DUMPS / "ja" / "jawiki-20250801-head-100k-lines-nlp4j.xml.bz2",
+]
+
+
+@pytest.mark.parametrize("export", [sample(db) for db in SAMPLE_EDITIONS] + REAL_DUMPS, ids=lambda p: p.name)
+def test_multistream_is_byte_identical_with_header_and_footer_in_own_streams(export: Path, tmp_path: Path):
+    build = build_mirror(export, tmp_path, dump_date="20261101")
+    data = build.multistream[0].read_bytes()
+    streams = bz2_streams(data)
+    source = source_bytes(export)
+
+    assert b"".join(out for _, out in streams) == source
+    header, footer = streams[0][1], streams[-1][1]
+    assert b"<siteinfo>" in header and b"<page>" not in header
+    assert footer.strip() == b"</mediawiki>"
+    page_streams = streams[1:-1]
+    assert all(0 < out.count(b"<page>") <= 100 for _, out in page_streams)
+    assert all(out.count(b"<page>") == 100 for _, out in page_streams[:-1])
+
+    with open_dump(str(export)) as reader:
+        pages = [(p.id, p.title) for p in reader.pages()]
+    assert build.pages == len(pages)
+    with bz2.open(build.index[0], "rb") as index_file:
+        entries = list(open_index(index_file, "index"))
+    assert [(e.page_id, e.title) for e in entries] == pages
+    offsets = {offset for offset, _ in page_streams}
+    assert {e.offset for e in entries} == offsets
+
+    with open(build.multistream[0], "rb") as dump:
+        for rng in stream_ranges(entries, len(data)):
+            parsed = read_range_pages(dump, rng, "mirror")
+            assert [p.id for p in parsed][:1] == [rng.first_page_id]
+
+
+def test_dumpstatus_lists_every_file_with_matching_checksums(tmp_path: Path):
+    build = build_mirror(
+        sample("ukwiki"), tmp_path, siteinfo_json=SAMPLES / f"ukwiki-{SAMPLE_DUMP_DATE}-siteinfo.json"
+    )
+    status = json.loads(build.dumpstatus.read_text())
+    assert status["jobs"]["articlesmultistreamdump"]["status"] == "done"
+    assert status["jobs"]["namespaces"]["status"] == "done"
+    listed = {name: info for job in status["jobs"].values() for name, info in job["files"].items()}
+    assert set(listed) == {
+        "ukwiki-20261101-pages-articles-multistream.xml.bz2",
+        "ukwiki-20261101-pages-articles-multistream-index.txt.bz2",
+        "ukwiki-20261101-siteinfo-namespaces.json.gz",
+    }
+    md5sums = dict(
+        reversed(line.split("  "))
+        for line in (build.directory / "ukwiki-20261101-md5sums.txt").read_text().splitlines()
+    )
+    sha1sums = dict(
+        reversed(line.split("  "))
+        for line in (build.directory / "ukwiki-20261101-sha1sums.txt").read_text().splitlines()
+    )
+    for name, info in listed.items():
+        content = (build.directory / name).read_bytes()
+        assert info["size"] == len(content)
+        assert info["md5"] == hashlib.md5(content).hexdigest() == md5sums[name]
+        assert info["sha1"] == hashlib.sha1(content).hexdigest() == sha1sums[name]
+        assert info["url"] == f"/ukwiki/20261101/{name}"
+
+
+LOCAL_ALIASES = {"frwiki": (4, "WP"), "ukwiki": (6, "Зображення"), "jawiki": (6, "画像")}
+
+
+@pytest.mark.parametrize("db", SAMPLE_EDITIONS)
+def test_sample_siteinfo_json_is_published_and_agrees_with_the_export_header(db: str, tmp_path: Path):
+    given = SAMPLES / f"{db}-{SAMPLE_DUMP_DATE}-siteinfo.json"
+    build = build_mirror(sample(db), tmp_path, siteinfo_json=given)
+    assert gzip.decompress(build.siteinfo_json.read_bytes()) == given.read_bytes()
+    from_json = SiteInfo.from_siteinfo_json(given.read_bytes())
+    with open_dump(str(sample(db))) as reader:
+        from_xml = reader.siteinfo
+    assert from_xml.dbname == from_json.dbname == db
+    assert {i: n.name for i, n in from_xml.namespaces.items()} == {
+        i: n.name for i, n in from_json.namespaces.items()
+    }
+    # aliases (and redirect magic words) are what only the JSON can tell
+    ns_id, alias = LOCAL_ALIASES[db]
+    assert alias in from_json.names_for(ns_id) and alias not in from_xml.names_for(ns_id)
+    assert from_json.redirect_magic_words and not from_xml.redirect_magic_words
+
+
+def test_siteinfo_json_derived_from_header_when_none_given(tmp_path: Path):
+    export = REAL_DUMPS[1]
+    build = build_mirror(export, tmp_path)
+    derived = SiteInfo.from_siteinfo_json(gzip.decompress(build.siteinfo_json.read_bytes()))
+    with open_dump(str(export)) as reader:
+        header = reader.siteinfo
+    assert (build.dbname, build.dump_date) == ("jawiki", "20250801")
+    assert derived.dbname == "jawiki" and derived.language == "ja"
+    assert derived.namespace_name(6) == header.namespace_name(6) == "ファイル"
+    assert derived.namespace_name(14) == "Category"
+
+
+def test_siteinfo_json_of_another_wiki_is_refused(tmp_path: Path):
+    with pytest.raises(MirrorBuildError, match="siteinfo is for 'jawiki'"):
+        build_mirror(
+            sample("frwiki"), tmp_path, siteinfo_json=SAMPLES / f"jawiki-{SAMPLE_DUMP_DATE}-siteinfo.json"
+        )
+
+
+def test_partial_files_are_named_like_wikimedia_and_hold_all_pages(tmp_path: Path):
+    export = REAL_DUMPS[0]
+    build = build_mirror(export, tmp_path, dump_date="20170901", pages_per_part=800)
+    names = [p.name for p in build.multistream]
+    assert len(names) == 3
+    assert names[0].startswith("ltgwiki-20170901-pages-articles-multistream1.xml-p1p")
+    assert all(
+        p.name.startswith(f"ltgwiki-20170901-pages-articles-multistream-index{i}.txt-p")
+        for i, p in enumerate(build.index, 1)
+    )
+    pages: list[int] = []
+    for part, index in zip(build.multistream, build.index, strict=True):
+        with open_dump(str(part)) as reader:  # every part is a complete export document
+            ids = [p.id for p in reader.pages()]
+        assert f"-p{ids[0]}p{ids[-1]}.bz2" in part.name
+        with bz2.open(index, "rb") as index_file:
+            assert [e.page_id for e in open_index(index_file)] == ids
+        pages += ids
+    with open_dump(str(export)) as reader:
+        assert pages == [p.id for p in reader.pages()]
+
+
+def test_truncated_export_fails_unless_allowed(tmp_path: Path):
+    export = SHARED_DUMPS / "en" / "enwiki-2022-head-10MB-TRUNCATED-wp2txt.xml.bz2"
+    with pytest.raises(MirrorBuildError, match=r"truncated after page 251 \('Alexander Graham Bell'\)"):
+        build_mirror(export, tmp_path, dbname="enwiki", dump_date="20220701")
+    assert not (tmp_path / "enwiki").exists()
+    build = build_mirror(export, tmp_path, dbname="enwiki", dump_date="20220701", allow_truncated=True)
+    with open_dump(str(build.multistream[0])) as reader:
+        assert len(list(reader.pages())) == 251
+
+
+def test_utf16_export_is_transcoded_to_utf8(tmp_path: Path):
+    export = SHARED_DUMPS / "edge-cases" / "enwiki-Pyrus-6revs-schema0.3-UTF16-pywikibot.xml"
+    build = build_mirror(export, tmp_path, dbname="enwiki", dump_date="20200101")
+    out = bz2.decompress(build.multistream[0].read_bytes())
+    expected = export.read_bytes().decode("utf-16-be").replace('encoding="UTF-16"', 'encoding="utf-8"')
+    assert out.decode("utf-8") == expected
+
+
+def test_dbname_flag_overrides_a_copied_header(tmp_path: Path):
+    export = SHARED_DUMPS / "dbpedia-minidumps" / "ukwiki-minidump-dbpedia.xml.bz2"
+    build = build_mirror(export, tmp_path, dbname="ukwiki", dump_date="20200101")
+    assert build.directory == tmp_path / "ukwiki" / "20200101"
+
+
+def test_in_progress_job_has_no_checksums_and_does_not_move_latest(tmp_path: Path):
+    build_mirror(sample("jawiki"), tmp_path)
+    build = build_mirror(
+        sample("jawiki"), tmp_path, dump_date="20261120", in_progress=["articlesmultistreamdump"]
+    )
+    job = json.loads(build.dumpstatus.read_text())["jobs"]["articlesmultistreamdump"]
+    assert job["status"] == "in-progress"
+    assert all(set(f) == {"url"} for f in job["files"].values())
+    rss = (
+        tmp_path / "jawiki" / "latest" / "jawiki-latest-pages-articles-multistream.xml.bz2-rss.xml"
+    ).read_text()
+    assert "<link>../20261101/</link>" in rss
+
+
+def test_cli_build_and_error_exit(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    assert main(["build", str(sample("frwiki")), "--root", str(tmp_path)]) == 0
+    assert (tmp_path / "frwiki" / "20261101" / "dumpstatus.json").exists()
+    bad = tmp_path / "notes.xml"
+    bad.write_text("<html><body>not an export</body></html>")
+    assert main(["build", str(bad), "--root", str(tmp_path), "--date", "20260101"]) == 2
+    assert "no <page> found" in capsys.readouterr().err
