@@ -64,13 +64,9 @@ _INVISIBLE_TAGS = frozenset(
     categorytree charinsert indicator includeonly style script hiero templatedata
     references section""".split()
 )
-_BLOCK_TAGS = frozenset(
-    "p div blockquote center ul ol dl poem pre h1 h2 h3 h4 h5 h6 caption figure".split()
-)
+_BLOCK_TAGS = frozenset("p div blockquote center ul ol dl poem pre h1 h2 h3 h4 h5 h6 caption figure".split())
 # Magic variables that show the page's own name.
-_PAGENAME_WORDS = frozenset(
-    "PAGENAME PAGENAMEE FULLPAGENAME BASEPAGENAME ROOTPAGENAME SUBPAGENAME".split()
-)
+_PAGENAME_WORDS = frozenset("PAGENAME PAGENAMEE FULLPAGENAME BASEPAGENAME ROOTPAGENAME SUBPAGENAME".split())
 # Parser functions written {{name:arg}} whose output is their argument, transformed.
 _PARSER_FUNCTIONS = {
     "formatnum": lambda arg: arg,

@@ -25,7 +25,7 @@ Renderer = Callable[["TemplateCall"], str]
 class TemplateCall:
     """One template occurrence as renderers see it: rendered (clean) or raw parameter values."""
 
-    __slots__ = ("name", "_params", "_render", "_plain", "_by_key", "_positional")
+    __slots__ = ("_by_key", "_params", "_plain", "_positional", "_render", "name")
 
     def __init__(
         self,
@@ -300,9 +300,7 @@ def value_with_unit(call: TemplateCall) -> str:
 
 
 # -- dates --------------------------------------------------------------------------------------
-_EN_MONTHS = (
-    "January February March April May June July August September October November December"
-).split()
+_EN_MONTHS = ("January February March April May June July August September October November December").split()
 
 
 def _date_parts(values: list[str]) -> tuple[int, int | None, int | None] | None:
@@ -341,7 +339,7 @@ def en_date(call: TemplateCall) -> str:
     parts = _date_parts(args)
     if parts is None:
         return " ".join(args)
-    day_first = call.arg("df").lower() in ("y", "yes", "1") or call.has("df") and not call.arg("df")
+    day_first = call.arg("df").lower() in ("y", "yes", "1") or (call.has("df") and not call.arg("df"))
     return _format_en_date(parts, day_first)
 
 
@@ -551,7 +549,7 @@ INFOBOX_PREFIXES: dict[str, tuple[str, ...]] = {
 class RuleSet:
     """The rendering rules of one language (its table over the shared one), ready for lookups."""
 
-    __slots__ = ("exact", "patterns", "infobox_prefixes")
+    __slots__ = ("exact", "infobox_prefixes", "patterns")
 
     def __init__(self, language: str) -> None:
         base = language.split("-")[0].lower()

@@ -20,7 +20,6 @@ their first item:
 from __future__ import annotations
 
 import html
-from typing import Union
 
 from mwparserfromhell.parser import tokens as tk
 from mwparserfromhell.parser import use_c
@@ -32,7 +31,7 @@ else:  # pragma: no cover - the wheels ship the C tokenizer
 
 TEMPLATE, WIKILINK, EXTLINK, HEADING, TAG, ARGUMENT = range(1, 7)
 
-Node = Union[str, tuple]
+Node = str | tuple
 Nodes = list
 
 _T_TEXT = tk.Text
@@ -132,10 +131,7 @@ class _Builder:
         token = pop()
         if type(token) is tk.HTMLEntityNumeric:
             token = pop()
-            if type(token) is tk.HTMLEntityHex:
-                value = int(pop()["text"], 16)
-            else:
-                value = int(token["text"])
+            value = int(pop()["text"], 16) if type(token) is tk.HTMLEntityHex else int(token["text"])
             pop()  # HTMLEntityEnd
             try:
                 return chr(value)

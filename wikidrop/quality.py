@@ -1,0 +1,182 @@
+"""Text quality measures shared by the quality report and validation (Great Expectations).
+
+Three questions about an article's clean ``text``: is markup left in it (``leftover_markup``), did
+removed templates leave holes ("At , Alabama has", "()") (``holes``), and did the list items of
+the source survive (``list_items_kept``). Pure functions, cheap enough to run on every record.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from wikidrop.siteinfo import CATEGORY_NS, FILE_NS, MEDIA_NS, SiteInfo
+
+# -- leftover markup ------------------------------------------------------------------------------
+_LINK_BRACKETS = re.compile(r"\[\[|\]\]")
+_TEMPLATE_BRACKETS = re.compile(r"\{\{|\}\}")
+_TABLE_SYNTAX = re.compile(r"(?m)^[ \t]*(?:\{\||\|\}|\|-|\|\+)|\|\|")
+# Image options as they leak from [[File:x.jpg|thumb|200px|caption]]; the size form is universal,
+# the keywords are MediaWiki's English ones plus their common translations.
+_IMAGE_PARAMS = re.compile(
+    r"\b\d+(?:x\d+)?px\b|(?:^|\|)\s*(?:thumb|thumbnail|frameless|framed|frame|upright|miniatur|"
+    r"mini|vignette|miniatura|мини|міні|サムネイル|縮略圖|缩略图)\s*(?=\|)",
+    re.IGNORECASE,
+)
+_HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>\n]{0,200})?/?>")
+_HTML_ATTRIBUTE = re.compile(
+    r"\b(?:style|class|align|valign|colspan|rowspan|bgcolor|cellpadding|cellspacing|width)"
+    r"\s*=\s*[\"']"
+)
+_MAGIC_WORD = re.compile(r"__([^\W_]+(?:_[^\W_]+)*)__")
+_ENTITY = re.compile(r"&(?:[A-Za-z][A-Za-z0-9]{1,31}|#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6});")
+
+LEFTOVER_CATEGORIES = (
+    "link_brackets",
+    "template_brackets",
+    "table_syntax",
+    "image_params",
+    "ns_prefixes",
+    "html_tags",
+    "magic_words",
+    "entities",
+)
+
+
+@lru_cache(maxsize=64)
+def _prefix_pattern(names: tuple[str, ...]) -> re.Pattern[str] | None:
+    """A regex for ``<name>:`` with any of ``names`` (any case, spaces or underscores)."""
+    if not names:
+        return None
+    alternatives = "|".join(sorted((re.escape(n).replace(" ", "[ _]") for n in names), key=len, reverse=True))
+    return re.compile(rf"(?<!\w)(?:{alternatives})\s*:(?=\S)", re.IGNORECASE)
+
+
+def _count_magic_words(text: str) -> int:
+    if "__" not in text:
+        return 0
+    return sum(1 for m in _MAGIC_WORD.finditer(text) if m.group(1).upper() == m.group(1))
+
+
+def leftover_markup(text: str, site: SiteInfo) -> dict[str, int]:
+    """Hits of wiki/HTML markup left in clean text, per category of ``LEFTOVER_CATEGORIES``."""
+    # File:/Category:/Media: in every name the wiki accepts (from its siteinfo, never a list here)
+    prefixes = _prefix_pattern(
+        tuple(n for ns in (FILE_NS, CATEGORY_NS, MEDIA_NS) for n in site.names_for(ns))
+    )
+    return {
+        "link_brackets": len(_LINK_BRACKETS.findall(text)) if "[" in text else 0,
+        "template_brackets": len(_TEMPLATE_BRACKETS.findall(text)) if "{" in text or "}" in text else 0,
+        "table_syntax": len(_TABLE_SYNTAX.findall(text)) if "|" in text else 0,
+        "image_params": len(_IMAGE_PARAMS.findall(text)),
+        "ns_prefixes": len(prefixes.findall(text)) if prefixes is not None and ":" in text else 0,
+        "html_tags": (len(_HTML_TAG.findall(text)) if "<" in text else 0)
+        + (len(_HTML_ATTRIBUTE.findall(text)) if "=" in text else 0),
+        "magic_words": _count_magic_words(text),
+        "entities": len(_ENTITY.findall(text)) if "&" in text else 0,
+    }
+
+
+# -- holes ----------------------------------------------------------------------------------------
+# Function words that never end a clause: followed by punctuation they mark a removed value
+# ("at , Alabama", "der , "). Only languages whose words we are sure of; others count parentheses.
+FUNCTION_WORDS: dict[str, tuple[str, ...]] = {
+    "en": ("the", "an", "of", "at", "from", "between", "near", "with", "in", "by"),
+    "simple": ("the", "an", "of", "at", "from", "between", "near", "with", "in", "by"),
+    "fr": ("le", "la", "les", "des", "du", "au", "aux", "à", "un", "une", "de"),
+    "de": ("der", "die", "das", "den", "dem", "des", "ein", "eine", "einer", "einem", "eines",
+           "von", "vom", "zum", "zur", "mit", "bei", "aus", "im", "am"),
+    "es": ("el", "los", "las", "del", "al", "un", "una", "de"),
+    "it": ("il", "lo", "gli", "di", "del", "della", "dei", "nel", "nella", "un", "una"),
+    "pt": ("os", "do", "da", "dos", "das", "em", "no", "na", "um", "uma", "de"),
+    "nl": ("het", "een", "van"),
+    "ru": ("в", "на", "с", "к", "из", "от", "до", "для", "при", "со"),
+    "uk": ("в", "у", "на", "з", "із", "до", "від", "для", "при"),
+    "pl": ("w", "na", "z", "do", "od", "dla", "przez"),
+}  # fmt: skip
+_EMPTY_BRACKETS = re.compile(
+    r"[(（\[]\s*(?:[,;:、，；/–—-]\s*)*[)）\]]|[(（]\s*[,;、，；]|[,;、，；]\s*[)）]"
+)
+
+
+@lru_cache(maxsize=64)
+def _function_word_pattern(language: str) -> re.Pattern[str] | None:
+    words = FUNCTION_WORDS.get(language.split("-")[0].lower())
+    if not words:
+        return None
+    return re.compile(rf"(?<!\w)(?:{'|'.join(map(re.escape, words))})[ \t]*[,.;:)]", re.IGNORECASE)
+
+
+def holes(text: str, language: str) -> int:
+    """Places where removed content left a gap: function word + punctuation, empty brackets."""
+    count = len(_EMPTY_BRACKETS.findall(text))
+    pattern = _function_word_pattern(language)
+    if pattern is not None:
+        count += len(pattern.findall(text))
+    return count
+
+
+# -- list items -----------------------------------------------------------------------------------
+_REF = re.compile(r"<ref[^>/]*/>|<ref[^>]*>.*?</ref>", re.IGNORECASE | re.DOTALL)
+_INNER_TEMPLATE = re.compile(r"\{\{[^{}]*\}\}")
+_FILE_OR_CATEGORY = re.compile(r"\[\[[^\[\]|:]+:[^\[\]]*\]\]")
+_PIPED_LINK = re.compile(r"\[\[(?:[^\[\]|]*\|)?([^\[\]]*)\]\]")
+_TAGS = re.compile(r"<[^<>]{0,200}>")
+_WORD = re.compile(r"\w+")
+
+
+def _without_comments(wikitext: str) -> str:
+    """Drop ``<!-- -->`` comments with a linear scan (no backtracking on unclosed ones)."""
+    parts = []
+    position = 0
+    while True:
+        start = wikitext.find("<!--", position)
+        if start < 0:
+            parts.append(wikitext[position:])
+            return "".join(parts)
+        parts.append(wikitext[position:start])
+        end = wikitext.find("-->", start + 4)
+        if end < 0:
+            return "".join(parts)
+        position = end + 3
+
+
+def _item_words(line: str) -> list[str]:
+    """The first words a reader sees in a list item's wikitext (templates and files ignored)."""
+    line = _REF.sub("", line.lstrip("*#:; "))
+    for _ in range(4):
+        if "{{" not in line:
+            break
+        line = _INNER_TEMPLATE.sub("", line)
+    line = _FILE_OR_CATEGORY.sub("", line)
+    line = _PIPED_LINK.sub(r"\1", line)
+    line = _TAGS.sub("", line).replace("'''", "").replace("''", "")
+    return _WORD.findall(line.lower())[:4]
+
+
+def list_items_kept(wikitext: str, text: str) -> tuple[int, int]:
+    """(list items in the page body, how many of them appear in ``text``).
+
+    Counts ``*``/``#`` lines outside templates and tables (navbox and table content is not
+    body text) that show at least one word; an item is found when its first words appear in
+    order in ``text``.
+    """
+    template_depth = table_depth = 0
+    items: list[list[str]] = []
+    for line in _without_comments(wikitext).split("\n"):
+        stripped = line.lstrip()
+        if stripped.startswith("{|"):
+            table_depth += 1
+        elif stripped.startswith("|}") and table_depth:
+            table_depth -= 1
+        elif not template_depth and not table_depth and line[:1] in ("*", "#"):
+            words = _item_words(line)
+            if words:
+                items.append(words)
+        if "{{" in line or "}}" in line:
+            template_depth = max(0, template_depth + line.count("{{") - line.count("}}"))
+    if not items:
+        return 0, 0
+    haystack = " " + " ".join(_WORD.findall(text.lower())) + " "
+    found = sum(1 for words in items if f" {' '.join(words)} " in haystack)
+    return len(items), found
