@@ -222,7 +222,7 @@ def resolve_siteinfo(inputs: Sequence[str], siteinfo_json: str | None, dbname: s
             this, _ = read_siteinfo(raw, path)
         if header is None:
             header = this
-        elif this is not None and this.dbname != header.dbname:
+        elif this is not None and this.dbname and header.dbname and this.dbname != header.dbname:
             raise DumpError(f"{path}: dbname {this.dbname!r} differs from {inputs[0]}: {header.dbname!r}")
     site = header
     if siteinfo_json:

@@ -30,6 +30,7 @@ from wikidrop.page_guard import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT_S, PageGuard
 from wikidrop.records import build_article_record, dead_letter_record, parser_version, provenance
 from wikidrop.siteinfo import SiteInfo
 from wikidrop.titles import normalize_title
+from wikidrop.wikitext import extract_content
 
 # Tags of ParseArticlesFn's outputs.
 DEAD_LETTER = "dead_letter"
@@ -166,13 +167,6 @@ def redirect_pair(element: tuple[Page, str, int | None], site: SiteInfo, namespa
     yield title_key(*normalized), {"name": page.title, "url": site.article_url(page.title)}
 
 
-def extract_page_content(wikitext: str, site: SiteInfo, title: str) -> Any:
-    """What the watchdog child runs per page (module level: imported by name in the child)."""
-    from wikidrop.wikitext import extract_content
-
-    return extract_content(wikitext, site, title)
-
-
 class ParseArticlesFn(beam.DoFn):
     """Classify each page; extract articles under the page guard; dead-letter what fails.
 
@@ -198,7 +192,11 @@ class ParseArticlesFn(beam.DoFn):
     def setup(self) -> None:
         self._parser_version = parser_version()
         self._guard = PageGuard(
-            extract_page_content, self.site, timeout_s=self.timeout_s, max_bytes=self.max_bytes
+            extract_content,
+            self.site,
+            timeout_s=self.timeout_s,
+            max_bytes=self.max_bytes,
+            preload=("wikidrop.wikitext",),
         )
         self._guard.start()
         metric_scope = f"wikidrop.{self.site.dbname or 'unknown'}"

@@ -69,8 +69,9 @@ class PageGuard:
     """Run ``extract(wikitext, context, title)`` in a watchdog child with size/time/memory bounds.
 
     ``extract`` must be a module-level function (it is pickled by reference into the child) and
-    ``context`` (e.g. the wiki's SiteInfo) is sent once, when the child starts. Not thread-safe:
-    one guard per DoFn instance.
+    ``context`` (e.g. the wiki's SiteInfo) is sent once, when the child starts; keep ``extract``
+    in a light module (no Beam import) and name its modules in ``preload``. Not thread-safe: one
+    guard per DoFn instance.
     """
 
     def __init__(
@@ -82,6 +83,7 @@ class PageGuard:
         max_bytes: int = DEFAULT_MAX_BYTES,
         memory_limit_mb: int = DEFAULT_MEMORY_LIMIT_MB,
         start_method: str | None = None,
+        preload: tuple[str, ...] = (),
     ):
         self.extract = extract
         self.context = context
@@ -93,6 +95,10 @@ class PageGuard:
         self._mp = multiprocessing.get_context(
             start_method or ("forkserver" if "forkserver" in methods else "spawn")
         )
+        if preload and self._mp.get_start_method() == "forkserver":
+            # Import the extractor's modules once in the fork server: a restarted child is then
+            # a fork away instead of a fresh interpreter re-importing the parser.
+            self._mp.set_forkserver_preload(list(preload))
         self._process: Any = None
         self._conn: Connection | None = None
         self.restarts = 0

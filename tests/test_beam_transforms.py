@@ -1,0 +1,185 @@
+"""The parse job's transforms on in-memory pages: TestPipeline + beam.Create + assert_that, no I/O."""
+
+from __future__ import annotations
+
+import apache_beam as beam
+import pytest
+from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing.util import assert_that, equal_to
+
+from beam_jobs.transforms import (
+    DEAD_LETTER,
+    OUTCOMES,
+    CountOutcomesFn,
+    ParseArticlesFn,
+    StatsError,
+    build_stats,
+    fold_redirects,
+    redirect_pair,
+    redirect_target,
+    title_key,
+)
+from wikidrop.dumpxml import Page, Revision
+from wikidrop.siteinfo import Namespace, SiteInfo
+
+# A French wiki: localized namespace names and redirect magic word, as siteinfo gives them.
+FRWIKI = SiteInfo(
+    dbname="frwiki",
+    base_url="https://fr.wikipedia.org/wiki/Wikipédia:Accueil_principal",
+    language="fr",
+    namespaces={
+        0: Namespace(0, ""),
+        10: Namespace(10, "Modèle", canonical="Template"),
+        14: Namespace(14, "Catégorie", canonical="Category"),
+        828: Namespace(828, "Module"),
+    },
+    redirect_magic_words=("#REDIRECTION",),
+)
+
+
+def page(page_id: int, title: str, text: str, ns: int = 0, redirect: str | None = None, **kw) -> Page:
+    rev = Revision(
+        id=page_id * 10,
+        parent_id=None,
+        timestamp="2024-01-01T00:00:00Z",
+        contributor_name="Éditeur",
+        contributor_id=1,
+        is_anonymous=False,
+        comment=None,
+        minor=False,
+        model=kw.get("model", "wikitext"),
+        format="text/x-wiki",
+        text=text,
+        sha1=None,
+        text_bytes=None,
+    )
+    return Page(page_id, title, ns, redirect, rev, is_redirect=kw.get("is_redirect", redirect is not None))
+
+
+PAGES = [
+    page(1, "Poire", "La '''poire''' est un [[fruit]].\n[[Catégorie:Fruit]]"),
+    page(2, "Poires", "#REDIRECTION [[Poire]]", redirect="Poire"),
+    # Old exports: <redirect/> without a title; the target is read with the wiki's magic word.
+    page(3, "Pyrus communis", "#redirection [[poire#Botanique]]", is_redirect=True),
+    page(4, "Vers nulle part", "#REDIRECTION [[Absente]]", redirect="Absente"),
+    page(5, "Catégorie:Fruit", "Les fruits.", ns=14),
+    page(6, "Module:Date", "return {}", ns=828, model="Scribunto"),
+    page(7, "Énorme", "x" * 5000),
+]
+
+
+def _pipeline() -> TestPipeline:
+    return TestPipeline(runner=FnApiRunner())
+
+
+def test_parse_articles_classifies_every_page():
+    with _pipeline() as p:
+        parsed = (
+            p
+            | beam.Create([(pg, "frwiki.xml", 100) for pg in PAGES])
+            | beam.ParDo(ParseArticlesFn(FRWIKI, [0, 828], "20240101", max_bytes=4000)).with_outputs(
+                DEAD_LETTER, OUTCOMES, main="articles"
+            )
+        )
+        assert_that(
+            parsed.articles
+            | "Names" >> beam.Map(lambda r: (r["name"], r["text"], r["provenance"]["stream_offset"])),
+            equal_to([("Poire", "La poire est un fruit.", 100)]),
+            label="OneArticle",
+        )
+        assert_that(
+            parsed[DEAD_LETTER] | "Reasons" >> beam.Map(lambda r: (r["identifier"], r["reason"], r["size"])),
+            equal_to([(7, "too_large", 5000)]),
+            label="DeadLetter",
+        )
+        assert_that(
+            parsed[OUTCOMES],
+            equal_to(
+                [
+                    ("article", 0, "", 1),
+                    ("redirect", 0, "", 1),
+                    ("redirect", 0, "", 1),
+                    ("redirect", 0, "", 1),
+                    ("skipped", 14, "namespace", 1),
+                    ("skipped", 828, "content_model", 1),
+                    ("dead_lettered", 0, "too_large", 1),
+                ]
+            ),
+            label="Outcomes",
+        )
+
+
+def test_redirects_fold_into_their_normalised_target():
+    pages = [(pg, "frwiki.xml", None) for pg in PAGES]
+    with _pipeline() as p:
+        created = p | beam.Create(pages)
+        pairs = created | beam.FlatMap(redirect_pair, FRWIKI, frozenset({0}))
+        articles = created | beam.ParDo(ParseArticlesFn(FRWIKI, [0], "20240101"))
+        folded = articles | beam.ParDo(fold_redirects, beam.pvalue.AsMultiMap(pairs)).with_outputs(
+            OUTCOMES, main="articles"
+        )
+        assert_that(
+            folded.articles | beam.Map(lambda r: (r["name"], [x["name"] for x in r["redirects"]])),
+            equal_to([("Poire", ["Poires", "Pyrus communis"]), ("Énorme", [])]),
+            label="Folded",
+        )
+        assert_that(folded[OUTCOMES], equal_to([("folded", 0, "", 2)]), label="FoldedCount")
+
+
+def test_redirect_target_from_element_or_localized_magic_word():
+    assert redirect_target(PAGES[1], FRWIKI) == "Poire"
+    assert redirect_target(PAGES[2], FRWIKI) == "poire#Botanique"
+    assert redirect_target(page(9, "X", "#REDIRECT [[Y]]", is_redirect=True), FRWIKI) == "Y"
+    assert redirect_target(page(9, "X", "texte", is_redirect=True), FRWIKI) is None
+    assert title_key(14, "Catégorie:Fruit") == "14\tCatégorie:Fruit"
+
+
+def _counts(outcomes):
+    fn = CountOutcomesFn()
+    halves = [fn.create_accumulator(), fn.create_accumulator()]
+    for i, outcome in enumerate(outcomes):
+        fn.add_input(halves[i % 2], outcome)
+    return fn.extract_output(fn.merge_accumulators(halves))
+
+
+FACTS = {
+    "dbname": "frwiki",
+    "dump_date": "20240101",
+    "input_files": ["f"],
+    "parser": "p",
+    "schema_version": "1",
+}
+
+
+def test_stats_reconcile_per_namespace():
+    counts = _counts(
+        [
+            ("read", 0, "", 5),
+            ("read", 14, "", 1),
+            ("article", 0, "", 1),
+            ("redirect", 0, "", 3),
+            ("dead_lettered", 0, "too_large", 1),
+            ("skipped", 14, "namespace", 1),
+            ("folded", 0, "", 2),
+            ("truncated", None, '{"source": "f", "pages_read": 6}', 1),
+        ]
+    )
+    stats = build_stats(counts, **FACTS)
+    assert stats["pages_read"] == 6 and stats["articles"] == 1 and stats["skipped"] == 1
+    assert stats["per_namespace"]["0"] == {
+        "pages_read": 5,
+        "articles": 1,
+        "redirects": 3,
+        "skipped": 0,
+        "dead_lettered": 1,
+    }
+    assert stats["redirects_folded"] == 2 and stats["redirects_unresolved"] == 1
+    assert stats["dead_letter_reasons"] == {"too_large": 1}
+    assert stats["truncated"] == [{"source": "f", "pages_read": 6}]
+
+
+def test_stats_that_do_not_add_up_fail_loudly():
+    counts = _counts([("read", 0, "", 3), ("article", 0, "", 1), ("redirect", 0, "", 1)])
+    with pytest.raises(StatsError, match=r"namespace 0: pages_read 3 != 1 \+ 1 \+ 0 \+ 0"):
+        build_stats(counts, **FACTS)
