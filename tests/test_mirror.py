@@ -49,7 +49,9 @@ REAL_DUMPS = [
 ]
 
 
-@pytest.mark.parametrize("export", [sample(db) for db in SAMPLE_EDITIONS] + REAL_DUMPS, ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "export", [sample(db) for db in SAMPLE_EDITIONS] + REAL_DUMPS[:1], ids=lambda p: p.name
+)
 def test_multistream_is_byte_identical_with_header_and_footer_in_own_streams(export: Path, tmp_path: Path):
     build = build_mirror(export, tmp_path, dump_date="20261101")
     data = build.multistream[0].read_bytes()
@@ -171,13 +173,15 @@ def test_partial_files_are_named_like_wikimedia_and_hold_all_pages(tmp_path: Pat
 
 
 def test_truncated_export_fails_unless_allowed(tmp_path: Path):
-    export = SHARED_DUMPS / "en" / "enwiki-2022-head-10MB-TRUNCATED-wp2txt.xml.bz2"
-    with pytest.raises(MirrorBuildError, match=r"truncated after page 251 \('Alexander Graham Bell'\)"):
-        build_mirror(export, tmp_path, dbname="enwiki", dump_date="20220701")
-    assert not (tmp_path / "enwiki").exists()
-    build = build_mirror(export, tmp_path, dbname="enwiki", dump_date="20220701", allow_truncated=True)
+    export = SHARED_DUMPS / "ru" / "ruwiki-2019-2pages-TRUNCATED-corus.xml.bz2"
+    with pytest.raises(MirrorBuildError, match=r"truncated after page 2 \('Литва'\)"):
+        build_mirror(export, tmp_path, dump_date="20190101")
+    assert not (tmp_path / "ruwiki").exists()
+    build = build_mirror(export, tmp_path, dump_date="20190101", allow_truncated=True)
+    out = bz2.decompress(build.multistream[0].read_bytes())
+    assert out == source_bytes(export) + b"</mediawiki>\n"
     with open_dump(str(build.multistream[0])) as reader:
-        assert len(list(reader.pages())) == 251
+        assert [p.title for p in reader.pages()] == ["Базовая статья", "Литва"]
 
 
 def test_utf16_export_is_transcoded_to_utf8(tmp_path: Path):
