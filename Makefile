@@ -4,7 +4,10 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR):$(CURDIR)/plugins
 
-.PHONY: venv test lint format lock
+.PHONY: venv test lint format lock demo up down status
+
+# `make demo DUMP=path/to/export.xml.bz2` runs the demo on that dump instead of samples/.
+DUMP ?=
 
 venv: $(VENV)/.installed
 
@@ -28,3 +31,15 @@ format: venv
 
 lock: venv
 	$(VENV)/bin/uv pip compile -q --python $(PY) requirements.in -o requirements.txt
+
+demo: venv
+	$(PY) scripts/demo.py $(if $(DUMP),--dump "$(DUMP)")
+
+up: venv
+	$(PY) scripts/devstack.py up
+
+down:
+	$(PY) scripts/devstack.py down
+
+status:
+	$(PY) scripts/devstack.py status

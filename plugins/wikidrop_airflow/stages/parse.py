@@ -2,8 +2,8 @@
 
 ``settings.beam.runner`` picks where it runs:
 
-- ``local``: ``beam_jobs.parse_dump.run(argv)`` inside the task process on Beam's local runner
-  (DirectRunner, multi-threaded); right for the demo, tests and small editions.
+- ``local``: ``python -m beam_jobs.parse_dump`` on Beam's local runner (multi-threaded), run by
+  the task itself as a child process; right for the demo, tests and small editions.
 - ``dataflow``: Airflow's ``BeamRunPythonPipelineOperator`` submits the same job to Dataflow. It
   needs the optional extra ``wikidrop[dataflow]`` (apache-airflow-providers-apache-beam[google]),
   imported only on this branch so the base install stays light.
@@ -14,9 +14,7 @@ ParsedOutput contract and emits the edition's parsed-output Asset, so other DAGs
 
 from __future__ import annotations
 
-import contextlib
 import os
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -91,18 +89,15 @@ def _add_local_parse(
 
     @task(task_id="parse_articles", pool=settings.beam.pool, outlets=[asset])
     def parse_articles(run_context: dict[str, Any], staged: dict[str, Any]) -> dict[str, Any]:
-        """Run the Beam job in this process on the local runner; heavy imports stay in here."""
-        from beam_jobs.parse_dump import run
-
+        """Run the Beam job on the local runner, as a child of this task; its log lines stream here."""
         local_runner = {
             "runner": "DirectRunner",
             "direct_running_mode": "multi_threading",
             "direct_num_workers": settings.beam.direct_num_workers,
         }
         argv = options_to_argv(beam_job_options(edition, run_context, staged) | local_runner)
-        with _beam_gcs_endpoint(settings.staging_conn_id):
-            stats = run(argv)
-        return _finish(asset, settings, run_context, stats)
+        run_local_beam_job(argv, gcs_endpoint=_connection_endpoint(settings.staging_conn_id))
+        return _finish(asset, settings, run_context, _read_stats(settings, run_context))
 
     return parse_articles(run_context, staged)
 
@@ -148,19 +143,59 @@ def _add_dataflow_parse(
     @task(task_id="parse_output", outlets=[asset])
     def parse_output(run_context: dict[str, Any]) -> dict[str, Any]:
         """Read the job's stats.json and list its shards: the same contract as the local branch."""
-        import json
-
-        from wikidrop.gcs import split_gs_uri
-        from wikidrop_airflow.hooks.gcs import WikidropGCSHook
-
-        bucket, path = split_gs_uri(_partition(run_context).stats_uri)
-        client = WikidropGCSHook(settings.staging_conn_id).get_client()
-        stats = json.loads(client.bucket(bucket).blob(path).download_as_bytes())
-        return _finish(asset, settings, run_context, stats)
+        return _finish(asset, settings, run_context, _read_stats(settings, run_context))
 
     parsed = parse_output(run_context)
     options >> submit >> parsed
     return parsed
+
+
+def run_local_beam_job(argv: list[str], gcs_endpoint: str | None = None) -> None:
+    """``python -m beam_jobs.parse_dump ARGV`` in a child process; raise with its last lines on failure.
+
+    A child, not this process: the job's page guard starts fork-server children, which re-import
+    the parent's ``__main__``; in an Airflow task that is the Airflow CLI, whose import needs the
+    metadata DB the task runner deliberately withholds. A child also returns Beam's memory when done.
+    """
+    import collections
+    import logging
+    import subprocess
+    import sys
+
+    import beam_jobs
+
+    log = logging.getLogger(__name__)
+    project_root = os.path.dirname(os.path.dirname(os.path.abspath(beam_jobs.__file__)))
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [project_root, env.get("PYTHONPATH")]))
+    if gcs_endpoint:
+        env["STORAGE_EMULATOR_HOST"] = gcs_endpoint  # Beam's gs:// client honours only this variable
+    command = [sys.executable, "-m", "beam_jobs.parse_dump", *argv]
+    log.info("running %s", " ".join(command))
+    tail: collections.deque[str] = collections.deque(maxlen=30)
+    with subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+    ) as process:
+        assert process.stdout is not None
+        for line in process.stdout:
+            tail.append(line.rstrip())
+            log.info("beam: %s", line.rstrip())
+    if process.returncode != 0:
+        raise RuntimeError(
+            f"parse job exited with status {process.returncode}; last lines:\n" + "\n".join(tail)
+        )
+
+
+def _read_stats(settings: Settings, run_context: dict[str, Any]) -> dict[str, Any]:
+    """The job's stats.json from the staging partition (what it reconciled and wrote last)."""
+    import json
+
+    from wikidrop.gcs import split_gs_uri
+    from wikidrop_airflow.hooks.gcs import WikidropGCSHook
+
+    bucket, path = split_gs_uri(_partition(run_context).stats_uri)
+    client = WikidropGCSHook(settings.staging_conn_id).get_client()
+    return json.loads(client.bucket(bucket).blob(path).download_as_bytes())
 
 
 def _finish(asset: Asset, settings: Settings, run_context: dict[str, Any], stats: dict) -> dict[str, Any]:
@@ -188,28 +223,6 @@ def _finish(asset: Asset, settings: Settings, run_context: dict[str, Any], stats
         "run_id": run_context["run_id"],
     }
     return {"parsed_uri": partition.parsed_uri, "stats": stats, "article_shards": shards}
-
-
-@contextlib.contextmanager
-def _beam_gcs_endpoint(conn_id: str) -> Iterator[None]:
-    """Point Beam's gs:// filesystem at the connection's emulator endpoint, if it names one.
-
-    Beam builds its own storage client, which honours only ``STORAGE_EMULATOR_HOST``; real GCS
-    (no endpoint in the connection) leaves the environment untouched.
-    """
-    endpoint = _connection_endpoint(conn_id)
-    if not endpoint or os.environ.get("STORAGE_EMULATOR_HOST") == endpoint:
-        yield
-        return
-    previous = os.environ.get("STORAGE_EMULATOR_HOST")
-    os.environ["STORAGE_EMULATOR_HOST"] = endpoint
-    try:
-        yield
-    finally:
-        if previous is None:
-            os.environ.pop("STORAGE_EMULATOR_HOST", None)
-        else:
-            os.environ["STORAGE_EMULATOR_HOST"] = previous
 
 
 def _connection_endpoint(conn_id: str) -> str | None:

@@ -1,0 +1,433 @@
+"""The local stack behind `make up` / `make down` / `make demo`, everything on 127.0.0.1 under var/.
+
+    python scripts/devstack.py up      # emulator + mirror + webhook receiver + Airflow (UI :8080)
+    python scripts/devstack.py down    # stop every process `up` (or an interrupted demo) started
+    python scripts/devstack.py status
+
+Processes (each in its own process group, pid file in var/run/, log in var/log/):
+  gcs        gcp-storage-emulator, data in var/gcs/
+  mirror     the local Wikimedia-style mirror var/mirror/ over HTTP (built from samples/)
+  webhooks   scripts/webhook_receiver.py on :8799, verified notices in var/notices/notices.jsonl
+  airflow-*  api-server, scheduler, dag-processor, triggerer: what `airflow standalone` runs
+             (LocalExecutor, SQLite in var/airflow/), started one by one so the scheduler's and
+             triggerer's log servers, which always listen on every interface, stay off; the
+             api-server reads task logs from var/airflow/logs/ directly.
+
+Connections (GCS endpoint, webhook secret) reach Airflow as AIRFLOW_CONN_* environment variables,
+never through the metadata DB. The local receiver plays every partner's webhook endpoint with one
+secret, generated once into var/run/webhook_secret (mode 600).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VAR = ROOT / "var"
+RUN = VAR / "run"
+LOGS = VAR / "log"
+AIRFLOW_HOME = VAR / "airflow"
+MIRROR_DIR = VAR / "mirror"
+GCS_DIR = VAR / "gcs"
+NOTICES_DIR = VAR / "notices"
+STATE_FILE = RUN / "stack.json"
+SECRET_FILE = RUN / "webhook_secret"
+NOTICES_FILE = NOTICES_DIR / "notices.jsonl"
+SAMPLES = ROOT / "samples"
+PYTHON = sys.executable
+BIN = Path(sys.executable).parent
+
+HOST = "127.0.0.1"
+UI_PORT = int(os.environ.get("WIKIDROP_UI_PORT", "8080"))
+WEBHOOK_PORT = 8799  # the port config/wikidrop.yaml's sample webhook URLs point at
+SAMPLE_RE = re.compile(r"^(?P<dbname>[a-z][a-z0-9_]*wiki)-(?P<date>\d{8})-pages-articles\.xml\.bz2$")
+AIRFLOW_COMPONENTS = {
+    "airflow-api-server": ["api-server", "--host", HOST, "--port", str(UI_PORT)],
+    "airflow-scheduler": ["scheduler", "--skip-serve-logs"],
+    "airflow-dag-processor": ["dag-processor"],
+    "airflow-triggerer": ["triggerer", "--skip-serve-logs"],
+}
+
+
+def log(message: str) -> None:
+    print(f"[wikidrop] {message}", flush=True)
+
+
+# -- processes ------------------------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def pid_file(name: str) -> Path:
+    return RUN / f"{name}.pid"
+
+
+def start_process(
+    name: str, argv: Sequence[str], env: Mapping[str, str], cwd: Path = ROOT, log_path: Path | None = None
+) -> int:
+    """Start ``argv`` in a new process group (so `down` can stop its children too); record its pid."""
+    RUN.mkdir(parents=True, exist_ok=True)
+    LOGS.mkdir(parents=True, exist_ok=True)
+    if is_running(name):
+        raise RuntimeError(f"{name} already runs (pid file {pid_file(name)}): run `make down` first")
+    with open(log_path or LOGS / f"{name}.log", "ab") as out:
+        proc = subprocess.Popen(
+            list(argv), env=dict(env), cwd=cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    pid_file(name).write_text(f"{proc.pid}\n")
+    return proc.pid
+
+
+def read_pid(name: str) -> int | None:
+    try:
+        return int(pid_file(name).read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def is_running(name: str) -> bool:
+    pid = read_pid(name)
+    if pid is None:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def stop_process(name: str, grace_seconds: float = 20) -> None:
+    """SIGINT to the process group, then SIGTERM to the parent, then SIGKILL to the group."""
+    pid = read_pid(name)
+    if pid is None:
+        return
+    for sig, target in ((signal.SIGINT, "group"), (signal.SIGTERM, "parent"), (signal.SIGKILL, "group")):
+        try:
+            os.killpg(pid, sig) if target == "group" else os.kill(pid, sig)
+        except ProcessLookupError:
+            break
+        if _wait_gone(pid, grace_seconds if sig != signal.SIGKILL else 5):
+            break
+    _reap(pid)
+    pid_file(name).unlink(missing_ok=True)
+    log(f"stopped {name} (pid {pid})")
+
+
+def _wait_gone(pid: int, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        _reap(pid)
+        try:
+            os.killpg(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def _reap(pid: int) -> None:
+    """Collect our own child's exit status so it does not linger as a zombie."""
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+def started_names() -> list[str]:
+    return sorted(p.stem for p in RUN.glob("*.pid")) if RUN.is_dir() else []
+
+
+def wait_http(url: str, timeout: float, what: str, accept: Sequence[int] = (200,)) -> None:
+    deadline = time.monotonic() + timeout
+    last: object = None
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                if response.status in accept:
+                    return
+                last = response.status
+        except urllib.error.HTTPError as exc:
+            if exc.code in accept:
+                return
+            last = exc.code
+        except OSError as exc:
+            last = exc
+        time.sleep(0.5)
+    raise RuntimeError(f"{what} did not answer at {url} within {timeout:.0f} s (last: {last}); see {LOGS}/")
+
+
+# -- state: ports and secrets -----------------------------------------------------------------------
+def webhook_secret() -> str:
+    """The local receiver's signing secret (Standard Webhooks ``whsec_`` form), generated once."""
+    import base64
+
+    RUN.mkdir(parents=True, exist_ok=True)
+    if not SECRET_FILE.exists():
+        SECRET_FILE.write_text("whsec_" + base64.b64encode(secrets.token_bytes(24)).decode())
+        SECRET_FILE.chmod(0o600)
+    return SECRET_FILE.read_text().strip()
+
+
+def conn_env_name(conn_id: str) -> str:
+    return "AIRFLOW_CONN_" + re.sub(r"[^A-Za-z0-9]", "_", conn_id).upper()
+
+
+def stack_env(config, gcs_url: str, mirror_url: str, secret: str) -> dict[str, str]:
+    """Environment of every Airflow process (and of the demo's in-process runs)."""
+    gcs_conn = json.dumps(
+        {"conn_type": "google_cloud_platform", "extra": {"endpoint": gcs_url, "project": "wikidrop-local"}}
+    )
+    env = dict(os.environ)
+    env.update(
+        {
+            "AIRFLOW_HOME": str(AIRFLOW_HOME),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+            "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://{HOST}:{UI_PORT}/execution/",
+            "AIRFLOW__API__HOST": HOST,
+            "AIRFLOW__API__PORT": str(UI_PORT),
+            "AIRFLOW__API__BASE_URL": f"http://{HOST}:{UI_PORT}",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
+            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
+            "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
+            "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "plugins")]),
+            "STORAGE_EMULATOR_HOST": gcs_url,
+            "WIKIDROP_MIRROR": mirror_url,
+            "NO_PROXY": "127.0.0.1,localhost",
+            "no_proxy": "127.0.0.1,localhost",
+        }
+    )
+    gcs_conn_ids = {config.settings.staging_conn_id, *(p.gcs_conn_id for p in config.partners)}
+    for conn_id in sorted(gcs_conn_ids):
+        env[conn_env_name(conn_id)] = gcs_conn
+    for partner in config.partners:
+        if partner.notices.webhook is not None:
+            env[conn_env_name(partner.notices.webhook.secret_conn_id)] = json.dumps(
+                {"conn_type": "generic", "password": secret}
+            )
+    return env
+
+
+# -- components -----------------------------------------------------------------------------------
+def start_gcs() -> str:
+    port = free_port()
+    GCS_DIR.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, STORAGE_BASE=str(GCS_DIR), STORAGE_DIR="data")
+    start_process(
+        "gcs", [str(BIN / "gcp-storage-emulator"), "start", "--host", HOST, "--port", str(port), "-q"], env
+    )
+    url = f"http://{HOST}:{port}"
+    wait_http(f"{url}/storage/v1/b", 30, "GCS emulator")
+    log(f"GCS emulator at {url} (data in {GCS_DIR.relative_to(ROOT)}/)")
+    return url
+
+
+def create_buckets(config, gcs_url: str) -> list[str]:
+    """Staging, reports and every partner's bucket (idempotent)."""
+    from wikidrop.gcs import storage_client
+
+    client = storage_client(endpoint=gcs_url)
+    names = [
+        config.settings.staging_bucket,
+        config.settings.reports_bucket,
+        *(p.bucket for p in config.partners),
+    ]
+    existing = {b.name for b in client.list_buckets()}
+    for name in names:
+        if name not in existing:
+            client.create_bucket(name)
+    return names
+
+
+def build_mirror(exports: Sequence[tuple[Path, Path | None]]) -> list[tuple[str, str]]:
+    """``python -m wikidrop.mirror build`` per export; returns (dbname, dump date) of each."""
+    built = []
+    MIRROR_DIR.mkdir(parents=True, exist_ok=True)
+    for export, siteinfo in exports:
+        argv = [PYTHON, "-m", "wikidrop.mirror", "build", str(export), "--root", str(MIRROR_DIR)]
+        match = SAMPLE_RE.match(export.name)
+        if match:
+            argv += ["--dbname", match["dbname"], "--date", match["date"]]
+        if siteinfo is not None:
+            argv += ["--siteinfo-json", str(siteinfo)]
+        result = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise RuntimeError(f"mirror build of {export} failed:\n{result.stdout}{result.stderr}")
+        summary = result.stdout.strip().splitlines()[-1]  # "<root>/<db>/<date>: N pages, ..."
+        directory = Path(summary.split(": ", 1)[0])
+        built.append((directory.parent.name, directory.name))
+        log(f"mirror: {summary}")
+    return built
+
+
+def sample_exports() -> list[tuple[Path, Path | None]]:
+    """The project's sample editions: samples/<db>-<date>-pages-articles.xml.bz2 (+ siteinfo JSON)."""
+    exports = []
+    for export in sorted(SAMPLES.glob("*-pages-articles.xml.bz2")):
+        match = SAMPLE_RE.match(export.name)
+        if not match:
+            continue
+        siteinfo = SAMPLES / f"{match['dbname']}-{match['date']}-siteinfo.json"
+        exports.append((export, siteinfo if siteinfo.exists() else None))
+    if not exports:
+        raise RuntimeError(f"no sample exports in {SAMPLES}/")
+    return exports
+
+
+def start_mirror_server() -> str:
+    port = free_port()
+    start_process(
+        "mirror",
+        [
+            PYTHON,
+            "-m",
+            "wikidrop.mirror",
+            "serve",
+            "--root",
+            str(MIRROR_DIR),
+            "--host",
+            HOST,
+            "--port",
+            str(port),
+        ],
+        dict(os.environ, PYTHONPATH=str(ROOT)),
+    )
+    url = f"http://{HOST}:{port}"
+    wait_http(f"{url}/", 30, "mirror server")
+    log(f"dump mirror at {url} (files in {MIRROR_DIR.relative_to(ROOT)}/)")
+    return url
+
+
+def start_webhook_receiver(secret: str) -> str:
+    """scripts/webhook_receiver.py plays every partner's endpoint; verified notices as JSON lines."""
+    NOTICES_DIR.mkdir(parents=True, exist_ok=True)
+    start_process(
+        "webhooks",
+        [PYTHON, str(ROOT / "scripts" / "webhook_receiver.py"), "--host", HOST, "--port", str(WEBHOOK_PORT)],
+        dict(os.environ, PYTHONPATH=str(ROOT), WIKIDROP_WEBHOOK_SECRET=secret),
+        log_path=NOTICES_FILE,
+    )
+    url = f"http://{HOST}:{WEBHOOK_PORT}"
+    wait_http(url, 30, "webhook receiver", accept=(501,))  # it answers POSTs only
+    log(f"webhook receiver at {url} (verified notices in {NOTICES_FILE.relative_to(ROOT)})")
+    return url
+
+
+def airflow_cli(env: Mapping[str, str], *args: str) -> str:
+    result = subprocess.run(
+        [str(BIN / "airflow"), *args], env=dict(env), cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"airflow {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result.stdout
+
+
+def prepare_airflow(config, env: Mapping[str, str]) -> None:
+    """Migrate the SQLite DB and create the Beam pool (slots from the config)."""
+    AIRFLOW_HOME.mkdir(parents=True, exist_ok=True)
+    airflow_cli(env, "db", "migrate")
+    beam = config.settings.beam
+    airflow_cli(env, "pools", "set", beam.pool, str(beam.pool_slots), "wikidrop: Beam parse jobs at a time")
+    log(f"Airflow DB migrated in {AIRFLOW_HOME.relative_to(ROOT)}/, pool {beam.pool}={beam.pool_slots}")
+
+
+def save_state(**values: str) -> None:
+    RUN.mkdir(parents=True, exist_ok=True)
+    STATE_FILE.write_text(json.dumps(values, indent=1))
+
+
+# -- commands -------------------------------------------------------------------------------------
+def up() -> int:
+    from wikidrop.config import load_config
+
+    if started_names():
+        log(f"already started ({', '.join(started_names())}): run `make down` first")
+        return 1
+    config = load_config()
+    try:
+        gcs_url = start_gcs()
+        create_buckets(config, gcs_url)
+        build_mirror(sample_exports())
+        mirror_url = start_mirror_server()
+        secret = webhook_secret()
+        start_webhook_receiver(secret)
+        env = stack_env(config, gcs_url, mirror_url, secret)
+        prepare_airflow(config, env)
+        for name, args in AIRFLOW_COMPONENTS.items():
+            start_process(name, [str(BIN / "airflow"), *args], env)
+        ui = f"http://{HOST}:{UI_PORT}"
+        wait_http(f"{ui}/api/v2/monitor/health", 180, "Airflow api-server")
+        save_state(gcs=gcs_url, mirror=mirror_url, ui=ui)
+    except BaseException:
+        down()
+        raise
+    print_login(ui, config)
+    return 0
+
+
+def print_login(ui: str, config) -> None:
+    passwords = AIRFLOW_HOME / "simple_auth_manager_passwords.json.generated"
+    deadline = time.monotonic() + 30
+    while not passwords.exists() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    login = json.loads(passwords.read_text()) if passwords.exists() else {}
+    dag_ids = ", ".join(e.dag_id for e in config.editions)
+    print(
+        f"""
+Airflow UI:   {ui}   login: {", ".join(f"{u} / {p}" for u, p in login.items()) or f"see {passwords}"}
+DAGs:         {dag_ids} (paused: unpause, or "Trigger" with the form)
+Mirror:       {json.loads(STATE_FILE.read_text())["mirror"]}  (sample dumps; WIKIDROP_MIRROR default of the form)
+GCS emulator: {json.loads(STATE_FILE.read_text())["gcs"]}  (STORAGE_EMULATOR_HOST=... to browse with google-cloud-storage)
+Notices:      {NOTICES_DIR.relative_to(ROOT)}/    Logs: {LOGS.relative_to(ROOT)}/, {AIRFLOW_HOME.relative_to(ROOT)}/logs/
+Stop with:    make down
+""",
+        flush=True,
+    )
+
+
+def down() -> int:
+    names = started_names()
+    # Airflow first (it talks to the others), the emulator last.
+    order = sorted(names, key=lambda n: (not n.startswith("airflow"), n == "gcs", n))
+    for name in order:
+        stop_process(name)
+    STATE_FILE.unlink(missing_ok=True)
+    if not names:
+        log("nothing to stop")
+    return 0
+
+
+def status() -> int:
+    for name in started_names():
+        print(f"{name:24} pid {read_pid(name):>8}  {'running' if is_running(name) else 'NOT running'}")
+    if STATE_FILE.exists():
+        print(STATE_FILE.read_text())
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("command", choices=["up", "down", "status"])
+    args = parser.parse_args(argv)
+    return {"up": up, "down": down, "status": status}[args.command]()
+
+
+if __name__ == "__main__":
+    sys.path[:0] = [str(ROOT), str(ROOT / "plugins")]
+    sys.exit(main())
