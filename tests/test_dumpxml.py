@@ -12,6 +12,7 @@ import pickle
 import re
 import tracemalloc
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -44,9 +45,22 @@ def _readme_rows() -> list[tuple[str, int, int]]:
 README_ROWS = _readme_rows()
 
 
+_READ_CACHE: dict[tuple[Path, bool], tuple[DumpReader, list[Page]]] = {}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _forget_read_dumps() -> Iterator[None]:
+    yield
+    _READ_CACHE.clear()
+
+
 def read_all(path: Path, allow_truncated: bool = False) -> tuple[DumpReader, list[Page]]:
-    with open_dump(str(path), allow_truncated=allow_truncated) as reader:
-        return reader, list(reader.pages())
+    """Every page of a sample, read once per module: several tests look at the same pages."""
+    key = (path, allow_truncated)
+    if key not in _READ_CACHE:
+        with open_dump(str(path), allow_truncated=allow_truncated) as reader:
+            _READ_CACHE[key] = (reader, list(reader.pages()))
+    return _READ_CACHE[key]
 
 
 def read_bytes(data: bytes, source: str = "inline.xml", allow_truncated: bool = False) -> list[Page]:
@@ -129,11 +143,10 @@ def test_siteinfo_is_available_before_the_first_page(
 
 
 def test_jawiki_uses_localized_namespace_names_from_its_header() -> None:
-    with open_dump(str(SHARED_DUMPS / "ja/jawiki-20250801-head-100k-lines-nlp4j.xml.bz2")) as reader:
-        assert reader.siteinfo is not None
-        assert reader.siteinfo.namespace_name(10) == "Template"
-        assert reader.siteinfo.namespace_name(4) == "Wikipedia"
-        pages = list(reader.pages())
+    reader, pages = read_all(SHARED_DUMPS / "ja/jawiki-20250801-head-100k-lines-nlp4j.xml.bz2")
+    assert reader.siteinfo is not None
+    assert reader.siteinfo.namespace_name(10) == "Template"
+    assert reader.siteinfo.namespace_name(4) == "Wikipedia"
     assert {p.ns for p in pages} == {0, 4, 12}
     assert all(p.title.startswith("Wikipedia:") for p in pages if p.ns == 4)
     assert all(p.title.startswith(reader.siteinfo.namespace_name(12) + ":") for p in pages if p.ns == 12)
@@ -330,7 +343,15 @@ def ltg_pages(ltg_xml: bytes) -> list[Page]:
     return read_bytes(ltg_xml)
 
 
-@pytest.mark.parametrize("compress", [bz2.compress, gzip.compress, lzma.compress], ids=["bz2", "gzip", "xz"])
+@pytest.mark.parametrize(
+    "compress",
+    [
+        partial(bz2.compress, compresslevel=1),
+        partial(gzip.compress, compresslevel=1),
+        partial(lzma.compress, preset=0),
+    ],
+    ids=["bz2", "gzip", "xz"],
+)
 def test_compressed_stream_cut_midway_is_truncation(compress, ltg_xml: bytes, ltg_pages: list[Page]) -> None:
     packed = compress(ltg_xml)
     cut = packed[: len(packed) * 2 // 3]
