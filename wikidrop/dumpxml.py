@@ -604,7 +604,8 @@ def parse_page_fragment(xml: bytes, source: str, siteinfo: SiteInfo | None = Non
 
     The last stream range of a multistream file also holds the footer stream, so a trailing
     ``</mediawiki>`` is accepted. ``siteinfo`` (from the header stream) is only needed to derive
-    namespaces for pages without ``<ns>``, which multistream dumps always have.
+    namespaces for pages without ``<ns>``, which multistream dumps always have. The stream is
+    parsed eagerly (about 100 pages); a malformed stream raises ``DumpError`` naming ``source``.
     """
     body = xml
     tail_start = body.rfind(b"</page>")

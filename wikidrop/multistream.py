@@ -10,6 +10,12 @@ order gives exactly the pages of a sequential read.
 The last range runs to the end of the file and so also holds the footer stream;
 ``decompress_stream`` decodes every concatenated stream and ``parse_page_fragment`` accepts the
 trailing ``</mediawiki>``, so no footer detection is needed.
+
+    with open(dump, "rb") as f, open(index, "rb") as idx:
+        ranges = stream_ranges(open_index(idx, index), os.path.getsize(dump), index)
+        siteinfo = read_header(f, ranges[0].start, dump)
+        for unit in group_ranges(ranges, 8 << 20):  # one work unit per worker task
+            pages = read_range_pages(f, unit, dump, siteinfo)
 """
 
 from __future__ import annotations
