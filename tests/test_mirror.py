@@ -219,3 +219,12 @@ def test_cli_build_and_error_exit(tmp_path: Path, capsys: pytest.CaptureFixture[
     bad.write_text("<html><body>not an export</body></html>")
     assert main(["build", str(bad), "--root", str(tmp_path), "--date", "20260101"]) == 2
     assert "no <page> found" in capsys.readouterr().err
+
+
+def test_dump_date_defaults_to_the_newest_revision_day(tmp_path: Path):
+    export = REAL_DUMPS[0]  # ltgwiki-2017-...: no YYYYMMDD in the name
+    build = build_mirror(export, tmp_path)
+    with open_dump(str(export)) as reader:
+        newest = max(p.revision.timestamp for p in reader.pages())
+    assert build.dump_date == newest[:10].replace("-", "")
+    assert build.directory == tmp_path / "ltgwiki" / build.dump_date

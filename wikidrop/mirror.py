@@ -27,8 +27,9 @@ Command line::
         [--allow-truncated]
     python -m wikidrop.mirror serve --root var/mirror [--host 127.0.0.1] [--port 8765]
 
-``dbname`` and ``date`` default to the export's ``<dbname>`` and the ``<db>-<YYYYMMDD>`` in the
-input file name; flags win (useful for exports carrying a copied header). ``--in-progress JOB``
+``dbname`` defaults to the export's ``<dbname>`` (else the ``<db>wiki`` in the file name) and
+``date`` to the ``<db>-<YYYYMMDD>`` in the file name, else the day of the newest revision (a dump
+is taken after its newest edit); flags win (useful for exports carrying a copied header). ``--in-progress JOB``
 writes that job as ``in-progress`` in dumpstatus.json, the way a dump looks while it is running.
 """
 
@@ -72,6 +73,7 @@ _PAGE_OPEN = re.compile(rb"<page[\s>]")
 _PAGE_CLOSE = b"</page>"
 _TITLE = re.compile(rb"<title>([^<]*)</title>")
 _FIRST_ID = re.compile(rb"<id>\s*(\d+)\s*</id>")
+_REVISION_DAY = re.compile(rb"<timestamp>(\d{4})-(\d{2})-(\d{2})T")
 _FILE_NAME_DB_DATE = re.compile(r"(?P<db>[a-z][a-z0-9_]*wiki)-(?P<date>\d{8})")
 
 
@@ -368,8 +370,9 @@ def build_mirror(
         raise MirrorBuildError("--pages-per-stream and --pages-per-part must be positive")
     name_match = _FILE_NAME_DB_DATE.search(Path(source).name)
     dump_date = dump_date or (name_match.group("date") if name_match else None)
-    if not dump_date or not re.fullmatch(r"\d{8}", dump_date):
-        raise MirrorBuildError(f"{source}: no YYYYMMDD dump date in the file name; pass --date")
+    if dump_date is not None and not re.fullmatch(r"\d{8}", dump_date):
+        raise MirrorBuildError(f"{source}: dump date must be YYYYMMDD, got {dump_date!r}")
+    newest_revision_day = ""
 
     staging = Path(root) / f".build-{os.getpid()}-{threading.get_ident()}"
     staging.mkdir(parents=True, exist_ok=True)
@@ -382,11 +385,21 @@ def build_mirror(
             if first is None:
                 raise MirrorBuildError(f"{source}: export holds no complete page")
             for page in _chain_first(first, pages):
+                days = _REVISION_DAY.findall(page.raw)
+                if days:
+                    newest_revision_day = max(newest_revision_day, b"".join(max(days)).decode())
                 if not parts or (pages_per_part and parts[-1].pages >= pages_per_part):
                     parts.append(_MultistreamPart(staging, split.header, pages_per_stream))
                 parts[-1].add(page)
         header_info = siteinfo_from_header(split.header, source)
         dbname = _choose_dbname(dbname, header_info.dbname, name_match, source)
+        if dump_date is None:
+            if not newest_revision_day:
+                raise MirrorBuildError(
+                    f"{source}: no YYYYMMDD in the file name, no revision timestamps; pass --date"
+                )
+            dump_date = newest_revision_day
+            log.info("%s: no date in the file name; dump date %s = newest revision", source, dump_date)
         directory = Path(root) / dbname / dump_date
         directory.mkdir(parents=True, exist_ok=True)
         data_paths, index_paths = [], []
