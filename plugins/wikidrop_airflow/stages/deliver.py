@@ -1,21 +1,210 @@
-"""deliver[partner] + notify[partner] (owner: issue 5). PLACEHOLDER to be replaced.
+"""deliver[partner] -> notify[partner]: one mapped task group instance per subscribed partner.
 
-The DAG factory calls ``add_delivery`` after validation; it creates the mapped tasks and returns None.
+    partner_drop.deliver[acme_ai]  build and commit the partner's snapshots (``wikidrop.delivery``)
+    partner_drop.notify[acme_ai]   after its ``_SUCCESS``: signed webhook, optional Pub/Sub and email,
+                                   and an Airflow Asset event for (partner, edition)
+
+A mapped task group keeps partners independent: a failing drop or webhook of one partner never
+holds back another's. Partners deselected in the run form are skipped. Trigger with
+``{"force_delivery": true}`` to rewrite already committed snapshots (otherwise a rerun is a no-op).
+
+Downstream DAGs schedule on a partner's drops with
+``Asset(name="wikidrop.drop.<partner>.<dbname>", uri="wikidrop://<partner>/<dbname>")``; each event's
+extra holds the manifest URLs and their sha256.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from airflow.sdk import XComArg
+
+    from wikidrop.config import EditionConfig, PartnerConfig, Settings
+
+log = logging.getLogger(__name__)
+
+FORCE_PARAM = "force_delivery"
+
+
+def drop_asset_name(partner_id: str, dbname: str) -> str:
+    return f"wikidrop.drop.{partner_id}.{dbname}"
+
+
+def drop_asset_uri(partner_id: str, dbname: str) -> str:
+    return f"wikidrop://{partner_id}/{dbname}"
+
+
+def drop_alias_name(dbname: str) -> str:
+    """The alias every notify task of an edition emits its partner's concrete Asset event through."""
+    return f"wikidrop.drops.{dbname}"
 
 
 def add_delivery(
-    edition: Any, settings: Any, partners: Any, run_context: Any, staged: Any, parsed: Any, validation: Any
+    edition: EditionConfig,
+    settings: Settings,
+    partners: list[PartnerConfig],
+    run_context: XComArg,
+    staged: XComArg,
+    parsed: XComArg,
+    validation: XComArg,
 ) -> None:
-    """Create deliver[partner] -> notify[partner] (mapped over the run's partners)."""
-    from airflow.sdk import task
+    """Create the ``partner_drop`` group (deliver -> notify) mapped over the edition's partners."""
+    if not partners:
+        return
+    from airflow.sdk import AssetAlias, task, task_group
 
-    @task
-    def deliver(run_context: dict, staged: dict, parsed: dict, validation: dict) -> None:
-        raise NotImplementedError(f"deliver for {edition.dbname}: issue 5")
+    by_id = {p.id: p for p in partners}
+    alias = AssetAlias(drop_alias_name(edition.dbname))
 
-    deliver(run_context, staged, parsed, validation)
+    @task(task_id="deliver", map_index_template="{{ partner_id }}")
+    def deliver(
+        partner_id: str,
+        run_context: dict[str, Any],
+        staged: dict[str, Any],
+        parsed: dict[str, Any],
+        validation: dict[str, Any],
+    ) -> dict[str, Any]:
+        """The partner's drop of this (edition, dump date); returns the Drop (docs/architecture.md)."""
+        from airflow.exceptions import AirflowSkipException
+        from airflow.sdk import get_current_context
+
+        from wikidrop.delivery import DeliveryRequest, PartnerBucket
+        from wikidrop.delivery import deliver as deliver_drop
+        from wikidrop_airflow.hooks.gcs import WikidropGCSHook
+
+        context = get_current_context()
+        context["partner_id"] = partner_id
+        if partner_id not in run_context["partners"]:
+            raise AirflowSkipException(f"{partner_id} is not among this run's partners")
+        partner = by_id[partner_id]
+        request = DeliveryRequest(
+            partner=partner,
+            dbname=edition.dbname,
+            dump_date=run_context["dump_date"],
+            namespaces=partner.filters.namespaces or edition.namespaces,
+            article_shards=list(parsed["article_shards"]),
+            run_id=run_context["run_id"],
+            schema_version=parsed["stats"]["schema_version"],
+            source_files=staged["files"],
+            validation=validation,
+            force=bool(context["params"].get(FORCE_PARAM, False)),
+        )
+        bucket = PartnerBucket.for_partner(WikidropGCSHook(partner.gcs_conn_id).get_client(), partner)
+        staging_client = WikidropGCSHook(settings.staging_conn_id).get_client()
+        return deliver_drop(request, bucket, staging_client)
+
+    @task(task_id="notify", map_index_template="{{ partner_id }}", outlets=[alias])
+    def notify(drop: dict[str, Any]) -> dict[str, Any]:
+        """Announce each committed snapshot on the partner's channels; record the Asset event."""
+        from airflow.sdk import Asset, get_current_context
+
+        context = get_current_context()
+        context["partner_id"] = drop["partner"]
+        partner = by_id[drop["partner"]]
+        sent = send_notices(partner, drop)
+        context["outlet_events"][alias].add(
+            Asset(
+                name=drop_asset_name(partner.id, edition.dbname),
+                uri=drop_asset_uri(partner.id, edition.dbname),
+            ),
+            extra={
+                "dump_date": drop["dump_date"],
+                "record_count": drop["record_count"],
+                "manifests": {s["identifier"]: s["manifest_uri"] for s in drop["snapshots"]},
+                "manifest_sha256": {s["identifier"]: s["manifest_sha256"] for s in drop["snapshots"]},
+            },
+        )
+        return sent
+
+    @task_group(group_id="partner_drop", tooltip="deliver then notify, per partner")
+    def partner_drop(partner_id: str) -> None:
+        notify(deliver(partner_id, run_context, staged, parsed, validation))
+
+    partner_drop.expand(partner_id=list(by_id))
+
+
+def send_notices(partner: PartnerConfig, drop: dict[str, Any]) -> dict[str, Any]:
+    """Send one event per snapshot on every configured channel; returns what was sent (no secrets).
+
+    Every channel is tried even if another fails; failures are raised together at the end, so a
+    task retry resends everything (same event ids: partners deduplicate).
+    """
+    from wikidrop.notices import NoticeError, publish_pubsub, send_email, send_webhook, snapshot_event
+
+    events = [snapshot_event(drop, snapshot) for snapshot in drop["snapshots"]]
+    channels = partner.notices
+    sent: dict[str, Any] = {"partner": partner.id, "events": [e["id"] for e in events], "channels": {}}
+    failures = []
+    for event in events:
+        if channels.webhook is not None:
+            try:
+                result = send_webhook(
+                    str(channels.webhook.url),
+                    _connection_password(channels.webhook.secret_conn_id),
+                    event,
+                    max_attempts=channels.webhook.max_attempts,
+                )
+                sent["channels"].setdefault("webhook", []).append(
+                    {"status": result.status, "attempts": result.attempts}
+                )
+            except NoticeError as exc:
+                failures.append(str(exc))
+        if channels.pubsub is not None:
+            try:
+                message_id = publish_pubsub(channels.pubsub.project, channels.pubsub.topic, event)
+                sent["channels"].setdefault("pubsub", []).append(message_id)
+            except Exception as exc:  # the client library raises many types; name channel and event
+                failures.append(
+                    f"pubsub {channels.pubsub.project}/{channels.pubsub.topic} {event['id']}: {exc}"
+                )
+        if channels.email is not None:
+            try:
+                send_email(_smtp_settings(channels.email.smtp_conn_id), list(channels.email.to), event)
+                sent["channels"].setdefault("email", []).append(len(channels.email.to))
+            except NoticeError as exc:
+                failures.append(str(exc))
+    if failures:
+        raise NoticeError(f"notices for {partner.id} failed: " + "; ".join(failures))
+    if not any((channels.webhook, channels.pubsub, channels.email)):
+        log.info("%s has no notice channel configured: only the Asset event is recorded", partner.id)
+    return sent
+
+
+def _connection_password(conn_id: str) -> str:
+    from airflow.exceptions import AirflowNotFoundException
+    from airflow.sdk import BaseHook
+
+    from wikidrop.notices import NoticeError
+
+    try:
+        password = BaseHook.get_connection(conn_id).password
+    except AirflowNotFoundException:
+        raise NoticeError(f"Airflow connection {conn_id!r} (webhook secret) is not defined") from None
+    if not password:
+        raise NoticeError(f"Airflow connection {conn_id!r} has no password (the webhook secret)")
+    return password
+
+
+def _smtp_settings(conn_id: str):
+    """SMTP settings from an Airflow connection (host, port, login, password; extras from_email, starttls, ssl)."""
+    from airflow.exceptions import AirflowNotFoundException
+    from airflow.sdk import BaseHook
+
+    from wikidrop.notices import NoticeError, SmtpSettings
+
+    try:
+        conn = BaseHook.get_connection(conn_id)
+    except AirflowNotFoundException:
+        raise NoticeError(f"Airflow connection {conn_id!r} (SMTP) is not defined") from None
+    extra = conn.extra_dejson
+    return SmtpSettings(
+        host=conn.host or "localhost",
+        port=conn.port or 25,
+        sender=extra.get("from_email", "wikidrop@localhost"),
+        login=conn.login or None,
+        password=conn.password or None,
+        starttls=bool(extra.get("starttls", False)),
+        use_ssl=bool(extra.get("ssl", False)),
+    )

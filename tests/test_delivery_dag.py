@@ -1,0 +1,178 @@
+"""add_delivery under dag.test(): mapped deliver -> notify per partner, real GCS emulator and webhook."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.test_delivery import DUMP_DATE, SOURCE_FILES, VALIDATION, article, partner, write_shards
+from wikidrop.config import EditionConfig, PartnerConfig, Settings
+from wikidrop.records import SCHEMA_VERSION
+
+SECRET = "whsec_" + base64.b64encode(b"acme-dag-test-signing-key-000000").decode()
+
+
+@pytest.mark.slow
+def test_add_delivery_under_dag_test(
+    airflow_db,
+    fake_gcs,
+    fake_gcs_client,
+    make_fake_gcs_bucket,
+    webhook_receiver,
+    tmp_path: Path,
+    monkeypatch,
+    capfd,
+) -> None:
+    from airflow.utils.state import DagRunState, TaskInstanceState
+    from wikidrop_airflow.stages.deliver import drop_asset_name
+
+    receiver = webhook_receiver(SECRET, fail_first=1)
+    gcs_conn = json.dumps({"conn_type": "google_cloud_platform", "extra": {"endpoint": fake_gcs}})
+    for conn_id in ("WIKIDROP_PARTNER_ACME_AI", "WIKIDROP_PARTNER_GLOBEX_LLM", "WIKIDROP_GCS_TEST"):
+        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id}", gcs_conn)
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_WIKIDROP_WEBHOOK_ACME_AI", json.dumps({"conn_type": "generic", "password": SECRET})
+    )
+
+    acme_bucket, globex_bucket = make_fake_gcs_bucket("acme"), make_fake_gcs_bucket("globex")
+    acme = partner(
+        acme_bucket,
+        gcs_conn_id="wikidrop_partner_acme_ai",
+        notices={
+            "webhook": {"url": receiver.url, "secret_conn_id": "wikidrop_webhook_acme_ai", "max_attempts": 3}
+        },
+    )
+    globex = partner(
+        globex_bucket, id="globex_llm", gcs_conn_id="wikidrop_partner_globex_llm", formats=["plaintext"]
+    )
+    left_out = PartnerConfig.model_validate({**globex.model_dump(), "id": "initech", "prefix": "initech"})
+    edition = EditionConfig(dbname="frwiki", language="fr", scripts=["Latin"])
+    settings = Settings(staging_conn_id="wikidrop_gcs_test")
+
+    shards = write_shards(tmp_path / "articles", [[article(3), article(1)], [article(2), article(4)]])
+    run_context = {
+        "dbname": "frwiki",
+        "dump_date": DUMP_DATE,
+        "partners": ["acme_ai", "globex_llm"],  # initech deselected in the run form
+        "dry_run": False,
+        "run_id": "manual__test",
+        "staging_uri": "gs://staging/frwiki/20250801",
+    }
+    inputs = {
+        "run_context": run_context,
+        "staged": {"files": SOURCE_FILES},
+        "parsed": {"article_shards": shards, "stats": {"schema_version": SCHEMA_VERSION}, "parsed_uri": ""},
+        "validation": VALIDATION,
+    }
+
+    spec = {
+        "edition": edition.model_dump(mode="json"),
+        "settings": settings.model_dump(mode="json"),
+        "partners": [p.model_dump(mode="json") for p in (acme, globex, left_out)],
+        "inputs": inputs,
+    }
+    dag = _dag_in_own_bundle(tmp_path / "dags", spec, monkeypatch)
+    dag_run = dag.test()
+    assert dag_run.state == DagRunState.SUCCESS
+
+    states = {(ti.task_id, ti.map_index): ti.state for ti in dag_run.get_task_instances()}
+    assert states[("partner_drop.deliver", 2)] == TaskInstanceState.SKIPPED
+    assert states[("partner_drop.notify", 2)] == TaskInstanceState.SKIPPED
+    assert (
+        states[("partner_drop.notify", 0)] == states[("partner_drop.notify", 1)] == TaskInstanceState.SUCCESS
+    )
+
+    snap = f"wikipedia/snapshots/{DUMP_DATE}/frwiki_namespace_0"
+    for bucket in (acme_bucket, globex_bucket):
+        assert fake_gcs_client.bucket(bucket).get_blob(f"{snap}/_SUCCESS") is not None
+    [event] = receiver.accepted.values()
+    assert event["data"]["manifest_url"] == f"gs://{acme_bucket}/{snap}/manifest.json"
+    assert [r.status for r in receiver.requests] == [503, 204]
+
+    asset_extra = _asset_event_extra(drop_asset_name("acme_ai", "frwiki"))
+    assert asset_extra["manifests"] == {"frwiki_namespace_0": event["data"]["manifest_url"]}
+    assert _asset_event_extra(drop_asset_name("globex_llm", "frwiki"))["record_count"] == 4
+
+    out, err = capfd.readouterr()
+    xcoms = _xcom_values(dag_run.run_id)
+    key = SECRET.removeprefix("whsec_")
+    for text in (out, err, xcoms):
+        assert SECRET not in text and key not in text
+
+
+DAG_FILE = """
+import json
+from pathlib import Path
+
+from airflow.sdk import DAG, task
+from wikidrop_airflow.stages.deliver import add_delivery
+
+from wikidrop.config import EditionConfig, PartnerConfig, Settings
+
+spec = json.loads((Path(__file__).parent / "spec.json").read_text())
+with DAG("wikidrop_delivery_test", schedule=None) as dag:
+
+    @task(multiple_outputs=True)
+    def upstream() -> dict:
+        return spec["inputs"]
+
+    out = upstream()
+    add_delivery(
+        EditionConfig.model_validate(spec["edition"]),
+        Settings.model_validate(spec["settings"]),
+        [PartnerConfig.model_validate(p) for p in spec["partners"]],
+        out["run_context"],
+        out["staged"],
+        out["parsed"],
+        out["validation"],
+    )
+"""
+
+
+def _dag_in_own_bundle(folder: Path, spec: dict, monkeypatch):
+    """dag.test() runs DAGs the metadata DB knows from a bundle: give the test DAG a bundle of its own."""
+    import importlib.util
+
+    folder.mkdir()
+    (folder / "spec.json").write_text(json.dumps(spec))
+    (folder / "wikidrop_delivery_test.py").write_text(DAG_FILE)
+    local = "airflow.dag_processing.bundles.local.LocalDagBundle"
+    bundles = [
+        {"name": "wikidrop-delivery-test", "classpath": local, "kwargs": {"path": str(folder)}},
+        {"name": "dags-folder", "classpath": local, "kwargs": {}},
+    ]
+    monkeypatch.setenv("AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST", json.dumps(bundles))
+    module_spec = importlib.util.spec_from_file_location(
+        "wikidrop_delivery_test_dag", folder / "wikidrop_delivery_test.py"
+    )
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    return module.dag
+
+
+def _asset_event_extra(asset_name: str) -> dict:
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        extra = session.scalars(
+            select(AssetEvent.extra)
+            .join(AssetModel, AssetEvent.asset_id == AssetModel.id)
+            .where(AssetModel.name == asset_name)
+        ).one()
+    return extra
+
+
+def _xcom_values(run_id: str) -> str:
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        return json.dumps(
+            [str(v) for v in session.scalars(select(XComModel.value).where(XComModel.run_id == run_id))]
+        )
