@@ -114,9 +114,12 @@ def load_suite(name: str):
     import great_expectations as gx
 
     raw = read_suite_json(name)
-    suite = gx.ExpectationSuite(
-        name=raw["name"], expectations=raw["expectations"], meta=raw.get("meta"), notes=raw.get("notes")
-    )
+    try:
+        suite = gx.ExpectationSuite(
+            name=raw["name"], expectations=raw["expectations"], meta=raw.get("meta"), notes=raw.get("notes")
+        )
+    except Exception as exc:  # GX raises pydantic/marshmallow/KeyError alike for a malformed suite
+        raise SuiteLoadError(f"{suite_path(name)}: not a valid Great Expectations suite: {exc}") from exc
     if len(suite.expectations) != len(raw["expectations"]):
         loaded = {
             (e.expectation_type, json.dumps(e.configuration.kwargs, sort_keys=True, default=str))

@@ -1,5 +1,6 @@
 """validate: write-audit-publish. Nothing reaches a partner until the staged parse output passes.
 
+    validate.shards           (the ParsedOutput's shard URIs, to map over)
     validate.articles[shard]  (mapped: the articles suite, one Parquet shard per task, in parallel)
     validate.run_level        (stats.json in context + every dead-letter file)
     validate.gate             (aggregates; Data Docs to the reports bucket; summary.json to staging;
@@ -70,7 +71,7 @@ def add_validation(
         @task(task_id="gate", trigger_rule="none_failed")
         def gate(run_context: dict[str, Any], shards: list[dict] | None, run_level: list[dict]) -> dict:
             """Aggregate, publish the report and the summary, then fail the run on a critical failure."""
-            from airflow.exceptions import AirflowFailException
+            from airflow.sdk.exceptions import AirflowFailException
 
             summary = publish_summary(settings, run_context, [*(shards or []), *run_level])
             if not summary["success"]:
@@ -84,8 +85,13 @@ def add_validation(
                 log.warning("validation warning: %s", warning["message"])
             return summary
 
+        @task(task_id="shards")
+        def article_shards(parsed: dict[str, Any]) -> list[str]:
+            """The shard URIs to map over (``parsed["article_shards"]`` is not an XCom of its own)."""
+            return list(parsed["article_shards"])
+
         shard_outcomes = validate_articles.partial(run_context=run_context, parsed=parsed).expand(
-            shard_uri=parsed["article_shards"]
+            shard_uri=article_shards(parsed)
         )
         return gate(run_context, shard_outcomes, validate_run(run_context, parsed))
 

@@ -1,0 +1,154 @@
+"""The validate stage under ``dag.test()``: a critical failure stops the run before delivery.
+
+A small DAG wires the real ``add_validation`` between a task returning the parse job's
+ParsedOutput (written to the GCS emulator) and a stand-in delivery task that leaves a marker
+object when it runs. Real Airflow DB, real task group with mapped shard tasks, real GX and GCS.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.test_validation import DUMP_DATE, FR_EDITION, good_records, stats, write_parsed_output
+from wikidrop.config import Settings
+from wikidrop.layout import StagingPartition, report_prefix
+
+pytestmark = pytest.mark.slow
+
+
+def run_validate_dag(folder: Path, monkeypatch, staging: str, reports: str, parsed: dict[str, Any]):
+    """Run the real validate stage between fixed upstream XComs and a stand-in delivery task."""
+    settings = Settings(staging_bucket=staging, reports_bucket=reports, staging_conn_id="wikidrop_gcs_absent")
+    run_context = {
+        "dbname": "frwiki",
+        "language": "fr",
+        "dump_date": DUMP_DATE,
+        "mirror": "http://127.0.0.1:1",
+        "partners": ["acme_ai"],
+        "dry_run": False,
+        "run_id": "manual__validate-test",
+        "staging_uri": StagingPartition(staging, "frwiki", DUMP_DATE).uri,
+    }
+    spec = {
+        "edition": FR_EDITION.model_dump(mode="json"),
+        "settings": settings.model_dump(mode="json"),
+        "run_context": run_context,
+        "parsed": parsed,
+    }
+    dag = _dag_in_own_bundle(folder, spec, monkeypatch)
+    dag_run = dag.test()
+    states = {(ti.task_id, ti.map_index): ti.state for ti in dag_run.get_task_instances()}
+    return dag_run, states
+
+
+DAG_FILE = """
+import json
+from pathlib import Path
+
+from airflow.sdk import DAG, task
+from wikidrop_airflow.stages.validate import add_validation
+
+from wikidrop.config import EditionConfig, Settings
+from wikidrop.gcs import split_gs_uri, storage_client
+
+spec = json.loads((Path(__file__).parent / "spec.json").read_text())
+settings = Settings.model_validate(spec["settings"])
+with DAG("wikidrop_validate_test", schedule=None) as dag:
+
+    @task
+    def resolve_run() -> dict:
+        return spec["run_context"]
+
+    @task
+    def parse_articles() -> dict:
+        return spec["parsed"]
+
+    @task
+    def deliver(summary: dict) -> None:
+        bucket = storage_client().bucket(settings.staging_bucket)
+        bucket.blob("delivered.json").upload_from_string(json.dumps(summary))
+
+    deliver(add_validation(EditionConfig.model_validate(spec["edition"]), settings, resolve_run(), parse_articles()))
+"""
+
+
+def _dag_in_own_bundle(folder: Path, spec: dict, monkeypatch):
+    """dag.test() runs DAGs the metadata DB knows from a bundle: give the test DAG a bundle of its own."""
+    import importlib.util
+
+    folder.mkdir()
+    (folder / "spec.json").write_text(json.dumps(spec))
+    (folder / "wikidrop_validate_test.py").write_text(DAG_FILE)
+    local = "airflow.dag_processing.bundles.local.LocalDagBundle"
+    bundles = [
+        {"name": "wikidrop-validate-test", "classpath": local, "kwargs": {"path": str(folder)}},
+        {"name": "dags-folder", "classpath": local, "kwargs": {}},
+    ]
+    monkeypatch.setenv("AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST", json.dumps(bundles))
+    module_spec = importlib.util.spec_from_file_location(
+        "wikidrop_validate_test_dag", folder / "wikidrop_validate_test.py"
+    )
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    return module.dag
+
+
+def blob_exists(gcs_client, bucket: str, name: str) -> bool:
+    return gcs_client.bucket(bucket).blob(name).exists()
+
+
+def test_good_output_passes_and_reaches_delivery(
+    airflow_db, gcs_client, make_bucket, tmp_path, monkeypatch
+) -> None:
+    staging, reports = make_bucket("staging"), make_bucket("reports")
+    shards = [good_records(start=1), good_records(start=100)]
+    parsed = write_parsed_output(gcs_client, staging, shards, stats(articles=24))
+
+    dag_run, states = run_validate_dag(tmp_path / "dags", monkeypatch, staging, reports, parsed)
+
+    assert dag_run.state == "success", states
+    assert states[("validate.articles", 0)] == states[("validate.articles", 1)] == "success"
+    summary = json.loads(gcs_client.bucket(staging).blob("delivered.json").download_as_bytes())
+    assert summary["success"] and summary["counts"]["articles"] == 24
+    assert summary["counts"]["article_shards"] == 2 and summary["counts"]["article_rows_validated"] == 24
+    # no previous snapshot, no multistream index staged: recorded as warnings, shown, not blocking
+    assert [w["column"] for w in summary["warnings"]] == ["previous_articles", "dump_count_source"]
+    stored = json.loads(
+        gcs_client.bucket(staging).blob(f"frwiki/{DUMP_DATE}/validation/summary.json").download_as_bytes()
+    )
+    assert stored == summary
+    prefix = report_prefix("frwiki", DUMP_DATE, "manual__validate-test")
+    assert summary["report_uri"] == f"gs://{reports}/{prefix}/index.html"
+    assert blob_exists(gcs_client, reports, f"{prefix}/index.html")
+    assert blob_exists(gcs_client, reports, f"{prefix}/static/vendor/bootstrap-4.3.1/bootstrap.min.css")
+
+
+def test_critical_failure_stops_the_run_before_delivery(
+    airflow_db, gcs_client, make_bucket, tmp_path, monkeypatch
+) -> None:
+    staging, reports = make_bucket("staging"), make_bucket("reports")
+    shard = good_records()
+    shard[1]["identifier"] = shard[0]["identifier"]
+    parsed = write_parsed_output(gcs_client, staging, [shard], stats(articles=len(shard)))
+
+    dag_run, states = run_validate_dag(tmp_path / "dags", monkeypatch, staging, reports, parsed)
+
+    assert dag_run.state == "failed"
+    assert states[("validate.articles", 0)] == "success"  # checking succeeded; the data did not
+    assert states[("validate.gate", -1)] == "failed"
+    assert states[("deliver", -1)] == "upstream_failed"
+    assert not blob_exists(gcs_client, staging, "delivered.json")
+    summary = json.loads(
+        gcs_client.bucket(staging).blob(f"frwiki/{DUMP_DATE}/validation/summary.json").download_as_bytes()
+    )
+    assert not summary["success"]
+    assert [(f["expectation"], f["column"]) for f in summary["critical_failures"]] == [
+        ("expect_column_values_to_be_unique", "identifier"),
+        ("expect_column_values_to_be_between", "duplicate_identifiers_across_shards"),
+    ]
+    # the analysts' report is published even (above all) when the run fails
+    assert blob_exists(gcs_client, reports, summary["report_uri"].split("/", 3)[3])
