@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures.dump_mirror import SAMPLE_DUMP_DATE, SAMPLES, ServedMirror
+from tests.fixtures.dump_mirror import SAMPLE_DUMP_DATE, SAMPLES, ServedMirror, upload_mirror
 from wikidrop.dumpstatus import (
     INDEX,
     PAGES_ARTICLES,
     SITEINFO_JSON,
     DumpStatusError,
     MirrorFileNotFound,
+    MirrorUnavailable,
     fetch_dumpstatus,
     files_to_stage,
     jobs_done,
@@ -137,17 +138,18 @@ def test_bad_dump_date_is_refused(dump_mirror: str):
 
 
 def test_gs_mirror_on_the_emulator(gcs_client, make_bucket, sample_mirror_root: Path):
-    bucket_name = make_bucket("mirror")
-    bucket = gcs_client.bucket(bucket_name)
-    for path in sample_mirror_root.rglob("*"):
-        if path.is_file():
-            bucket.blob(f"dumps/{path.relative_to(sample_mirror_root).as_posix()}").upload_from_filename(
-                str(path)
-            )
-    mirror = f"gs://{bucket_name}/dumps"
+    mirror = upload_mirror(gcs_client, make_bucket("mirror"), sample_mirror_root)
     assert list_dump_dates(mirror, "ukwiki") == [SAMPLE_DUMP_DATE]
     assert resolve_latest(mirror, "ukwiki") == SAMPLE_DUMP_DATE
     status = fetch_dumpstatus(mirror, "ukwiki", SAMPLE_DUMP_DATE)
     assert [f.kind for f in files_to_stage(status, mirror)] == [PAGES_ARTICLES, INDEX, SITEINFO_JSON]
     with pytest.raises(MirrorFileNotFound, match="no such object"):
         fetch_dumpstatus(mirror, "ukwiki", "20990101")
+
+
+def test_unreachable_mirror_is_reported_with_its_url():
+    from tests.fixtures.gcs_emulator import free_port
+
+    mirror = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    with pytest.raises(MirrorUnavailable, match=rf"{mirror}/frwiki/20261101/dumpstatus.json: "):
+        fetch_dumpstatus(mirror, "frwiki", SAMPLE_DUMP_DATE)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures.dump_mirror import SAMPLE_DUMP_DATE, SAMPLES, ServedMirror
+from tests.fixtures.dump_mirror import SAMPLE_DUMP_DATE, SAMPLES, ServedMirror, upload_mirror
 from wikidrop.dumpstatus import DumpStatusError
 from wikidrop.layout import StagingPartition
 from wikidrop.mirror import build_mirror, with_jobs_in_progress
@@ -163,3 +163,22 @@ def test_partition_of_another_dump_is_refused(dump_mirror, gcs_client):
             StagingPartition("b", "ukwiki", SAMPLE_DUMP_DATE),
             gcs_client,
         )
+
+
+def test_missing_staging_bucket_is_not_mistaken_for_a_missing_mirror_file(dump_mirror, gcs_client):
+    from google.api_core.exceptions import NotFound
+
+    partition = StagingPartition("no-such-staging-bucket", "frwiki", SAMPLE_DUMP_DATE)
+    with pytest.raises(NotFound, match="no-such-staging-bucket"):
+        stage_dump(dump_mirror, "frwiki", SAMPLE_DUMP_DATE, partition, gcs_client)
+
+
+def test_stage_from_a_gs_mirror(gcs_client, make_bucket, sample_mirror_root):
+    mirror = upload_mirror(gcs_client, make_bucket("mirror"), sample_mirror_root)
+    bucket = make_bucket("staging")
+    staged = stage_dump(
+        mirror, "jawiki", SAMPLE_DUMP_DATE, StagingPartition(bucket, "jawiki", SAMPLE_DUMP_DATE), gcs_client
+    )
+    index = staged["index"][0].split(f"gs://{bucket}/", 1)[1]
+    expected = (sample_mirror_root / "jawiki" / SAMPLE_DUMP_DATE / index.rsplit("/", 1)[1]).read_bytes()
+    assert gcs_client.bucket(bucket).blob(index).download_as_bytes() == expected

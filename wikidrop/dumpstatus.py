@@ -48,6 +48,10 @@ class MirrorFileNotFound(FileNotFoundError):
     """The mirror has no such file (HTTP 404, missing object or path)."""
 
 
+class MirrorUnavailable(OSError):
+    """The mirror could not be reached or refused the request (may be transient)."""
+
+
 class DumpStatusError(ValueError):
     """dumpstatus.json is unusable for staging (message names the URL and the job or file)."""
 
@@ -55,7 +59,8 @@ class DumpStatusError(ValueError):
 # -- the mirror opener ---------------------------------------------------------------------------
 def mirror_url(mirror: str, *parts: str) -> str:
     """``<mirror>/<part>/<part>`` for any mirror kind (used in messages and as the object address)."""
-    return "/".join([str(mirror).rstrip("/"), *(p.strip("/") for p in parts)])
+    url = "/".join([str(mirror).rstrip("/"), *(p.strip("/") for p in parts)])
+    return url + "/" if parts and parts[-1].endswith("/") else url
 
 
 def _local_root(mirror: str) -> Path | None:
@@ -68,28 +73,35 @@ def _local_root(mirror: str) -> Path | None:
 
 @contextlib.contextmanager
 def open_mirror_file(mirror: str, relpath: str) -> Iterator[IO[bytes]]:
-    """A readable binary stream of ``<mirror>/<relpath>``, read lazily (never whole in memory)."""
+    """A readable binary stream of ``<mirror>/<relpath>``, read lazily (never whole in memory).
+
+    Only opening is translated into ``MirrorFileNotFound``/``MirrorUnavailable`` (both OSErrors
+    naming the URL): errors raised by the caller's own code inside the ``with`` pass unchanged.
+    """
     url = mirror_url(mirror, relpath)
     local = _local_root(mirror)
     if local is not None:
         try:
-            with open(local / relpath, "rb") as f:
-                yield f
+            stream = open(local / relpath, "rb")  # noqa: SIM115 (closed by the with below)
         except FileNotFoundError as exc:
             raise MirrorFileNotFound(f"{url}: no such file") from exc
+        with stream:
+            yield stream
         return
     if mirror.startswith(GS_SCHEME):
-        from google.api_core.exceptions import NotFound
+        from google.api_core.exceptions import GoogleAPIError
 
         from wikidrop.gcs import storage_client
 
-        bucket, prefix = split_gs_uri(url)
-        blob = storage_client().bucket(bucket).blob(prefix)
+        bucket, name = split_gs_uri(url)
         try:
-            with blob.open("rb") as f:
-                yield f
-        except NotFound as exc:
-            raise MirrorFileNotFound(f"{url}: no such object") from exc
+            blob = storage_client().bucket(bucket).get_blob(name)
+        except GoogleAPIError as exc:
+            raise MirrorUnavailable(f"{url}: {exc}") from exc
+        if blob is None:
+            raise MirrorFileNotFound(f"{url}: no such object")
+        with blob.open("rb") as stream:
+            yield stream
         return
     if not mirror.startswith(("http://", "https://")):
         raise ValueError(f"mirror must be http(s)://, gs:// or a local directory, got {mirror!r}")
@@ -99,7 +111,9 @@ def open_mirror_file(mirror: str, relpath: str) -> Iterator[IO[bytes]]:
     except urllib.error.HTTPError as exc:
         if exc.code == 404:
             raise MirrorFileNotFound(f"{url}: HTTP 404") from exc
-        raise
+        raise MirrorUnavailable(f"{url}: HTTP {exc.code} {exc.reason}") from exc
+    except (urllib.error.URLError, TimeoutError) as exc:
+        raise MirrorUnavailable(f"{url}: {getattr(exc, 'reason', exc)}") from exc
     with response:
         yield response
 
