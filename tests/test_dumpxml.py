@@ -9,7 +9,9 @@ import io
 import ipaddress
 import lzma
 import pickle
+import random
 import re
+import string
 import tracemalloc
 from collections.abc import Iterator
 from functools import partial
@@ -702,3 +704,18 @@ def test_close_leaves_a_callers_file_open(tmp_path: Path) -> None:
     with open_dump(str(path)) as reader:
         raw = reader._raw
     assert raw.closed
+
+
+def test_read_siteinfo_leaves_the_file_open_and_reports_a_cut_header() -> None:
+    packed = io.BytesIO(bz2.compress((HEADER + page_xml(1, "A")).encode()))
+    siteinfo, _ = read_siteinfo(packed, "h.bz2")
+    assert siteinfo is not None and not packed.closed
+    big_header = HEADER.replace(
+        "</namespaces>",
+        "<x>" + "".join(random.Random(0).choices(string.ascii_letters, k=300_000)) + "</x></namespaces>",
+    )
+    cut = bz2.compress(big_header.encode())[:20_000]
+    with pytest.raises(
+        TruncatedDumpError, match=r"cut\.bz2: dump is truncated \(compressed data ends in the header"
+    ):
+        read_siteinfo(io.BytesIO(cut), "cut.bz2")

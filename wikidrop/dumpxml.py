@@ -602,7 +602,8 @@ def open_dump(path: str, allow_truncated: bool = False) -> DumpReader:
 def parse_page_fragment(xml: bytes, source: str, siteinfo: SiteInfo | None = None) -> Iterator[Page]:
     """Pages of one decompressed multistream bz2 stream: bare ``<page>`` elements, no root.
 
-    The last stream range of a multistream file also holds the footer stream, so a trailing
+    The bytes are UTF-8, as in every multistream dump (a fragment has no XML declaration to say
+    otherwise). The last stream range of a multistream file also holds the footer stream, so a trailing
     ``</mediawiki>`` is accepted. ``siteinfo`` (from the header stream) is only needed to derive
     namespaces for pages without ``<ns>``, which multistream dumps always have. The stream is
     parsed eagerly (about 100 pages); a malformed stream raises ``DumpError`` naming ``source``.
@@ -641,5 +642,7 @@ def read_siteinfo(fileobj: BinaryIO, source: str) -> tuple[SiteInfo | None, str 
     except expat.ExpatError as exc:
         raise DumpError(_expat_message(source, exc, handler)) from exc
     except EOFError as exc:
-        raise DumpError(f"{source}: compressed header ends early ({exc})") from exc
+        raise TruncatedDumpError(source, None, 0, f"compressed data ends in the header: {exc}") from exc
+    finally:
+        stream.close()  # the decompressor only: ``fileobj`` stays open for the caller
     return handler.siteinfo, handler.schema_version
