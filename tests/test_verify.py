@@ -1,0 +1,129 @@
+"""The partner-side `python -m wikidrop.verify` on a drop in GCS and on a downloaded copy."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PROJECT_ROOT
+from tests.test_delivery import DUMP_DATE, article, partner, request, write_shards
+from wikidrop.delivery import PartnerBucket, deliver
+from wikidrop.verify import main
+
+SNAPSHOT = f"snapshots/{DUMP_DATE}/frwiki_namespace_0"
+
+
+@pytest.fixture
+def drop(fake_gcs, fake_gcs_client, make_fake_gcs_bucket, tmp_path, monkeypatch) -> str:
+    """A committed two-namespace drop; returns gs://bucket/prefix."""
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", fake_gcs)
+    shards = write_shards(
+        tmp_path / "articles", [[article(i) for i in (4, 1, 3)], [article(2), article(5), article(9, ns=10)]]
+    )
+    bucket = make_fake_gcs_bucket("acme")
+    p = partner(bucket, filters={"namespaces": [0, 10]})
+    deliver(request(p, shards, namespaces=[0, 10]), PartnerBucket.for_partner(fake_gcs_client, p))
+    return f"gs://{bucket}/wikipedia"
+
+
+def download(client, uri: str, target: Path) -> Path:
+    bucket, _, prefix = uri.removeprefix("gs://").partition("/")
+    for blob in client.list_blobs(bucket, prefix=prefix + "/"):
+        local = target / blob.name[len(prefix) + 1 :]
+        local.parent.mkdir(parents=True, exist_ok=True)
+        blob.download_to_filename(str(local))
+    return target
+
+
+def run_cli(target: str | Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "wikidrop.verify", str(target)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+
+
+def test_intact_drop_passes_in_gcs_and_downloaded(drop, fake_gcs_client, tmp_path, capsys) -> None:
+    assert main([f"{drop}/{SNAPSHOT}"]) == 0
+    assert "OK: 1 snapshot(s) intact" in capsys.readouterr().out
+    assert main([f"{drop}/snapshots/{DUMP_DATE}"]) == 0  # every snapshot of the date
+    assert "OK: 2 snapshot(s) intact" in capsys.readouterr().out
+
+    local = download(fake_gcs_client, drop, tmp_path / "copy")
+    result = run_cli(local / SNAPSHOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    # the partner's other tool agrees
+    sums = subprocess.run(
+        ["sha256sum", "--check", "--quiet", "sha256sums.txt"],
+        cwd=local / SNAPSHOT,
+        capture_output=True,
+        check=False,
+    )
+    assert sums.returncode == 0, sums.stdout
+
+
+def test_corrupted_chunk_in_gcs_is_reported(drop, fake_gcs_client, capsys) -> None:
+    bucket, _, prefix = drop.removeprefix("gs://").partition("/")
+    blob = fake_gcs_client.bucket(bucket).blob(f"{prefix}/{SNAPSHOT}/chunk_0001.ndjson.gz")
+    data = bytearray(blob.download_as_bytes())
+    data[len(data) // 2] ^= 0xFF  # one flipped byte, same size
+    blob.upload_from_string(bytes(data))
+
+    assert main([f"{drop}/{SNAPSHOT}"]) == 1
+    out = capsys.readouterr().out
+    assert f"FAIL {drop}/{SNAPSHOT}/chunk_0001.ndjson.gz: md5, sha256, crc32c differ from the manifest" in out
+    assert "chunk_0000" not in out
+
+
+def test_local_copy_problems_are_reported(drop, fake_gcs_client, tmp_path) -> None:
+    local = download(fake_gcs_client, drop, tmp_path / "copy") / SNAPSHOT
+    parquet = local / "chunk_0000.parquet"
+    parquet.write_bytes(parquet.read_bytes()[:-100])  # an interrupted download
+    (local / "chunk_0001.jsonl.gz").unlink()
+    (local / "_SUCCESS").unlink()
+
+    result = run_cli(local)
+    assert result.returncode == 1
+    assert f"FAIL {local}/_SUCCESS: missing (the snapshot is not committed)" in result.stdout
+    assert f"FAIL {parquet}: bytes, md5, sha256, crc32c differ from the manifest" in result.stdout
+    assert f"FAIL {local}/chunk_0001.jsonl.gz: missing" in result.stdout
+    assert "do not use this drop" in result.stderr
+
+
+def test_record_count_mismatch_is_reported_even_with_consistent_checksums(
+    drop, fake_gcs_client, tmp_path
+) -> None:
+    local = download(fake_gcs_client, drop, tmp_path / "copy") / SNAPSHOT
+    manifest = json.loads((local / "manifest.json").read_text())
+    manifest["chunks"][0]["records"] += 1  # a producer bug, with every checksum file rewritten to match
+    data = json.dumps(manifest).encode()
+    (local / "manifest.json").write_bytes(data)
+    sha = hashlib.sha256(data).hexdigest()
+    sums = (local / "sha256sums.txt").read_text().splitlines()
+    (local / "sha256sums.txt").write_text(
+        "".join(
+            f"{sha}  manifest.json\n" if line.endswith("  manifest.json") else line + "\n" for line in sums
+        )
+    )
+    (local / "_SUCCESS").write_text(
+        json.dumps({"manifest_sha256": sha, "record_count": manifest["record_count"]})
+    )
+
+    result = run_cli(local)
+    assert result.returncode == 1
+    assert "chunk_0000.ndjson.gz: holds 3 records, manifest says 4" in result.stdout
+    assert "ndjson chunks hold 6 records, manifest says 5" in result.stdout
+
+
+def test_nothing_to_verify(tmp_path, capsys) -> None:
+    assert main([str(tmp_path)]) == 1
+    assert "no manifest.json here or in its sub-directories" in capsys.readouterr().out
