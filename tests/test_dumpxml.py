@@ -719,3 +719,25 @@ def test_read_siteinfo_leaves_the_file_open_and_reports_a_cut_header() -> None:
         TruncatedDumpError, match=r"cut\.bz2: dump is truncated \(compressed data ends in the header"
     ):
         read_siteinfo(io.BytesIO(cut), "cut.bz2")
+
+
+class _TrickleReader(io.RawIOBase):
+    """A network-like stream that returns at most 2 bytes per read."""
+
+    def __init__(self, data: bytes):
+        self._data = data
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        n = min(2, len(buffer), len(self._data))
+        buffer[:n] = self._data[:n]
+        self._data = self._data[n:]
+        return n
+
+
+def test_magic_bytes_survive_short_reads() -> None:
+    doc = (HEADER + page_xml(1, "A") + "</mediawiki>").encode()
+    reader = DumpReader(_TrickleReader(lzma.compress(doc)), "trickle.xz")  # type: ignore[arg-type]
+    assert [p.title for p in reader.pages()] == ["A"]

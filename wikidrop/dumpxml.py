@@ -160,7 +160,12 @@ def open_binary(fileobj: BinaryIO, name: str = "") -> BinaryIO:
     anything else is returned as plain XML. 7z and zstd are refused with a clear message because
     the standard library cannot stream them.
     """
-    head = fileobj.read(_MAGIC_LEN)
+    head = b""
+    while len(head) < _MAGIC_LEN:  # network streams may return short reads
+        more = fileobj.read(_MAGIC_LEN - len(head))
+        if not more:
+            break
+        head += more
     stream: BinaryIO = io.BufferedReader(_PrefixedReader(head, fileobj), READ_CHUNK_BYTES)  # type: ignore[arg-type]
     label = name or getattr(fileobj, "name", "") or "<stream>"
     if head.startswith(_MAGIC_BZ2):
