@@ -3,6 +3,7 @@
     python scripts/devstack.py up      # emulator + mirror + webhook receiver + Airflow (UI :8080)
     python scripts/devstack.py down    # stop every process `up` (or an interrupted demo) started
     python scripts/devstack.py status
+    python scripts/devstack.py init    # in a running deployment (docker-compose): pool + buckets
 
 Processes (each in its own process group, pid file in var/run/, log in var/log/):
   gcs        gcp-storage-emulator, data in var/gcs/
@@ -330,8 +331,14 @@ def start_webhook_receiver(secret: str) -> str:
 
 
 def airflow_cli(env: Mapping[str, str], *args: str) -> str:
+    airflow = BIN / "airflow"
     result = subprocess.run(
-        [str(BIN / "airflow"), *args], env=dict(env), cwd=ROOT, capture_output=True, text=True, check=False
+        [str(airflow) if airflow.exists() else "airflow", *args],
+        env=dict(env),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if result.returncode != 0:
         raise RuntimeError(f"airflow {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
@@ -421,11 +428,28 @@ def status() -> int:
     return 0
 
 
+def init() -> int:
+    """Inside an existing Airflow deployment (docker-compose's airflow-init): pool and buckets."""
+    from wikidrop.config import load_config
+
+    config = load_config()
+    beam = config.settings.beam
+    airflow_cli(
+        os.environ, "pools", "set", beam.pool, str(beam.pool_slots), "wikidrop: Beam parse jobs at a time"
+    )
+    endpoint = os.environ.get("STORAGE_EMULATOR_HOST")
+    if endpoint:
+        log(f"buckets at {endpoint}: {', '.join(create_buckets(config, endpoint))}")
+    else:
+        log("real GCS: create the staging, reports and partner buckets with your infrastructure code")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("command", choices=["up", "down", "status"])
+    parser.add_argument("command", choices=["up", "down", "status", "init"])
     args = parser.parse_args(argv)
-    return {"up": up, "down": down, "status": status}[args.command]()
+    return {"up": up, "down": down, "status": status, "init": init}[args.command]()
 
 
 if __name__ == "__main__":

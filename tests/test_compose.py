@@ -1,0 +1,118 @@
+"""docker-compose.yaml and Dockerfile: valid compose, the production-shaped services, no typos.
+
+No Docker engine runs here, so the file is checked two ways: against the Compose Specification JSON
+schema (``tests/data/compose_spec.json``, vendored from Debian's docker-compose 1.29.2 package,
+``compose/config/compose_spec.json``, Apache-2.0) and, where installed, by ``docker-compose config``
+(`.ci/run` installs Debian's docker-compose).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import PROJECT_ROOT
+
+COMPOSE = PROJECT_ROOT / "docker-compose.yaml"
+DOCKERFILE = PROJECT_ROOT / "Dockerfile"
+SCHEMA = Path(__file__).parent / "data" / "compose_spec.json"
+AIRFLOW_SERVICES = {
+    "airflow-apiserver",
+    "airflow-scheduler",
+    "airflow-dag-processor",
+    "airflow-triggerer",
+    "airflow-init",
+}
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load(COMPOSE.read_text())
+
+
+def schema_errors(document: dict) -> list[str]:
+    from jsonschema import Draft201909Validator
+
+    validator = Draft201909Validator(json.loads(SCHEMA.read_text()))
+    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(document)]
+
+
+def test_compose_matches_the_compose_spec(compose: dict) -> None:
+    assert schema_errors(compose) == []
+
+
+@pytest.mark.parametrize(
+    ("where", "typo"),
+    [
+        (("services", "airflow-scheduler"), ("healthcheck", "healtcheck")),
+        (("services", "postgres"), ("image", "imgae")),
+        ((), ("volumes", "volume")),
+        (("services", "airflow-apiserver", "healthcheck"), ("interval", "intervall")),
+    ],
+)
+def test_a_typo_fails_the_schema_check(compose: dict, where: tuple[str, ...], typo: tuple[str, str]) -> None:
+    broken = copy.deepcopy(compose)
+    node = broken
+    for key in where:
+        node = node[key]
+    node[typo[1]] = node.pop(typo[0])
+    assert schema_errors(broken), f"{'.'.join(where)}.{typo[1]} was accepted"
+
+
+def test_docker_compose_config_accepts_the_file(tmp_path: Path) -> None:
+    binary = shutil.which("docker-compose")
+    if binary is None:
+        pytest.skip("docker-compose not installed (apt-get install docker-compose; .ci/run does)")
+    ok = subprocess.run([binary, "-f", str(COMPOSE), "config", "-q"], capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    typo = tmp_path / "docker-compose.yaml"
+    typo.write_text(COMPOSE.read_text().replace("    command: scheduler\n", "    comand: scheduler\n"))
+    bad = subprocess.run([binary, "-f", str(typo), "config", "-q"], capture_output=True, text=True)
+    assert bad.returncode != 0 and "comand" in bad.stderr
+
+
+def test_production_shaped_services(compose: dict) -> None:
+    services = compose["services"]
+    assert set(services) == AIRFLOW_SERVICES | {"postgres", "fake-gcs-server"}
+    assert services["fake-gcs-server"]["image"].startswith("fsouza/fake-gcs-server")
+    for name in AIRFLOW_SERVICES:
+        service = services[name]
+        assert service["build"] == ".", name
+        env = service["environment"]
+        assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("postgresql"), name
+        mounts = {v.split(":")[1] for v in service["volumes"]}
+        assert {"/opt/wikidrop/dags", "/opt/wikidrop/plugins", "/opt/wikidrop/config"} <= mounts, name
+        assert env["AIRFLOW__CORE__DAGS_FOLDER"] == "/opt/wikidrop/dags"
+    for name in AIRFLOW_SERVICES - {"airflow-init"}:
+        assert services[name]["depends_on"]["airflow-init"]["condition"] == "service_completed_successfully"
+    # Everything published binds to loopback only.
+    for service in services.values():
+        for port in service.get("ports", []):
+            assert port.startswith("127.0.0.1:"), port
+
+
+def test_connections_cover_the_config(compose: dict) -> None:
+    from wikidrop.config import load_config
+
+    config = load_config()
+    env = compose["services"]["airflow-scheduler"]["environment"]
+    conn_ids = {config.settings.staging_conn_id, *(p.gcs_conn_id for p in config.partners)}
+    conn_ids |= {p.notices.webhook.secret_conn_id for p in config.partners if p.notices.webhook}
+    for conn_id in conn_ids:
+        assert f"AIRFLOW_CONN_{conn_id.upper()}" in env, conn_id
+
+
+def test_dockerfile_builds_from_the_pinned_requirements() -> None:
+    text = DOCKERFILE.read_text()
+    pinned = re.search(r"^apache-airflow==(\S+)$", (PROJECT_ROOT / "requirements.txt").read_text(), re.M)
+    assert pinned is not None
+    assert re.search(rf"^FROM apache/airflow:{re.escape(pinned[1])}-python3\.11$", text, re.M)
+    assert "-r /opt/wikidrop/requirements.txt" in text
+    assert f'"apache-airflow=={pinned[1]}"' in text
