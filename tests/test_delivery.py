@@ -225,6 +225,34 @@ def test_create_only_is_enforced(fake_gcs_client, make_fake_gcs_bucket) -> None:
     assert pb.read_bytes("a/x.txt") == b"two"
 
 
+def test_concurrent_writer_is_caught_by_the_server_precondition(
+    fake_gcs_client, make_fake_gcs_bucket, monkeypatch
+) -> None:
+    from google.api_core.exceptions import PreconditionFailed
+
+    bucket = make_fake_gcs_bucket("acme")
+    raw = fake_gcs_client.bucket(bucket).blob("wikipedia/a/x.txt")
+    raw.upload_from_string(b"one", if_generation_match=0)
+    with pytest.raises(PreconditionFailed):  # the emulator enforces create-only
+        fake_gcs_client.bucket(bucket).blob("wikipedia/a/x.txt").upload_from_string(
+            b"two", if_generation_match=0
+        )
+
+    pb = PartnerBucket(fake_gcs_client, bucket, "wikipedia")
+    real_get_blob = pb._bucket.get_blob
+    looks = []
+
+    def stale_first_look(name, **kwargs):  # the object appeared right after this writer looked
+        looks.append(name)
+        return None if len(looks) == 1 else real_get_blob(name, **kwargs)
+
+    monkeypatch.setattr(pb._bucket, "get_blob", stale_first_look)
+    with pytest.raises(DeliveryConflict):
+        pb.put("a/x.txt", b"two", FileDigest.of_bytes(b"two"))
+    assert len(looks) == 2  # the server's 412 sent it back to compare
+    assert pb.read_bytes("a/x.txt") == b"one"
+
+
 def test_crash_between_chunks_then_retry_completes(
     fake_gcs, fake_gcs_client, make_fake_gcs_bucket, shards, monkeypatch
 ) -> None:

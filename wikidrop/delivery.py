@@ -204,11 +204,16 @@ class PartnerBucket:
         from google.api_core.exceptions import PreconditionFailed
 
         name = self.object_name(rel)
-        try:
-            self._upload(name, source, digest)
-            return "created"
-        except PreconditionFailed:
-            existing = self._bucket.get_blob(name)
+        # Looking first spares re-sending a big identical chunk on a retry just to get a 412 (and
+        # fake-gcs-server does not check preconditions on resumable uploads); the create below is
+        # still conditional, so a concurrent writer is caught either way.
+        existing = self._bucket.get_blob(name)
+        if existing is None:
+            try:
+                self._upload(name, source, digest)
+                return "created"
+            except PreconditionFailed:
+                existing = self._bucket.get_blob(name)
         if existing is not None and digest.matches_blob(existing):
             return "kept"
         if not replace:
