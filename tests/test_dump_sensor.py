@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -146,3 +147,119 @@ def test_dump_stages_in_the_edition_dag():
     assert sensor.poke_interval == config.settings.sensor.poke_interval_seconds
     assert sensor.timeout == config.settings.sensor.timeout_hours * 3600
     assert "xcom_pull(task_ids='resolve_run')['dump_date']" in sensor.dump_date
+
+
+DAG_FILE = """
+import json
+from pathlib import Path
+
+from airflow.sdk import DAG, task
+from wikidrop_airflow.stages.dump import add_dump_stages
+
+from wikidrop.config import EditionConfig, Settings
+from wikidrop.gcs import storage_client
+
+spec = json.loads((Path(__file__).parent / "spec.json").read_text())
+settings = Settings.model_validate(spec["settings"])
+with DAG("wikidrop_dump_stages_test", schedule=None) as dag:
+
+    @task(task_id="resolve_run")
+    def resolve_run() -> dict:
+        return spec["run_context"]
+
+    @task
+    def record(staged: dict) -> None:
+        storage_client().bucket(settings.staging_bucket).blob("staged.json").upload_from_string(json.dumps(staged))
+
+    record(add_dump_stages(EditionConfig.model_validate(spec["edition"]), settings, resolve_run()))
+"""
+
+
+def run_dump_stages_dag(folder: Path, monkeypatch, mirror: str, staging: str, timeout_hours: float):
+    """dag.test() of resolve_run -> wait_for_dump -> stage_dump -> record, in a bundle of its own."""
+    import importlib.util
+
+    from wikidrop.config import load_config
+
+    config = load_config()
+    settings = config.settings.model_copy(
+        update={
+            "staging_bucket": staging,
+            "staging_conn_id": "wikidrop_gcs_absent",  # -> STORAGE_EMULATOR_HOST
+            "sensor": config.settings.sensor.model_copy(
+                update={"poke_interval_seconds": 1, "timeout_hours": timeout_hours}
+            ),
+        }
+    )
+    spec = {
+        "edition": config.edition("frwiki").model_dump(mode="json"),
+        "settings": settings.model_dump(mode="json"),
+        "run_context": {
+            "dbname": "frwiki",
+            "language": "fr",
+            "dump_date": SAMPLE_DUMP_DATE,
+            "mirror": mirror,
+        },
+    }
+    folder.mkdir()
+    (folder / "spec.json").write_text(json.dumps(spec))
+    (folder / "wikidrop_dump_stages_test.py").write_text(DAG_FILE)
+    local = "airflow.dag_processing.bundles.local.LocalDagBundle"
+    bundles = [
+        {"name": "wikidrop-dump-stages-test", "classpath": local, "kwargs": {"path": str(folder)}},
+        {"name": "dags-folder", "classpath": local, "kwargs": {}},
+    ]
+    monkeypatch.setenv("AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST", json.dumps(bundles))
+    module_spec = importlib.util.spec_from_file_location(
+        "wikidrop_dump_stages_test", folder / "wikidrop_dump_stages_test.py"
+    )
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    dag_run = module.dag.test()
+    return dag_run, {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
+
+
+@pytest.mark.slow
+def test_dag_waits_while_in_progress_then_stages(
+    airflow_db, mirror_server: ServedMirror, gcs_client, make_bucket, tmp_path, monkeypatch
+):
+    path, done = mark_in_progress(mirror_server, "namespaces")
+    staging = make_bucket("staging")
+    stop = threading.Event()
+
+    def finish_the_dump_after_two_polls() -> None:
+        while not stop.is_set():
+            if mirror_server.requests[STATUS_PATH] >= 2:  # the worker's check + one trigger poll
+                write_atomically(path, done)
+                return
+            stop.wait(0.05)
+
+    flipper = threading.Thread(target=finish_the_dump_after_two_polls, daemon=True)
+    flipper.start()
+    try:
+        dag_run, states = run_dump_stages_dag(
+            tmp_path / "dags", monkeypatch, mirror_server.url, staging, 0.05
+        )
+    finally:
+        stop.set()
+        flipper.join()
+
+    assert dag_run.state == "success", states
+    assert states["wait_for_dump"] == states["stage_dump"] == "success"
+    assert mirror_server.requests[STATUS_PATH] >= 3  # polled again after the flip
+    staged = json.loads(gcs_client.bucket(staging).blob("staged.json").download_as_bytes())
+    assert staged["dumpstatus_uri"] == f"gs://{staging}/frwiki/{SAMPLE_DUMP_DATE}/dump/dumpstatus.json"
+    assert len(staged["files"]) == 3 and len(staged["pages_articles"]) == 1
+
+
+@pytest.mark.slow
+def test_dag_times_out_and_stages_nothing(
+    airflow_db, mirror_server: ServedMirror, gcs_client, make_bucket, tmp_path, monkeypatch
+):
+    mark_in_progress(mirror_server)
+    staging = make_bucket("staging")
+    dag_run, states = run_dump_stages_dag(tmp_path / "dags", monkeypatch, mirror_server.url, staging, 0.0005)
+    assert dag_run.state == "failed"
+    assert states["wait_for_dump"] == "failed"
+    assert states["stage_dump"] == "upstream_failed"
+    assert list(gcs_client.list_blobs(staging)) == []
