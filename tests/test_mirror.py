@@ -228,3 +228,14 @@ def test_dump_date_defaults_to_the_newest_revision_day(tmp_path: Path):
         newest = max(p.revision.timestamp for p in reader.pages())
     assert build.dump_date == newest[:10].replace("-", "")
     assert build.directory == tmp_path / "ltgwiki" / build.dump_date
+
+
+def test_rebuild_replaces_the_previous_files_of_that_date(tmp_path: Path):
+    build_mirror(sample("frwiki"), tmp_path)
+    rebuilt = build_mirror(sample("frwiki"), tmp_path, pages_per_part=20)
+    listed = {
+        name for job in json.loads(rebuilt.dumpstatus.read_text())["jobs"].values() for name in job["files"]
+    }
+    on_disk = {p.name for p in rebuilt.directory.iterdir()} - {"dumpstatus.json"}
+    assert on_disk == listed | {"frwiki-20261101-md5sums.txt", "frwiki-20261101-sha1sums.txt"}
+    assert "frwiki-20261101-pages-articles-multistream.xml.bz2" not in on_disk

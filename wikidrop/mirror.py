@@ -402,6 +402,7 @@ def build_mirror(
             log.info("%s: no date in the file name; dump date %s = newest revision", source, dump_date)
         directory = Path(root) / dbname / dump_date
         directory.mkdir(parents=True, exist_ok=True)
+        _remove_previous_build(directory, dbname, dump_date)
         data_paths, index_paths = [], []
         for number, part in enumerate(parts, start=1):
             numbering = (number, part.first_id or 0, part.last_id) if pages_per_part else (None,)
@@ -437,6 +438,15 @@ def build_mirror(
         siteinfo_json=siteinfo_path,
         dumpstatus=status,
     )
+
+
+def _remove_previous_build(directory: Path, dbname: str, dump_date: str) -> None:
+    """A rebuild replaces the date's files (e.g. single file -> partial files), leaving no stale ones."""
+    for path in directory.iterdir():
+        if path.is_file() and (
+            path.name.startswith(f"{dbname}-{dump_date}-") or path.name == "dumpstatus.json"
+        ):
+            path.unlink()
 
 
 def _chain_first(first: PageBytes, rest: Iterator[PageBytes]) -> Iterator[PageBytes]:
