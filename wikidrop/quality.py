@@ -7,6 +7,7 @@ the source survive (``list_items_kept``). Pure functions, cheap enough to run on
 
 from __future__ import annotations
 
+import html
 import re
 from functools import lru_cache
 
@@ -120,9 +121,13 @@ def holes(text: str, language: str) -> int:
 _REF = re.compile(r"<ref[^>/]*/>|<ref[^>]*>.*?</ref>", re.IGNORECASE | re.DOTALL)
 _INNER_TEMPLATE = re.compile(r"\{\{[^{}]*\}\}")
 _FILE_OR_CATEGORY = re.compile(r"\[\[[^\[\]|:]+:[^\[\]]*\]\]")
+_COLON_LINK = re.compile(r"\[\[:[^\[\]|:]+:([^\[\]|]*)\]\]")
+_EXTERNAL_LINK = re.compile(r"\[(?:https?:)?//[^\s\]]*\s*([^\]]*)\]")
+_URL = re.compile(r"https?://\S+")
 _PIPED_LINK = re.compile(r"\[\[(?:[^\[\]|]*\|)?([^\[\]]*)\]\]")
 _TAGS = re.compile(r"<[^<>]{0,200}>")
 _WORD = re.compile(r"\w+")
+_ITEM_WINDOW = 30  # tokens within which an item's first words must be found
 
 
 def _without_comments(wikitext: str) -> str:
@@ -148,9 +153,12 @@ def _item_words(line: str) -> list[str]:
         if "{{" not in line:
             break
         line = _INNER_TEMPLATE.sub("", line)
+    line = _COLON_LINK.sub(r"\1", line)
     line = _FILE_OR_CATEGORY.sub("", line)
+    line = _EXTERNAL_LINK.sub(r"\1", line)
+    line = _URL.sub("", line)
     line = _PIPED_LINK.sub(r"\1", line)
-    line = _TAGS.sub("", line).replace("'''", "").replace("''", "")
+    line = html.unescape(_TAGS.sub("", line).replace("'''", "").replace("''", ""))
     return _WORD.findall(line.lower())[:4]
 
 
@@ -163,20 +171,44 @@ def list_items_kept(wikitext: str, text: str) -> tuple[int, int]:
     """
     template_depth = table_depth = 0
     items: list[list[str]] = []
+    item: list[str] = []  # lines of the current item while a template it opened is still open
     for line in _without_comments(wikitext).split("\n"):
         stripped = line.lstrip()
-        if stripped.startswith("{|"):
+        if item:
+            item.append(line)
+        elif stripped.startswith("{|"):
             table_depth += 1
         elif stripped.startswith("|}") and table_depth:
             table_depth -= 1
         elif not template_depth and not table_depth and line[:1] in ("*", "#"):
-            words = _item_words(line)
-            if words:
-                items.append(words)
+            item = [line]
         if "{{" in line or "}}" in line:
             template_depth = max(0, template_depth + line.count("{{") - line.count("}}"))
+        if item and not template_depth:
+            words = _item_words(" ".join(item))
+            if words:
+                items.append(words)
+            item = []
     if not items:
         return 0, 0
-    haystack = " " + " ".join(_WORD.findall(text.lower())) + " "
-    found = sum(1 for words in items if f" {' '.join(words)} " in haystack)
+    tokens = _WORD.findall(text.lower())
+    positions: dict[str, list[int]] = {}
+    for index, token in enumerate(tokens):
+        positions.setdefault(token, []).append(index)
+    found = sum(1 for words in items if _appears_in_order(words, tokens, positions))
     return len(items), found
+
+
+def _appears_in_order(words: list[str], tokens: list[str], positions: dict[str, list[int]]) -> bool:
+    """Whether ``words`` occur in order within a short window of ``tokens`` (rendered templates
+    may add words between them, e.g. a transliteration)."""
+    for start in positions.get(words[0], ()):
+        index = start
+        for word in words[1:]:
+            window = tokens[index + 1 : start + _ITEM_WINDOW]
+            if word not in window:
+                break
+            index += 1 + window.index(word)
+        else:
+            return True
+    return False

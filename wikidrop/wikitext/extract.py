@@ -65,6 +65,7 @@ _INVISIBLE_TAGS = frozenset(
     references section""".split()
 )
 _BLOCK_TAGS = frozenset("p div blockquote center ul ol dl poem pre h1 h2 h3 h4 h5 h6 caption figure".split())
+_TEX_TAGS = frozenset(["math", "chem", "ce"])
 # Magic variables that show the page's own name.
 _PAGENAME_WORDS = frozenset("PAGENAME PAGENAMEE FULLPAGENAME BASEPAGENAME ROOTPAGENAME SUBPAGENAME".split())
 # Parser functions written {{name:arg}} whose output is their argument, transformed.
@@ -92,6 +93,18 @@ _PUNCT_BEFORE_CLOSE = re.compile(r"\s*[,;:、，；]+\s*([)）])")
 _SPACE_BEFORE_PUNCT = re.compile(r"[ \t]+([,.])(?=\s|$|[)\]])")
 _DOUBLED_PUNCT = re.compile(r"([,;])\s*[,;]+")
 _PARENS_SPACES = re.compile(r"\(\s+|\s+\)")
+_STRAY_BRACKETS = re.compile(r"\[\[|\]\]|\{\{|\}\}")
+# HTML the tokenizer could not pair (unclosed <table>, stray </div>) and MediaWiki would hide.
+_STRAY_HTML = re.compile(
+    r"</?(?:table|tbody|thead|tr|td|th|div|span|font|center|small|big|br|p|b|i|u|s|strike|sup|sub"
+    r"|strong|em|ref|references|blockquote|poem|gallery|abbr|hr|ul|ol|li|dl|dt|dd)\b[^<>\n]{0,300}>",
+    re.IGNORECASE,
+)
+# A link to a media file whatever its namespace is called (aliases an XML header cannot list).
+_MEDIA_FILE = re.compile(
+    r"\.(?:jpe?g|png|gif|svg|tiff?|webp|xcf|ogg|oga|ogv|webm|mp3|wav|flac|mid|pdf|djvu|stl)\s*$",
+    re.IGNORECASE,
+)
 _PIPE_TRICK = re.compile(r"\s*(?:\([^()]*\)|（[^（）]*）)$")
 
 
@@ -164,6 +177,8 @@ class _Walker:
                     if resolved is not None:
                         self.categories[resolved[1]] = None
                     return ""
+            elif not colon and _MEDIA_FILE.search(core):
+                return ""
             elif prefix.lower() in _PROJECT_PREFIXES or _LANGUAGE_PREFIX.match(prefix):
                 if not colon and _LANGUAGE_PREFIX.match(prefix):
                     return ""  # interlanguage link: a sidebar entry, not text
@@ -172,7 +187,8 @@ class _Walker:
         if resolved is not None and resolved[0] == 0:
             self.links[resolved[1]] = None
         if node[2] is None:
-            return core
+            # [[:Category:X]] reads as "X"; the namespace name is not part of the prose
+            return core.split(":", 1)[1] if colon and resolved and resolved[0] else core
         text = self.render(node[2])
         if not text.strip():  # pipe trick [[Paris (France)|]] -> "Paris"
             shown = core.split(":", 1)[1] if resolved and resolved[0] else core
@@ -258,6 +274,9 @@ class _Walker:
         if contents is None:
             return "\n" if name in ("br", "hr") else ""
         text = self.render(contents)
+        if name in _TEX_TAGS:
+            # TeX groups ignore spaces: keep formulas readable without "{{" that looks like markup
+            return text.replace("{{", "{ {").replace("}}", "} }")
         if name in _BLOCK_TAGS:
             return f"\n{text}\n"
         if name == "li":
@@ -310,6 +329,11 @@ def _fix_line(line: str) -> str:
         line = _PUNCT_BEFORE_CLOSE.sub(r"\1", line)
         line = _EMPTY_PARENS.sub("", line)
         line = _PARENS_SPACES.sub(lambda m: m.group(0).strip(), line)
+    if "<" in line:
+        line = _STRAY_HTML.sub("", line)
+    if "[[" in line or "]]" in line or "{{" in line or "}}" in line:
+        # broken markup MediaWiki itself would show raw (a link split over lines, an unclosed {{)
+        line = _STRAY_BRACKETS.sub("", line)
     line = _SPACES.sub(" ", line)
     line = _DOUBLED_PUNCT.sub(r"\1", line)
     line = _SPACE_BEFORE_PUNCT.sub(r"\1", line)
@@ -327,7 +351,8 @@ _NO_MARKERS = {ord(c): None for c in _MARKER_CHARS}
 
 
 def _is_table_residue(line: str) -> bool:
-    return line.startswith(("{|", "|}", "|-", "|+", "||", "! ", "!!")) or line == "|"
+    """A line of table markup the tokenizer left as text (e.g. a table after a ':' indent)."""
+    return line.startswith(("{|", "|", "! ", "!!"))
 
 
 def _clean_block(raw: str) -> str:
@@ -337,8 +362,13 @@ def _clean_block(raw: str) -> str:
         raw = _MAGIC_WORD.sub(_magic_word, raw)
     out: list[str] = []
     counters: list[int] = []
+    in_table = False
     for line in raw.split("\n"):
         stripped = line.strip()
+        if in_table or stripped.lstrip(_MARKER_CHARS + " ").startswith("{|"):
+            # an unparsed table runs to its "|}": none of it is prose
+            in_table = not stripped.startswith("|}")
+            continue
         if not stripped or _is_table_residue(stripped):
             if out and out[-1] != "":
                 out.append("")
