@@ -69,6 +69,11 @@ class StagingPartition:
         return f"{self.uri}/validation/results"
 
 
+def run_dir_name(run_id: str) -> str:
+    """An Airflow run id made path-safe (``manual__2026-11-23T10:00:00+00:00`` -> ``manual__2026-11-23T10_00_00_00_00``)."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", run_id)
+
+
 def report_prefix(dbname: str, dump_date: str, run_id: str) -> str:
     """Object prefix of one run's Data Docs site in the reports bucket (run ids made path-safe)."""
-    return f"{dbname}/{dump_date}/{re.sub(r'[^A-Za-z0-9._-]+', '_', run_id)}"
+    return f"{dbname}/{dump_date}/{run_dir_name(run_id)}"

@@ -19,6 +19,9 @@ from typing import Any
 
 VENDOR_DIR = Path(__file__).resolve().parent / "static" / "vendor"
 SITE_VENDOR_DIR = "static/vendor"
+# gs://<reports>/<dbname>/_runs/<run dir>.json: one small entry per validated run, for the UI's
+# listing and per-run link (so the UI never walks every report file of an edition).
+RUNS_INDEX_DIR = "_runs"
 
 # CDN URL (as GX 1.24's templates write it) -> path under static/vendor/.
 CDN_ASSETS: Mapping[str, str] = {
@@ -100,3 +103,29 @@ def upload_site(client: Any, site_dir: str | os.PathLike[str], bucket: str, pref
         content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         target.blob(name).upload_from_filename(str(path), content_type=content_type)
     return f"gs://{bucket}/{prefix.strip('/')}/index.html"
+
+
+def run_pointer_name(dbname: str, run_id: str) -> str:
+    """Object name of a run's entry in the reports index (run id made path-safe as in its report)."""
+    from wikidrop.layout import run_dir_name
+
+    return f"{dbname}/{RUNS_INDEX_DIR}/{run_dir_name(run_id)}.json"
+
+
+def write_run_pointer(client: Any, bucket: str, summary: Mapping[str, Any], prefix: str) -> None:
+    """Record a published report in the reports index: where it is, and its headline result."""
+    import json
+    from datetime import UTC, datetime
+
+    entry = {
+        "dbname": summary["dbname"],
+        "dump_date": summary["dump_date"],
+        "run_id": summary["run_id"],
+        "run_dir": prefix.rsplit("/", 1)[-1],
+        "success": summary["success"],
+        "counts": summary["counts"],
+        "built_at": datetime.now(UTC).isoformat(),
+    }
+    client.bucket(bucket).blob(run_pointer_name(summary["dbname"], summary["run_id"])).upload_from_string(
+        json.dumps(entry), content_type="application/json"
+    )

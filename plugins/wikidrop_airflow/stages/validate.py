@@ -102,7 +102,7 @@ def publish_summary(settings: Settings, run_context: dict[str, Any], outcomes: l
 
     from wikidrop import validation
     from wikidrop.layout import report_prefix
-    from wikidrop_airflow.reports.datadocs import upload_site, vendor_site
+    from wikidrop_airflow.reports.datadocs import upload_site, vendor_site, write_run_pointer
 
     client = _client(settings)
     partition = _partition(run_context)
@@ -113,22 +113,19 @@ def publish_summary(settings: Settings, run_context: dict[str, Any], outcomes: l
         "article_rows_validated": sum(o.get("rows", 0) for o in outcomes if o["suite"] == "articles"),
     }
     summary = validation.summarize(outcomes, counts)
-    with tempfile.TemporaryDirectory(prefix="wikidrop-datadocs-") as site_dir:
-        results = [(o["batch"], validation.read_json_uri(client, o["result_uri"])) for o in outcomes]
-        validation.build_data_docs(results, site_dir, run_name=run_context["run_id"])
-        vendor_site(site_dir)
-        summary["report_uri"] = upload_site(
-            client,
-            site_dir,
-            settings.reports_bucket,
-            report_prefix(run_context["dbname"], run_context["dump_date"], run_context["run_id"]),
-        )
     summary.update(
         dbname=run_context["dbname"],
         dump_date=run_context["dump_date"],
         run_id=run_context["run_id"],
         summary_uri=partition.validation_summary_uri,
     )
+    prefix = report_prefix(run_context["dbname"], run_context["dump_date"], run_context["run_id"])
+    with tempfile.TemporaryDirectory(prefix="wikidrop-datadocs-") as site_dir:
+        results = [(o["batch"], validation.read_json_uri(client, o["result_uri"])) for o in outcomes]
+        validation.build_data_docs(results, site_dir, run_name=run_context["run_id"])
+        vendor_site(site_dir)
+        summary["report_uri"] = upload_site(client, site_dir, settings.reports_bucket, prefix)
+    write_run_pointer(client, settings.reports_bucket, summary, prefix)
     validation.write_json_uri(client, partition.validation_summary_uri, summary)
     return summary
 
