@@ -17,7 +17,7 @@ import pytest
 from tests.conftest import SHARED_DUMPS
 from tests.fixtures.dump_mirror import SAMPLE_DUMP_DATE, SAMPLE_EDITIONS, SAMPLES
 from wikidrop.dumpxml import open_binary, open_dump
-from wikidrop.mirror import MirrorBuildError, build_mirror, main
+from wikidrop.mirror import ExportSplit, MirrorBuildError, build_mirror, main, split_export
 from wikidrop.multistream import open_index, read_range_pages, stream_ranges
 from wikidrop.siteinfo import SiteInfo
 
@@ -239,3 +239,34 @@ def test_rebuild_replaces_the_previous_files_of_that_date(tmp_path: Path):
     on_disk = {p.name for p in rebuilt.directory.iterdir()} - {"dumpstatus.json"}
     assert on_disk == listed | {"frwiki-20261101-md5sums.txt", "frwiki-20261101-sha1sums.txt"}
     assert "frwiki-20261101-pages-articles-multistream.xml.bz2" not in on_disk
+
+
+def test_export_without_line_breaks_is_split_per_page(tmp_path: Path):
+    export = tmp_path / "frwiki-20261101-one-line.xml"
+    export.write_bytes(
+        b'<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.11/" version="0.11" xml:lang="fr">'
+        b"<siteinfo><sitename>Wikip\xc3\xa9dia</sitename><dbname>frwiki</dbname>"
+        b"<base>https://fr.wikipedia.org/wiki/Accueil</base><case>first-letter</case><namespaces>"
+        b'<namespace key="0" case="first-letter" /></namespaces></siteinfo>'
+        b"<page><title>Pierre &amp; Marie</title><ns>0</ns><id>1</id><revision><id>5</id>"
+        b"<text>un</text></revision></page><page><title>Caf\xc3\xa9</title><ns>0</ns><id>2</id>"
+        b"<revision><id>6</id><text>deux</text></revision></page></mediawiki>"
+    )
+    build = build_mirror(export, tmp_path / "mirror", pages_per_stream=1)
+    streams = bz2_streams(build.multistream[0].read_bytes())
+    assert b"".join(out for _, out in streams) == export.read_bytes()
+    assert [out[:6] for _, out in streams[1:-1]] == [b"<page>", b"<page>"]
+    assert streams[-1][1] == b"</mediawiki>"
+    with bz2.open(build.index[0], "rb") as index_file:
+        assert [(e.page_id, e.title) for e in open_index(index_file)] == [(1, "Pierre & Marie"), (2, "Café")]
+
+
+@pytest.mark.parametrize("block_size", [1, 7, 4096])
+def test_split_is_exact_whatever_the_read_block_boundaries(block_size: int):
+    data = source_bytes(sample("jawiki"))
+    blocks = (data[i : i + block_size] for i in range(0, len(data), block_size))
+    split = ExportSplit()
+    pages = list(split_export(blocks, "jawiki sample", split))
+    assert split.header + b"".join(p.raw for p in pages) + split.footer == data
+    assert all(p.raw.lstrip().startswith(b"<page>") and p.raw.endswith(b"</page>\n") for p in pages)
+    assert len(pages) == 26 and split.footer == b"</mediawiki>\n"

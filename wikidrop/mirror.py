@@ -71,6 +71,8 @@ XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
 _PAGE_OPEN = re.compile(rb"<page[\s>]")
 _PAGE_CLOSE = b"</page>"
+_LINE_TAIL = re.compile(rb"[ \t\r]*\n")
+_NON_BLANK = re.compile(rb"[^ \t\r\n]")
 _TITLE = re.compile(rb"<title>([^<]*)</title>")
 _FIRST_ID = re.compile(rb"<id>\s*(\d+)\s*</id>")
 _REVISION_DAY = re.compile(rb"<timestamp>(\d{4})-(\d{2})-(\d{2})T")
@@ -155,8 +157,9 @@ def split_export(
     """Yield the pages of an export as raw bytes, filling ``split.header``/``split.footer``.
 
     Text content is XML-escaped in exports, so ``<page`` and ``</page>`` only ever occur as tags.
-    A page runs from the end of the previous one to the end of its ``</page>`` line, so header +
-    pages + footer is the input, byte for byte. Memory stays bounded by the largest page.
+    A page runs from the end of the previous one to the end of its ``</page>`` line (or right after
+    ``</page>`` in an export without line breaks), so header + pages + footer is the input, byte for
+    byte. Memory stays bounded by the largest page.
     """
     blocks = iter(blocks)
     buffer = b""
@@ -165,21 +168,31 @@ def split_export(
         if block is None:
             raise MirrorBuildError(f"{source}: no <page> found; is this a MediaWiki export XML?")
         buffer += block
-    pos = buffer.rfind(b"\n", 0, first_open.start()) + 1
+    # Pretty-printed exports: the header ends at the start of the first <page> line.
+    line_start = buffer.rfind(b"\n", 0, first_open.start()) + 1
+    pos = first_open.start() if _NON_BLANK.search(buffer, line_start, first_open.start()) else line_start
     split.header = buffer[:pos]
+    eof = False
     while True:
         close = buffer.find(_PAGE_CLOSE, pos)
-        line_end = buffer.find(b"\n", close) if close >= 0 else -1
-        if line_end >= 0:
-            page = _page_from_raw(buffer[pos : line_end + 1], source, split.pages_seen)
-            pos = line_end + 1
-            split.pages_seen += 1
-            split.last_page_title = page.title
-            yield page
-            continue
+        if close >= 0:
+            end = close + len(_PAGE_CLOSE)
+            tail = _LINE_TAIL.match(buffer, end)
+            # A page ends after its </page> line; in a single-line export, right after </page>.
+            if tail or eof or _NON_BLANK.search(buffer, end):
+                end = tail.end() if tail else end
+                page = _page_from_raw(buffer[pos:end], source, split.pages_seen)
+                pos = end
+                split.pages_seen += 1
+                split.last_page_title = page.title
+                yield page
+                continue
+        if eof:
+            break
         block = next(blocks, None)
         if block is None:
-            break
+            eof = True
+            continue
         buffer = buffer[pos:] + block
         pos = 0
     rest = buffer[pos:]
