@@ -280,6 +280,7 @@ def test_crash_between_chunks_then_retry_completes(
     assert drop["committed"] and drop["record_count"] == 10
     done = objects(fake_gcs_client, bucket)
     assert all(done[name].generation == blob.generation for name, blob in half.items())  # kept, not rewritten
+    assert drop["snapshots"][0]["objects"]["kept"] == 4
     assert verify(f"gs://{bucket}/{SNAP}")[1] == []
 
 
@@ -405,7 +406,7 @@ def test_filters_fields_and_namespaces(fake_gcs_client, make_fake_gcs_bucket, tm
     p = partner(
         bucket,
         formats=["ndjson"],
-        fields=["identifier", "name", "text"],
+        fields=["name", "text"],  # the page id comes anyway
         filters={"min_text_length": 10, "namespaces": [0, 10], "exclude_disambiguation": True},
     )
     drop = deliver(request(p, shards, namespaces=[0, 10]), PartnerBucket.for_partner(fake_gcs_client, p))

@@ -307,6 +307,7 @@ class SnapshotResult:
             "record_count": self.record_count,
             "committed": self.committed,
             "unchanged": self.unchanged,
+            "objects": dict(self.objects),
         }
 
 
@@ -365,7 +366,8 @@ class RecordShape:
             raise DeliveryError(
                 f"partner {partner.id!r}: fields {unknown} are not in the article schema ({', '.join(names)})"
             )
-        delivered = tuple(n for n in names if n in wanted)
+        # the page id is always delivered: order, first/last ids and tombstones are keyed on it
+        delivered = tuple(n for n in names if n in wanted or n == "identifier")
         needed = {"identifier", "namespace", *delivered}
         if "plaintext" in partner.formats:
             needed.update(PLAINTEXT_FIELDS)
