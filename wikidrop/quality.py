@@ -85,15 +85,15 @@ FUNCTION_WORDS: dict[str, tuple[str, ...]] = {
     "en": ("the", "an", "of", "at", "from", "between", "near", "with", "in", "by"),
     "simple": ("the", "an", "of", "at", "from", "between", "near", "with", "in", "by"),
     "fr": ("le", "la", "les", "des", "du", "au", "aux", "à", "un", "une", "de"),
-    "de": ("der", "die", "das", "den", "dem", "des", "ein", "eine", "einer", "einem", "eines",
-           "von", "vom", "zum", "zur", "mit", "bei", "aus", "im", "am"),
+    # German: no separable particles (ein, aus, bei) nor relative pronouns (das, die, der)
+    "de": ("dem", "des", "einem", "einer", "eines", "vom", "zum", "zur", "im"),
     "es": ("el", "los", "las", "del", "al", "un", "una", "de"),
     "it": ("il", "lo", "gli", "di", "del", "della", "dei", "nel", "nella", "un", "una"),
     "pt": ("os", "do", "da", "dos", "das", "em", "no", "na", "um", "uma", "de"),
     "nl": ("het", "een", "van"),
     "ru": ("в", "на", "с", "к", "из", "от", "до", "для", "при", "со"),
     "uk": ("в", "у", "на", "з", "із", "до", "від", "для", "при"),
-    "pl": ("w", "na", "z", "do", "od", "dla", "przez"),
+    "pl": ("na", "do", "od", "dla", "przez"),  # not "w": "V w." abbreviates "wiek"
 }  # fmt: skip
 _EMPTY_BRACKETS = re.compile(
     r"[(（\[]\s*(?:[,;:、，；/–—-]\s*)*[)）\]]|[(（]\s*[,;、，；]|[,;、，；]\s*[)）]"

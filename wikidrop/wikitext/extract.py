@@ -76,6 +76,11 @@ _PARSER_FUNCTIONS = {
     "lcfirst": lambda arg: arg[:1].lower() + arg[1:],
     "ucfirst": lambda arg: arg[:1].upper() + arg[1:],
 }
+# Parser functions and magic words written in lower case that show nothing useful as text.
+_SILENT_FUNCTIONS = frozenset(
+    """int ns nse fullurl localurl canonicalurl filepath urlencode anchorencode padleft padright
+    plural grammar gender tag invoke msg msgnw subst safesubst raw""".split()
+)
 # Interwiki prefixes of Wikimedia projects (software-level, the same on every wiki).
 _PROJECT_PREFIXES = frozenset(
     """w wikipedia wikt wiktionary q wikiquote s wikisource b wikibooks n wikinews v wikiversity
@@ -88,10 +93,12 @@ _BOLD_ITALIC = re.compile(r"'{2,}")
 _MAGIC_WORD = re.compile(r"__([^\W_]+(?:_[^\W_]+)*)__")
 _SPACES = re.compile(r"[ \t\u200b]{2,}")
 _EMPTY_PARENS = re.compile(r"[(（]\s*(?:[,;:、，；/–—-]\s*)*[)）]")
-_PUNCT_AFTER_OPEN = re.compile(r"([(（])\s*[,;:、，；]+\s*")
-_PUNCT_BEFORE_CLOSE = re.compile(r"\s*[,;:、，；]+\s*([)）])")
+_PUNCT_AFTER_OPEN = re.compile(r"([(（])(?:\s*[,;:、，；])+\s*")
+_PUNCT_BEFORE_CLOSE = re.compile(r"(?:\s*[,;:、，；])+\s*([)）])")
+# "(IPA: ; German: Berlin)": a label whose value (a dropped pronunciation) is gone
+_DANGLING_LABEL = re.compile(r"(?<=[(（;])\s*[^\W\d_][\w.]{0,20}:\s*(?=[;,)）])")
 _SPACE_BEFORE_PUNCT = re.compile(r"[ \t]+([,.])(?=\s|$|[)\]])")
-_DOUBLED_PUNCT = re.compile(r"([,;])\s*[,;]+")
+_DOUBLED_PUNCT = re.compile(r"[,;]\s*([,;.])")
 _PARENS_SPACES = re.compile(r"\(\s+|\s+\)")
 _STRAY_BRACKETS = re.compile(r"\[\[|\]\]|\{\{|\}\}")
 # HTML the tokenizer could not pair (unclosed <table>, stray </div>) and MediaWiki would hide.
@@ -207,12 +214,16 @@ class _Walker:
         if ":" in name:
             prefix, rest = name.split(":", 1)
             namespace = self.site.namespace_by_prefix(prefix)
-            if namespace is None:
-                function = _PARSER_FUNCTIONS.get(prefix.strip().lower())
-                return function(rest.strip()) if function else ""
-            if namespace.id != TEMPLATE_NS:
-                return ""
-            name = rest.strip()
+            function_name = prefix.strip().lower()
+            if namespace is not None:
+                if namespace.id != TEMPLATE_NS:
+                    return ""
+                name = rest.strip()
+            elif function_name in _PARSER_FUNCTIONS:
+                return _PARSER_FUNCTIONS[function_name](rest.strip())
+            elif function_name in _SILENT_FUNCTIONS or prefix.upper() == prefix:
+                return ""  # {{DEFAULTSORT:..}}, {{SORTIERUNG:..}}, {{int:..}}: no visible text
+            # otherwise a template whose name has a colon: {{Картка:Країна}}
         if name in _PAGENAME_WORDS:
             return self.title
         resolved = self.normalize(name, TEMPLATE_NS)
@@ -280,7 +291,7 @@ class _Walker:
         if name in _BLOCK_TAGS:
             return f"\n{text}\n"
         if name == "li":
-            return f"\n{_BULLET} {text}\n"
+            return f"\n{_BULLET} {text}"
         if name in ("dt", "dd", "tr"):
             return f"\n{text}\n"
         return text
@@ -323,7 +334,9 @@ def _raw_params(params: list) -> dict[str, Nodes]:
 # -- text clean-up ------------------------------------------------------------------------------
 def _fix_line(line: str) -> str:
     """Remove what dropped markup leaves behind in one line: empty (), stray commas, spaces."""
+    line = _DOUBLED_PUNCT.sub(r"\1", line)
     if "(" in line or "（" in line:
+        line = _DANGLING_LABEL.sub("", line)
         line = _EMPTY_PARENS.sub("", line)
         line = _PUNCT_AFTER_OPEN.sub(r"\1", line)
         line = _PUNCT_BEFORE_CLOSE.sub(r"\1", line)

@@ -502,6 +502,9 @@ RENDER_RULES: dict[str, dict[str, Renderer]] = {
         "к.": own_name, "м.": own_name, "зменшення": drop, "збільшення": drop,
         "недоступне посилання": drop, "•": literal(" • "), "·": literal(" · "),
     },
+    "it": {"ta": nth(1), "formatnum": formatnum, "sec": lambda c: f"{c.arg(1)} secolo"},
+    "pt": {"séc": prefixed("século "), "sec": prefixed("século "), "lang": last_positional},
+    "es": {"siglo": lambda c: f"siglo {c.arg(1)}", "sigloX": lambda c: f"siglo {c.arg(1)}"},
     "ru": {
         "число": joined(" "), "комментарий": nth(1), "comment": nth(1), "langi": last_positional,
         "нп": ru_uk_not_translated, "нп3": ru_uk_not_translated, "iw": first_nonempty("2", "1"),

@@ -1,0 +1,75 @@
+"""SiteInfo objects for the wikitext/title/quality tests: real dump headers, plus real aliases.
+
+fr, ja, uk, en and ru come from the ``<siteinfo>`` of the real samples in SHARED_DUMPS; de and ar
+have no trustworthy header among the samples, so their real namespace names are given inline.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import pytest
+
+from tests.conftest import SHARED_DUMPS
+from wikidrop.dumpxml import open_dump
+from wikidrop.siteinfo import SiteInfo
+
+_HEADERS = {
+    "fr": "fr/frwiki-20121230-1page-wikiclean.xml",
+    "ja": "derived/jawiki-20250801-head-100k-lines-multistream.xml.bz2",
+    "uk": "derived/ukwiki-20230501-head-100k-lines-CLOSED-xztextfilter.xml.bz2",
+    "en": "derived/enwiki-2022-head-10MB-CLOSED-wp2txt.xml.bz2",
+    "ru": "ru/ruwiki-2019-2pages-TRUNCATED-corus.xml.bz2",
+}
+# Real namespace names and aliases (dewiki / arwiki / jawiki siteinfo-namespaces.json).
+_INLINE = {
+    "de": {
+        -2: ("Medium", []), 6: ("Datei", ["Bild"]), 10: ("Vorlage", []), 14: ("Kategorie", []),
+    },
+    "ar": {-2: ("ميديا", []), 6: ("ملف", ["صورة"]), 10: ("قالب", []), 14: ("تصنيف", [])},
+}  # fmt: skip
+_CANONICAL = {-2: "Media", 0: "", 6: "File", 10: "Template", 14: "Category"}
+
+
+@cache
+def site(language: str) -> SiteInfo:
+    """The SiteInfo of ``language``'s wiki as the tests use it."""
+    if language in _HEADERS:
+        with open_dump(str(SHARED_DUMPS / _HEADERS[language]), allow_truncated=True) as reader:
+            header = reader.siteinfo
+        assert header is not None
+        if language == "ja":  # jawiki's aliases live in its siteinfo JSON, not in the XML header
+            aliases = {6: ["画像"], 10: ["テンプレート"], 14: ["カテゴリ"]}
+            return header.merged_with(
+                SiteInfo.from_dict(
+                    {
+                        "dbname": "jawiki",
+                        "namespaces": [
+                            {"id": i, "name": header.namespace_name(i), "aliases": a}
+                            for i, a in aliases.items()
+                        ],
+                    }
+                )
+            )
+        return header
+    names = _INLINE[language]
+    namespaces = [{"id": 0, "name": "", "canonical": ""}] + [
+        {"id": i, "name": name, "canonical": _CANONICAL[i], "aliases": aliases}
+        for i, (name, aliases) in names.items()
+    ]
+    return SiteInfo.from_dict({"dbname": f"{language}wiki", "language": language, "namespaces": namespaces})
+
+
+@pytest.mark.parametrize(
+    ("language", "ns_id", "local"),
+    [
+        ("fr", 14, "Catégorie"),
+        ("uk", 6, "Файл"),
+        ("ja", 6, "ファイル"),
+        ("ru", 10, "Шаблон"),
+        ("de", 14, "Kategorie"),
+    ],
+)
+def test_test_sites_carry_local_namespace_names(language: str, ns_id: int, local: str) -> None:
+    assert site(language).namespace_name(ns_id) == local
+    assert site(language).language == language
