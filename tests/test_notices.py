@@ -240,3 +240,51 @@ def test_pubsub_notice_reaches_a_subscription(pubsub_emulator, monkeypatch) -> N
     assert json.loads(received.message.data)["id"] == event()["id"]
     assert received.message.attributes["ce-type"] == EVENT_TYPE
     assert received.message.attributes["content-type"] == "application/cloudevents+json"
+
+
+def test_send_notices_reads_channels_from_connections(webhook_receiver, monkeypatch, caplog) -> None:
+    """The notify task's body: every configured channel, secrets from Airflow connections only."""
+    from wikidrop_airflow.stages.deliver import send_notices
+
+    from wikidrop.config import PartnerConfig
+
+    receiver = webhook_receiver(SECRET)
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _SmtpHandler)
+    server.messages = []
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("AIRFLOW_CONN_ACME_WEBHOOK", json.dumps({"conn_type": "generic", "password": SECRET}))
+    smtp = {"conn_type": "smtp", "host": "127.0.0.1", "port": server.server_address[1]}
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_ACME_SMTP", json.dumps({**smtp, "extra": {"from_email": "drops@wikidrop.test"}})
+    )
+    partner = PartnerConfig.model_validate(
+        {
+            "id": "acme_ai",
+            "editions": ["frwiki"],
+            "bucket": "acme",
+            "gcs_conn_id": "acme_gcs",
+            "formats": ["ndjson"],
+            "notices": {
+                "webhook": {"url": receiver.url, "secret_conn_id": "acme_webhook"},
+                "email": {"to": ["data@acme.test"], "smtp_conn_id": "acme_smtp"},
+            },
+        }
+    )
+    caplog.set_level(logging.DEBUG)
+    try:
+        sent = send_notices(partner, {**DROP, "snapshots": [SNAPSHOT]})
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert sent["events"] == [event()["id"]]
+    assert sent["channels"] == {"webhook": [{"status": 204, "attempts": 1}], "email": [1]}
+    assert list(receiver.accepted) == [event()["id"]]
+    assert server.messages[0][0] == "<drops@wikidrop.test>"
+    assert SECRET not in json.dumps(sent) and SECRET not in caplog.text
+
+    monkeypatch.delenv("AIRFLOW_CONN_ACME_WEBHOOK")
+    with pytest.raises(NoticeError, match="'acme_webhook' \\(webhook secret\\) is not defined"):
+        send_notices(
+            partner.model_copy(update={"notices": partner.notices.model_copy(update={"email": None})}),
+            {**DROP, "snapshots": [SNAPSHOT]},
+        )
