@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
+import signal
+import subprocess
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -12,6 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from tests.conftest import PROJECT_ROOT
 from wikidrop.config import PartnerConfig
 from wikidrop.delivery import (
     DeliveryConflict,
@@ -253,25 +258,48 @@ def test_concurrent_writer_is_caught_by_the_server_precondition(
     assert pb.read_bytes("a/x.txt") == b"one"
 
 
-def test_crash_between_chunks_then_retry_completes(
-    fake_gcs, fake_gcs_client, make_fake_gcs_bucket, shards, monkeypatch
+KILLED_WORKER = """
+import json, os, signal, sys
+
+from tests.test_delivery import partner, request
+from wikidrop.delivery import PartnerBucket, deliver
+from wikidrop.gcs import storage_client
+
+bucket, endpoint, shards = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+real_put = PartnerBucket.put
+chunks = []
+
+
+def put(self, rel, source, digest, *, replace=False):
+    if "/chunk_" in rel:
+        if len(chunks) == 4:
+            os.kill(os.getpid(), signal.SIGKILL)  # the worker dies between two chunk uploads
+        chunks.append(rel)
+    return real_put(self, rel, source, digest, replace=replace)
+
+
+PartnerBucket.put = put
+p = partner(bucket)
+deliver(request(p, shards), PartnerBucket.for_partner(storage_client(endpoint=endpoint), p))
+"""
+
+
+def test_worker_killed_between_chunks_then_retry_completes(
+    fake_gcs, fake_gcs_client, make_fake_gcs_bucket, shards, tmp_path, monkeypatch
 ) -> None:
     monkeypatch.setenv("STORAGE_EMULATOR_HOST", fake_gcs)  # for verify's own client
     bucket = make_fake_gcs_bucket("acme")
     p = partner(bucket)
-    real_put = PartnerBucket.put
-    calls = []
-
-    def crash_after_four_chunks(self, rel, source, digest, *, replace=False):
-        if "/chunk_" in rel and len(calls) == 4:
-            raise KeyboardInterrupt("worker killed")
-        calls.append(rel)
-        return real_put(self, rel, source, digest, replace=replace)
-
-    monkeypatch.setattr(PartnerBucket, "put", crash_after_four_chunks)
-    with pytest.raises(KeyboardInterrupt):
-        deliver(request(p, shards), PartnerBucket.for_partner(fake_gcs_client, p))
-    monkeypatch.setattr(PartnerBucket, "put", real_put)
+    script = tmp_path / "killed_worker.py"
+    script.write_text(KILLED_WORKER)
+    killed = subprocess.run(
+        [sys.executable, str(script), bucket, fake_gcs, json.dumps(shards)],
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
     half = objects(fake_gcs_client, bucket)
     assert len(half) == 4 and not any(n.endswith(("_SUCCESS", "latest.json", "manifest.json")) for n in half)
     assert verify(f"gs://{bucket}/{SNAP}")[1]  # not committed: verify refuses it
