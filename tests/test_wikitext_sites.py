@@ -1,7 +1,7 @@
 """SiteInfo objects for the wikitext/title/quality tests: real dump headers, plus real aliases.
 
 fr, ja, uk, en and ru come from the ``<siteinfo>`` of the real samples in SHARED_DUMPS; de and ar
-have no trustworthy header among the samples, so their real namespace names are given inline.
+(and pt) have no trustworthy header among the samples, so their real namespace names are given inline.
 """
 
 from __future__ import annotations
@@ -21,10 +21,14 @@ _HEADERS = {
     "en": "derived/enwiki-2022-head-10MB-CLOSED-wp2txt.xml.bz2",
     "ru": "ru/ruwiki-2019-2pages-TRUNCATED-corus.xml.bz2",
 }
-# Real namespace names and aliases (dewiki / arwiki / jawiki siteinfo-namespaces.json).
+# Real namespace names and aliases (dewiki / ptwiki / arwiki siteinfo-namespaces.json).
 _INLINE = {
     "de": {
         -2: ("Medium", []), 6: ("Datei", ["Bild"]), 10: ("Vorlage", []), 14: ("Kategorie", []),
+    },
+    "pt": {
+        -2: ("Multimédia", []), 6: ("Ficheiro", ["Arquivo", "Imagem"]), 10: ("Predefinição", []),
+        14: ("Categoria", []),
     },
     "ar": {-2: ("ميديا", []), 6: ("ملف", ["صورة"]), 10: ("قالب", []), 14: ("تصنيف", [])},
 }  # fmt: skip

@@ -22,7 +22,7 @@ _TABLE_SYNTAX = re.compile(r"(?m)^[ \t]*(?:\{\||\|\}|\|-|\|\+)|\|\|")
 _IMAGE_PARAMS = re.compile(
     r"\b\d+(?:x\d+)?px\b|(?:^|\|)\s*(?:thumb|thumbnail|frameless|framed|frame|upright|miniatur|"
     r"mini|vignette|miniatura|мини|міні|サムネイル|縮略圖|缩略图)\s*(?=\|)",
-    re.IGNORECASE,
+    re.IGNORECASE | re.MULTILINE,
 )
 _HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>\n]{0,200})?/?>")
 _HTML_ATTRIBUTE = re.compile(

@@ -119,7 +119,7 @@ def site_for(path: Path, header: SiteInfo | None) -> tuple[SiteInfo, str]:
         site = SiteInfo.from_dict({"dbname": name_db, "language": language, "namespaces": namespaces})
         return site, "no <siteinfo>: MediaWiki canonical namespaces, language from file name"
     if name_db and header.dbname and header.dbname != name_db:
-        note = f"header says {header.dbname}: language {language!r} from file name"
+        note = f"header says {header.dbname}: language taken from the file name"
         return dataclasses.replace(header, language=language, dbname=name_db), note
     return header, ""
 
@@ -184,25 +184,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=None, help="articles per dump (default: all)")
     args = parser.parse_args(argv)
     total = DumpQuality(name="ALL DUMPS")
-    notes: list[str] = []
+    notes: dict[str, list[str]] = {}  # note -> files it applies to
     failing = 0
     print(HEADER)
     for path in dump_files(args.dumps):
         try:
             quality = measure_dump(path, args.limit)
         except DumpError as exc:
-            notes.append(f"{path.name}: skipped, unreadable ({exc})")
+            notes.setdefault(f"skipped, unreadable ({exc})", []).append(path.name)
             continue
         print(format_row(quality), flush=True)
         if quality.note:
-            notes.append(f"{path.name}: {quality.note}")
+            notes.setdefault(quality.note, []).append(path.name)
         total.add(quality)
         failing += bool(quality.articles and quality.failures())
     print(format_row(total))
     kinds = ", ".join(f"{k}={v}" for k, v in total.leftover_by_kind.items() if v)
     print(f"leftover hits by kind: {kinds or 'none'}")
-    for note in notes:
-        print(f"note: {note}")
+    for note, files in notes.items():
+        print(f"note: {note}: {', '.join(files)}")
     return 1 if failing or total.failures() else 0
 
 
