@@ -176,3 +176,14 @@ def _xcom_values(run_id: str) -> str:
         return json.dumps(
             [str(v) for v in session.scalars(select(XComModel.value).where(XComModel.run_id == run_id))]
         )
+
+
+def test_partner_namespace_filter_is_bounded_by_the_edition(caplog) -> None:
+    from wikidrop_airflow.stages.deliver import delivered_namespaces
+
+    edition = EditionConfig(dbname="frwiki", language="fr", scripts=["Latin"], namespaces=[0, 14])
+    assert delivered_namespaces(partner("acme-bucket"), edition) == [0, 14]
+    assert delivered_namespaces(partner("acme-bucket", filters={"namespaces": [14, 10]}), edition) == [14]
+    assert "namespaces [10] are not parsed for frwiki" in caplog.text
+    with pytest.raises(ValueError, match=r"frwiki parses only \[0, 14\]"):
+        delivered_namespaces(partner("acme-bucket", filters={"namespaces": [10]}), edition)

@@ -22,6 +22,10 @@ across runs: records sorted by page id (external merge sort, bounded memory), gz
 mtime, JSON keys in schema order, Parquet without timestamps.
 
 Every write goes through ``PartnerBucket``, which refuses any object outside the partner's prefix.
+
+Resources: memory is bounded by ``ExternalSort.run_bytes`` (128 MiB of pickled records) plus one
+chunk's Parquet row group; local temporary disk holds the sorted runs (about the size of the columns
+the partner receives) and one chunk per format at a time.
 """
 
 from __future__ import annotations

@@ -83,7 +83,7 @@ def add_delivery(
             partner=partner,
             dbname=edition.dbname,
             dump_date=run_context["dump_date"],
-            namespaces=partner.filters.namespaces or edition.namespaces,
+            namespaces=delivered_namespaces(partner, edition),
             article_shards=list(parsed["article_shards"]),
             run_id=run_context["run_id"],
             schema_version=parsed["stats"]["schema_version"],
@@ -123,6 +123,27 @@ def add_delivery(
         notify(deliver(partner_id, run_context, staged, parsed, validation))
 
     partner_drop.expand(partner_id=list(by_id))
+
+
+def delivered_namespaces(partner: PartnerConfig, edition: EditionConfig) -> list[int]:
+    """The partner's namespace filter within what the edition parses (never an empty snapshot by mistake)."""
+    if partner.filters.namespaces is None:
+        return list(edition.namespaces)
+    kept = [ns for ns in partner.filters.namespaces if ns in edition.namespaces]
+    if not kept:
+        raise ValueError(
+            f"partner {partner.id!r} filters namespaces {partner.filters.namespaces}, "
+            f"but {edition.dbname} parses only {edition.namespaces}"
+        )
+    if len(kept) < len(partner.filters.namespaces):
+        log.warning(
+            "%s: namespaces %s are not parsed for %s; delivering %s",
+            partner.id,
+            sorted(set(partner.filters.namespaces) - set(kept)),
+            edition.dbname,
+            kept,
+        )
+    return kept
 
 
 def send_notices(partner: PartnerConfig, drop: dict[str, Any]) -> dict[str, Any]:
