@@ -269,4 +269,44 @@ def test_split_is_exact_whatever_the_read_block_boundaries(block_size: int):
     pages = list(split_export(blocks, "jawiki sample", split))
     assert split.header + b"".join(p.raw for p in pages) + split.footer == data
     assert all(p.raw.lstrip().startswith(b"<page>") and p.raw.endswith(b"</page>\n") for p in pages)
-    assert len(pages) == 26 and split.footer == b"</mediawiki>\n"
+    assert len(pages) == 27 and split.footer == b"</mediawiki>\n"
+
+
+def base36_sha1(text: str) -> str:
+    """MediaWiki's revision sha1, computed independently of samples/build_samples.py."""
+    import numpy
+
+    return numpy.base_repr(int(hashlib.sha1(text.encode("utf-8")).hexdigest(), 16), 36).lower().rjust(31, "0")
+
+
+@pytest.mark.parametrize("db", SAMPLE_EDITIONS)
+def test_sample_export_is_consistent_and_covers_the_page_kinds(db: str):
+    from wikidrop.config import load_config
+
+    edition = load_config().edition(db)
+    info = SiteInfo.from_siteinfo_json((SAMPLES / f"{db}-{SAMPLE_DUMP_DATE}-siteinfo.json").read_bytes())
+    with open_dump(str(sample(db))) as reader:
+        header = reader.siteinfo
+        pages = list(reader.pages())
+    assert header.dbname == info.dbname == db and header.language == info.language == edition.language
+    assert 25 <= len(pages) <= 40
+    for page in pages:
+        assert page.revision.sha1 == base36_sha1(page.revision.text), page.title
+        assert page.revision.text_bytes == len(page.revision.text.encode("utf-8")), page.title
+        prefix = info.namespace_name(page.ns)
+        assert page.title.startswith(f"{prefix}:") if prefix else ":" not in page.title.split(" ")[0]
+    by_ns = {ns: [p for p in pages if p.ns == ns] for ns in (0, 1, 6, 10, 14, 828)}
+    assert all(by_ns.values()), {ns: len(p) for ns, p in by_ns.items()}
+    assert all(p.revision.model == "scribunto" for p in by_ns[828])
+    redirects = [p for p in pages if p.is_redirect]
+    titles = {p.title for p in pages}
+    assert len(redirects) >= 3 and all(p.redirect_target in titles for p in redirects)
+    articles = [p.revision.text for p in by_ns[0] if not p.is_redirect]
+    file_names = info.names_for(6)
+    assert sum("<ref" in t for t in articles) >= 5
+    assert sum("\n{|" in t for t in articles) >= 3  # tables
+    assert sum("\n* " in t or "\n# " in t for t in articles) >= 3  # lists
+    assert sum(any(f"[[{name}:" in t for name in file_names) for t in articles) >= 3
+    assert any(f"[[{info.namespace_name(6)}:" in t for t in articles)  # the local name, not only aliases
+    categorised = sum(f"[[{info.namespace_name(14)}:" in t for t in articles)
+    assert categorised >= len(articles) - 1  # a disambiguation page may get its category from a template

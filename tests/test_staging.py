@@ -149,7 +149,7 @@ def test_partial_files_are_all_staged_in_order(tmp_path: Path, gcs_client, make_
     assert [uri.rsplit("/", 1)[1] for uri in staged["pages_articles"]] == [
         "ukwiki-20261101-pages-articles-multistream1.xml-p2p11.bz2",
         "ukwiki-20261101-pages-articles-multistream2.xml-p12p21.bz2",
-        "ukwiki-20261101-pages-articles-multistream3.xml-p22p29.bz2",
+        "ukwiki-20261101-pages-articles-multistream3.xml-p22p30.bz2",
     ]
     assert len(staged["index"]) == 3
 
