@@ -178,6 +178,7 @@ def test_truncated_export_fails_unless_allowed(tmp_path: Path):
         build_mirror(export, tmp_path, dump_date="20190101")
     assert not (tmp_path / "ruwiki").exists()
     build = build_mirror(export, tmp_path, dump_date="20190101", allow_truncated=True)
+    assert build.truncated_input
     out = bz2.decompress(build.multistream[0].read_bytes())
     assert out == source_bytes(export) + b"</mediawiki>\n"
     with open_dump(str(build.multistream[0])) as reader:

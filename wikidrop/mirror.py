@@ -363,6 +363,7 @@ class MirrorBuild:
     index: tuple[Path, ...]
     siteinfo_json: Path
     dumpstatus: Path
+    truncated_input: bool = False
 
 
 def build_mirror(
@@ -393,18 +394,17 @@ def build_mirror(
     split = ExportSplit()
     try:
         with open_export_bytes(source) as stream:
-            pages = split_export(_utf8_blocks(stream, source), source, split, allow_truncated)
-            first = next(pages, None)
-            if first is None:
-                raise MirrorBuildError(f"{source}: export holds no complete page")
-            for page in _chain_first(first, pages):
+            for page in split_export(_utf8_blocks(stream, source), source, split, allow_truncated):
+                if not parts:  # the header is complete: check it before compressing anything
+                    header_info = siteinfo_from_header(split.header, source)
                 days = _REVISION_DAY.findall(page.raw)
                 if days:
                     newest_revision_day = max(newest_revision_day, b"".join(max(days)).decode())
                 if not parts or (pages_per_part and parts[-1].pages >= pages_per_part):
                     parts.append(_MultistreamPart(staging, split.header, pages_per_stream))
                 parts[-1].add(page)
-        header_info = siteinfo_from_header(split.header, source)
+        if not parts:
+            raise MirrorBuildError(f"{source}: export holds no complete page")
         dbname = _choose_dbname(dbname, header_info.dbname, name_match, source)
         if dump_date is None:
             if not newest_revision_day:
@@ -450,6 +450,7 @@ def build_mirror(
         index=tuple(Path(p) for p in index_paths),
         siteinfo_json=siteinfo_path,
         dumpstatus=status,
+        truncated_input=split.truncated,
     )
 
 
@@ -460,11 +461,6 @@ def _remove_previous_build(directory: Path, dbname: str, dump_date: str) -> None
             path.name.startswith(f"{dbname}-{dump_date}-") or path.name == "dumpstatus.json"
         ):
             path.unlink()
-
-
-def _chain_first(first: PageBytes, rest: Iterator[PageBytes]) -> Iterator[PageBytes]:
-    yield first
-    yield from rest
 
 
 def _choose_dbname(flag: str | None, header: str, name_match: re.Match[str] | None, source: str) -> str:
@@ -653,7 +649,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (MirrorBuildError, OSError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
-        print(f"{result.directory}: {result.pages} pages, {len(result.multistream)} multistream file(s)")
+        cut = " (truncated input: complete pages kept)" if result.truncated_input else ""
+        print(f"{result.directory}: {result.pages} pages, {len(result.multistream)} multistream file(s){cut}")
         return 0
 
     server = ThreadingHTTPServer((args.host, args.port), partial(MirrorRequestHandler, directory=args.root))
