@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+import wikidrop.staging
+from tests.conftest import SHARED_DUMPS
 from tests.fixtures.dump_mirror import SAMPLE_DUMP_DATE, SAMPLES, ServedMirror, upload_mirror
 from wikidrop.dumpstatus import DumpStatusError
 from wikidrop.layout import StagingPartition
@@ -182,3 +184,21 @@ def test_stage_from_a_gs_mirror(gcs_client, make_bucket, sample_mirror_root):
     index = staged["index"][0].split(f"gs://{bucket}/", 1)[1]
     expected = (sample_mirror_root / "jawiki" / SAMPLE_DUMP_DATE / index.rsplit("/", 1)[1]).read_bytes()
     assert gcs_client.bucket(bucket).blob(index).download_as_bytes() == expected
+
+
+def test_large_file_is_streamed_in_several_upload_chunks(
+    tmp_path: Path, gcs_client, make_bucket, monkeypatch
+):
+
+    monkeypatch.setattr(wikidrop.staging, "UPLOAD_CHUNK", 256 * 1024)  # the smallest resumable chunk
+    monkeypatch.setattr(wikidrop.staging, "READ_CHUNK", 64 * 1024)
+    export = SHARED_DUMPS / "ltg" / "ltgwiki-2017-COMPLETE-pages-articles-dumpster-dive.xml.bz2"
+    build = build_mirror(export, tmp_path, dump_date="20170901")
+    size = build.multistream[0].stat().st_size
+    assert size > 2 * 256 * 1024
+    bucket = make_bucket("staging")
+    staged = stage_dump(
+        str(tmp_path), "ltgwiki", "20170901", StagingPartition(bucket, "ltgwiki", "20170901"), gcs_client
+    )
+    name = staged["pages_articles"][0].split(f"gs://{bucket}/", 1)[1]
+    assert gcs_client.bucket(bucket).blob(name).download_as_bytes() == build.multistream[0].read_bytes()
