@@ -88,6 +88,7 @@ def test_add_delivery_under_dag_test(
     snap = f"wikipedia/snapshots/{DUMP_DATE}/frwiki_namespace_0"
     for bucket in (acme_bucket, globex_bucket):
         assert fake_gcs_client.bucket(bucket).get_blob(f"{snap}/_SUCCESS") is not None
+    assert not list(fake_gcs_client.list_blobs(globex_bucket, prefix="initech/"))  # deselected: nothing written
     [event] = receiver.accepted.values()
     assert event["data"]["manifest_url"] == f"gs://{acme_bucket}/{snap}/manifest.json"
     assert [r.status for r in receiver.requests] == [503, 204]
