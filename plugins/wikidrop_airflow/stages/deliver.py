@@ -6,7 +6,8 @@
 
 A mapped task group keeps partners independent: a failing drop or webhook of one partner never
 holds back another's. Partners deselected in the run form are skipped. Trigger with
-``{"force_delivery": true}`` to rewrite already committed snapshots (otherwise a rerun is a no-op).
+``{"force_delivery": true}`` to rewrite already committed snapshots (otherwise a rerun is a no-op
+that re-sends the same notices, same event ids, so a partner who missed one gets it once).
 
 Downstream DAGs schedule on a partner's drops with
 ``Asset(name="wikidrop.drop.<partner>.<dbname>", uri="wikidrop://<partner>/<dbname>")``; each event's
