@@ -454,11 +454,44 @@ def test_filters_fields_and_namespaces(fake_gcs_client, make_fake_gcs_bucket, tm
         "exclude_disambiguation: the records carry no is_disambiguation (page_props not read)"
     ]
 
-    with pytest.raises(DeliveryError, match=r"fields \['title'\] are not in the article schema"):
+    with pytest.raises(DeliveryError, match="field 'title': the article record has no 'title'"):
         deliver(
             request(partner(bucket, prefix="other", fields=["title"]), shards),
             PartnerBucket(fake_gcs_client, bucket, "other"),
         )
+
+
+def test_nested_field_selection(fake_gcs_client, make_fake_gcs_bucket, shards) -> None:
+    bucket = make_fake_gcs_bucket("acme")
+    fields = ["version.editor.name", "name", "sections.name", "version.sha1"]
+    p = partner(bucket, formats=["ndjson", "parquet"], fields=fields, chunk_records=100)
+    deliver(request(p, shards), PartnerBucket.for_partner(fake_gcs_client, p))
+
+    b = fake_gcs_client.bucket(bucket)
+    first = read_ndjson(b.blob(f"{SNAP}/chunk_0000.ndjson.gz").download_as_bytes())[0]
+    assert first == {
+        "name": "Page 1",
+        "identifier": 1,
+        "version": {"editor": {"name": "Éditeur"}, "sha1": "a" * 31},
+        "sections": [{"name": "Histoire"}],
+    }
+    table = pq.read_table(pa.py_buffer(b.blob(f"{SNAP}/chunk_0000.parquet").download_as_bytes()))
+    assert table.schema.names == ["name", "identifier", "version", "sections"]
+    assert table.slice(0, 1).to_pylist()[0] == first
+    manifest = json.loads(b.blob(f"{SNAP}/manifest.json").download_as_bytes())
+    assert manifest["fields"] == [
+        "name",
+        "identifier",
+        "version.editor.name",
+        "version.sha1",
+        "sections.name",
+    ]
+
+    other = partner(bucket, prefix="other", fields=["version.editor.email"])
+    with pytest.raises(
+        DeliveryError, match=r"field 'version\.editor\.email': version\.editor has no 'email'"
+    ):
+        deliver(request(other, shards), PartnerBucket.for_partner(fake_gcs_client, other))
 
 
 def test_refuses_failed_validation_and_duplicate_pages(

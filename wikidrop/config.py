@@ -149,8 +149,8 @@ class PartnerConfig(StrictModel):
     prefix: ObjectPrefix = ""
     gcs_conn_id: ConnId = Field(description="Airflow connection holding this partner's bucket credentials")
     formats: list[Literal["ndjson", "parquet", "plaintext"]] = Field(min_length=1)
-    fields: list[Annotated[str, Field(pattern=r"^[a-z_]+(\.[a-z_]+)*$")]] | None = Field(
-        None, description="top-level record fields to deliver (null = all)"
+    fields: list[Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*$")]] | None = Field(
+        None, description="record fields to deliver, dotted for sub-fields (version.sha1); null = all"
     )
     filters: FilterConfig = Field(default_factory=FilterConfig)
     chunk_records: int = Field(10_000, ge=1)

@@ -351,28 +351,28 @@ def open_shard(uri: str, staging_client: Any | None, workdir: Path) -> Path:
 # -- record shaping -----------------------------------------------------------------------------------
 
 
+FieldTree = dict[str, "FieldTree | None"]  # selected sub-fields; None = the whole field
+
+
 @dataclass(frozen=True)
 class RecordShape:
     """Which columns are read, which records pass the partner's filters, what each format carries."""
 
     partner: PartnerConfig
     namespaces: frozenset[int]
-    delivered_fields: tuple[str, ...]
+    fields: FieldTree
     read_columns: tuple[str, ...]
     filters_not_applicable: tuple[str, ...]
 
     @classmethod
     def build(cls, partner: PartnerConfig, namespaces: Iterable[int], schema: Any) -> RecordShape:
         names = list(schema.names)
-        wanted = list(partner.fields) if partner.fields is not None else names
-        unknown = [f for f in wanted if f not in names]
-        if unknown:
-            raise DeliveryError(
-                f"partner {partner.id!r}: fields {unknown} are not in the article schema ({', '.join(names)})"
-            )
+        fields: FieldTree = {}
+        for path in partner.fields if partner.fields is not None else names:
+            _select(fields, path.split("."), schema, path, partner.id)
         # the page id is always delivered: order, first/last ids and tombstones are keyed on it
-        delivered = tuple(n for n in names if n in wanted or n == "identifier")
-        needed = {"identifier", "namespace", *delivered}
+        fields["identifier"] = None
+        needed = {"identifier", "namespace", *fields}
         if "plaintext" in partner.formats:
             needed.update(PLAINTEXT_FIELDS)
         if partner.filters.min_text_length:
@@ -391,7 +391,7 @@ class RecordShape:
         return cls(
             partner=partner,
             namespaces=frozenset(namespaces),
-            delivered_fields=delivered,
+            fields={n: fields[n] for n in names if n in fields},
             read_columns=tuple(n for n in names if n in needed),
             filters_not_applicable=tuple(not_applicable),
         )
@@ -404,10 +404,83 @@ class RecordShape:
             return False
         return not (filters.exclude_disambiguation and record.get("is_disambiguation"))
 
+    def project(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        """The selected fields of a record (sub-fields inside structs and lists of structs), schema order."""
+        return {k: _project_value(record[k], sub) for k, sub in self.fields.items()}
 
-def enterprise_json(record: Mapping[str, Any], fields: Sequence[str]) -> dict[str, Any]:
-    """A record as delivered in NDJSON: selected fields in schema order, absent (null) values omitted."""
-    return {k: _drop_nulls(record[k]) for k in fields if record.get(k) is not None}
+    def parquet_schema(self, schema: Any) -> Any:
+        import pyarrow as pa
+
+        return pa.schema(
+            [
+                f.with_type(_project_type(f.type, self.fields[f.name]))
+                for f in schema
+                if f.name in self.fields
+            ],
+            metadata=schema.metadata,
+        )
+
+
+def _children(arrow_type: Any) -> dict[str, Any] | None:
+    """Sub-field types of a schema, struct or list of structs; None for a leaf."""
+    import pyarrow as pa
+
+    if isinstance(arrow_type, pa.Schema):
+        return {f.name: f.type for f in arrow_type}
+    if pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type):
+        return _children(arrow_type.value_type)
+    if pa.types.is_struct(arrow_type):
+        return {f.name: f.type for f in arrow_type.fields}
+    return None
+
+
+def _select(tree: FieldTree, parts: list[str], arrow_type: Any, path: str, partner_id: str) -> None:
+    """Add the dotted ``path`` to ``tree``, checked against the schema."""
+    children = _children(arrow_type) or {}
+    name, rest = parts[0], parts[1:]
+    if name not in children:
+        where = path[: -len(".".join(parts))].rstrip(".") or "the article record"
+        raise DeliveryError(
+            f"partner {partner_id!r}: field {path!r}: {where} has no {name!r} (it has {', '.join(children)})"
+        )
+    if not rest:
+        tree[name] = None
+    elif tree.get(name, {}) is not None:  # not already selected whole
+        _select(tree.setdefault(name, {}), rest, children[name], path, partner_id)
+
+
+def _project_value(value: Any, tree: FieldTree | None) -> Any:
+    if tree is None or value is None:
+        return value
+    if isinstance(value, list):
+        return [_project_value(v, tree) for v in value]
+    return {k: _project_value(v, tree[k]) for k, v in value.items() if k in tree}
+
+
+def _project_type(arrow_type: Any, tree: FieldTree | None) -> Any:
+    import pyarrow as pa
+
+    if tree is None:
+        return arrow_type
+    if pa.types.is_list(arrow_type):
+        return pa.list_(_project_type(arrow_type.value_type, tree))
+    return pa.struct(
+        [f.with_type(_project_type(f.type, tree[f.name])) for f in arrow_type.fields if f.name in tree]
+    )
+
+
+def _field_paths(tree: FieldTree, parent: str = "") -> list[str]:
+    """``{"version": {"sha1": None}, "name": None}`` -> ``["version.sha1", "name"]``."""
+    paths = []
+    for name, sub in tree.items():
+        path = f"{parent}{name}"
+        paths += [path] if sub is None else _field_paths(sub, f"{path}.")
+    return paths
+
+
+def enterprise_json(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A (projected) record as delivered in NDJSON: schema order, absent (null) values omitted."""
+    return {k: _drop_nulls(v) for k, v in record.items() if v is not None}
 
 
 def _drop_nulls(value: Any) -> Any:
@@ -567,11 +640,11 @@ class ChunkWriter:
         if self.path is None:
             self._open()
         if self.fmt == "ndjson":
-            self._sink.write(_json_line(enterprise_json(record, self.shape.delivered_fields)))
+            self._sink.write(_json_line(enterprise_json(self.shape.project(record))))
         elif self.fmt == "plaintext":
             self._sink.write(_json_line({k: record[k] for k in PLAINTEXT_FIELDS}))
         else:
-            self._rows.append({k: record[k] for k in self.shape.delivered_fields})
+            self._rows.append(self.shape.project(record))
             if len(self._rows) >= 1000:
                 self._flush_rows()
         self.records += 1
@@ -746,7 +819,7 @@ class SnapshotBuilder:
             "records_per_format": counts,
             "partner": partner.id,
             "formats": list(partner.formats),
-            "fields": list(self.shape.delivered_fields),
+            "fields": _field_paths(self.shape.fields),
             "plaintext_fields": list(PLAINTEXT_FIELDS) if "plaintext" in partner.formats else None,
             "filters": partner.filters.model_dump(mode="json"),
             "filters_not_applicable": list(self.shape.filters_not_applicable),
@@ -867,7 +940,7 @@ def deliver(
         if first.parent == tmpdir:
             first.unlink()
         shape = RecordShape.build(request.partner, todo, schema)
-        parquet_schema = _parquet_schema(schema, shape.delivered_fields)
+        parquet_schema = shape.parquet_schema(schema)
         builders = {ns: SnapshotBuilder(bucket, request, ns, shape, parquet_schema, tmpdir) for ns in todo}
         for record in sorted_articles(request.article_shards, shape, tmpdir, staging_client):
             builders[record["namespace"]["identifier"]].add(record)
@@ -875,12 +948,6 @@ def deliver(
     for result in results.values():
         update_latest(bucket, request.dump_date, result)
     return drop_summary(request, [results.get(ns) or done[ns] for ns in namespaces])
-
-
-def _parquet_schema(schema: Any, fields: Sequence[str]) -> Any:
-    import pyarrow as pa
-
-    return pa.schema([schema.field(n) for n in fields], metadata=schema.metadata)
 
 
 def _committed(bucket: PartnerBucket, request: DeliveryRequest, namespace: int) -> SnapshotResult | None:
