@@ -55,6 +55,9 @@ BIN = Path(sys.executable).parent
 HOST = "127.0.0.1"
 UI_PORT = int(os.environ.get("WIKIDROP_UI_PORT", "8080"))
 WEBHOOK_PORT = 8799  # the port config/wikidrop.yaml's sample webhook URLs point at
+# A fixed emulator port: the emulator keeps its data in var/gcs/ between runs and stores each
+# object's download URL (host:port) with it, so a new port would break reading older objects.
+GCS_PORT = int(os.environ.get("WIKIDROP_GCS_PORT", "9023"))
 SAMPLE_RE = re.compile(r"^(?P<dbname>[a-z][a-z0-9_]*wiki)-(?P<date>\d{8})-pages-articles\.xml\.bz2$")
 AIRFLOW_COMPONENTS = {
     "airflow-api-server": ["api-server", "--host", HOST, "--port", str(UI_PORT)],
@@ -227,7 +230,10 @@ def stack_env(config, gcs_url: str, mirror_url: str, secret: str) -> dict[str, s
 
 # -- components -----------------------------------------------------------------------------------
 def start_gcs() -> str:
-    port = free_port()
+    port = GCS_PORT
+    with socket.socket() as probe:
+        if probe.connect_ex((HOST, port)) == 0:
+            raise RuntimeError(f"{HOST}:{port} is taken: stop what uses it, or set WIKIDROP_GCS_PORT")
     GCS_DIR.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, STORAGE_BASE=str(GCS_DIR), STORAGE_DIR="data")
     start_process(
