@@ -348,6 +348,21 @@ def open_shard(uri: str, staging_client: Any | None, workdir: Path) -> Path:
     return local
 
 
+def shard_schema(uri: str, staging_client: Any | None) -> Any:
+    """The Arrow schema of a shard, from its footer only (ranged reads for ``gs://``)."""
+    import pyarrow.parquet as pq
+
+    if not uri.startswith("gs://"):
+        return pq.read_schema(uri)
+    from wikidrop.gcs import split_gs_uri
+
+    if staging_client is None:
+        raise DeliveryError(f"{uri}: a gs:// shard needs a staging client")
+    bucket, name = split_gs_uri(uri)
+    with staging_client.bucket(bucket).blob(name).open("rb") as f:
+        return pq.read_schema(f)
+
+
 # -- record shaping -----------------------------------------------------------------------------------
 
 
@@ -915,7 +930,6 @@ def deliver(
 
     Committed snapshots are left as they are (the call is a no-op) unless ``request.force``.
     """
-    import pyarrow.parquet as pq
 
     if request.validation.get("success") is False:
         raise DeliveryError(
@@ -935,10 +949,7 @@ def deliver(
 
     with tempfile.TemporaryDirectory(prefix="wikidrop-deliver-", dir=workdir) as tmp:
         tmpdir = Path(tmp)
-        first = open_shard(request.article_shards[0], staging_client, tmpdir)
-        schema = pq.read_schema(first)
-        if first.parent == tmpdir:
-            first.unlink()
+        schema = shard_schema(request.article_shards[0], staging_client)
         shape = RecordShape.build(request.partner, todo, schema)
         parquet_schema = shape.parquet_schema(schema)
         builders = {ns: SnapshotBuilder(bucket, request, ns, shape, parquet_schema, tmpdir) for ns in todo}
