@@ -90,7 +90,7 @@ FUNCTION_WORDS: dict[str, tuple[str, ...]] = {
     "es": ("el", "los", "las", "del", "al", "un", "una", "de"),
     "it": ("il", "lo", "gli", "di", "del", "della", "dei", "nel", "nella", "un", "una"),
     "pt": ("os", "do", "da", "dos", "das", "em", "no", "na", "um", "uma", "de"),
-    "nl": ("het", "een", "van"),
+    "nl": ("het", "een", "de"),  # not "van": Dutch strands it legitimately ("(de erfenis van)")
     "ru": ("в", "на", "с", "к", "из", "от", "до", "для", "при", "со"),
     "uk": ("в", "у", "на", "з", "із", "до", "від", "для", "при"),
     "pl": ("na", "do", "od", "dla", "przez"),  # not "w": "V w." abbreviates "wiek"
