@@ -172,15 +172,27 @@ def report(config, built, results, gcs_url: str, elapsed: float) -> None:
         summary = _read_json(client, partition.validation_summary_uri)
         if summary:
             lines.append(
-                f"   validation: success={summary.get('success')}; Data Docs {summary.get('report_uri')}"
+                f"   validation: success={summary.get('success')}, warnings {len(summary.get('warnings', []))}"
             )
+            if summary.get("report_uri"):
+                lines.append(
+                    f"   Data Docs: {summary['report_uri']}\n              file://{_on_disk(summary['report_uri'])}"
+                )
         for partner in config.partners_for(dbname):
             prefix = f"{partner.prefix}/snapshots/{dump_date}/".lstrip("/")
-            names = [b.name for b in client.list_blobs(partner.bucket, prefix=prefix)]
-            ours = [n for n in names if f"/{dbname}_" in n or n.endswith(("manifest.json", "_SUCCESS"))]
-            if ours:
+            drops = sorted(
+                {
+                    name[: name.index("/", len(prefix)) + 1]
+                    for name in (
+                        b.name for b in client.list_blobs(partner.bucket, prefix=f"{prefix}{dbname}_")
+                    )
+                    if "/" in name[len(prefix) :]
+                }
+            )
+            for drop in drops:
+                done = client.bucket(partner.bucket).blob(f"{drop}_SUCCESS").exists()
                 lines.append(
-                    f"   drop for {partner.id}: gs://{partner.bucket}/{prefix} ({len(ours)} objects)"
+                    f"   drop for {partner.id}: gs://{partner.bucket}/{drop} ({'_SUCCESS' if done else 'NOT committed'})"
                 )
     notices = devstack.NOTICES_FILE
     received = (
@@ -203,6 +215,14 @@ def report(config, built, results, gcs_url: str, elapsed: float) -> None:
         "",
     ]
     print("\n".join(lines), flush=True)
+
+
+def _on_disk(uri: str) -> Path:
+    """Where the emulator keeps a gs:// object on disk (it outlives the demo)."""
+    from wikidrop.gcs import split_gs_uri
+
+    bucket, path = split_gs_uri(uri)
+    return devstack.GCS_DIR / "data" / bucket / path
 
 
 def _read_json(client, uri: str) -> dict | None:
