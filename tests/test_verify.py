@@ -99,12 +99,10 @@ def test_local_copy_problems_are_reported(drop, fake_gcs_client, tmp_path) -> No
     assert "do not use this drop" in result.stderr
 
 
-def test_record_count_mismatch_is_reported_even_with_consistent_checksums(
-    drop, fake_gcs_client, tmp_path
-) -> None:
-    local = download(fake_gcs_client, drop, tmp_path / "copy") / SNAPSHOT
+def rewrite_manifest(local: Path, change) -> None:
+    """A producer bug: the manifest says something wrong, and every checksum file agrees with it."""
     manifest = json.loads((local / "manifest.json").read_text())
-    manifest["chunks"][0]["records"] += 1  # a producer bug, with every checksum file rewritten to match
+    change(manifest)
     data = json.dumps(manifest).encode()
     (local / "manifest.json").write_bytes(data)
     sha = hashlib.sha256(data).hexdigest()
@@ -118,10 +116,35 @@ def test_record_count_mismatch_is_reported_even_with_consistent_checksums(
         json.dumps({"manifest_sha256": sha, "record_count": manifest["record_count"]})
     )
 
+
+def test_record_count_mismatch_is_reported_even_with_consistent_checksums(
+    drop, fake_gcs_client, tmp_path
+) -> None:
+    local = download(fake_gcs_client, drop, tmp_path / "copy") / SNAPSHOT
+
+    def one_more_record(manifest: dict) -> None:
+        manifest["chunks"][0]["records"] += 1
+
+    rewrite_manifest(local, one_more_record)
     result = run_cli(local)
     assert result.returncode == 1
     assert "chunk_0000.ndjson.gz: holds 3 records, manifest says 4" in result.stdout
     assert "ndjson chunks hold 6 records, manifest says 5" in result.stdout
+
+
+def test_chunks_out_of_page_id_order_are_reported(drop, fake_gcs_client, tmp_path) -> None:
+    local = download(fake_gcs_client, drop, tmp_path / "copy") / SNAPSHOT
+
+    def swap_first_two_ndjson_chunks(manifest: dict) -> None:
+        chunks = manifest["chunks"]
+        chunks[0], chunks[1] = chunks[1], chunks[0]
+
+    rewrite_manifest(local, swap_first_two_ndjson_chunks)
+    result = run_cli(local)
+    assert result.returncode == 1
+    assert (
+        "chunk_0000.ndjson.gz: starts at page id 1, not after the previous ndjson chunk's 5" in result.stdout
+    )
 
 
 def test_nothing_to_verify(tmp_path, capsys) -> None:

@@ -7,7 +7,8 @@
 For each snapshot: ``manifest.json`` and ``_SUCCESS`` present and matching each other,
 ``sha256sums.txt`` agreeing with the manifest, and every chunk, page-id and deletions file present
 with the manifest's size, md5, sha256 and crc32c and the record count and first/last page id it
-states; per format, chunk records add up to the snapshot's record count. ``gs://`` targets use
+states; per format, chunks follow each other in page-id order and add up to the snapshot's record
+count. ``gs://`` targets use
 ``STORAGE_EMULATOR_HOST`` or Application Default Credentials. Exit status 0 when everything checks
 out, 1 with one line per problem otherwise.
 """
@@ -143,9 +144,17 @@ def verify_snapshot(source: DropSource) -> list[str]:
         problems += _check_success(source, success, manifest, manifest_sha256)
     problems += _check_sha256sums(source, manifest, manifest_sha256)
     per_format: dict[str, int] = {}
+    last_id: dict[str, int] = {}
     for chunk in manifest.get("chunks", []):
         problems += _check_file(source, chunk)
-        per_format[chunk["format"]] = per_format.get(chunk["format"], 0) + chunk["records"]
+        fmt = chunk["format"]
+        per_format[fmt] = per_format.get(fmt, 0) + chunk["records"]
+        if fmt in last_id and chunk["first_identifier"] <= last_id[fmt]:
+            problems.append(
+                f"{source.describe(chunk['path'])}: starts at page id {chunk['first_identifier']}, "
+                f"not after the previous {fmt} chunk's {last_id[fmt]} (overlap or wrong order)"
+            )
+        last_id[fmt] = chunk["last_identifier"]
     for fmt in manifest.get("formats", []):
         if per_format.get(fmt, 0) != manifest["record_count"]:
             problems.append(
