@@ -450,6 +450,7 @@ def test_filters_fields_and_namespaces(fake_gcs_client, make_fake_gcs_bucket, tm
     )
     assert [list(r) for r in rows] == [["name", "identifier", "text"]] and rows[0]["identifier"] == 3
     manifest = json.loads(b.blob(f"{SNAP}/manifest.json").download_as_bytes())
+    assert manifest["excluded_by_filters"] == {"min_text_length": 1}
     assert manifest["filters_not_applicable"] == [
         "exclude_disambiguation: the records carry no is_disambiguation (page_props not read)"
     ]
@@ -505,6 +506,13 @@ def test_refuses_failed_validation_and_duplicate_pages(
     duplicated = write_shards(tmp_path / "dup", [[article(1), article(2)], [article(2)]])
     with pytest.raises(DeliveryError, match=r"page id 2 .* appears twice"):
         deliver(request(p, duplicated), pb)
+    broken = tmp_path / "broken" / "part-00009.parquet"
+    broken.parent.mkdir()
+    broken.write_bytes(Path(shards[0]).read_bytes()[:-200])  # a shard cut short
+    with pytest.raises(DeliveryError, match=f"{broken}: cannot read articles shard"):
+        deliver(request(p, [shards[1], str(broken)]), pb)
+    with pytest.raises(DeliveryError, match=f"{broken}: cannot read articles shard"):
+        deliver(request(p, [str(broken)]), pb)
     assert not any(n.endswith("_SUCCESS") for n in objects(fake_gcs_client, bucket))
 
 

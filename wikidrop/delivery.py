@@ -40,6 +40,7 @@ import os
 import pickle
 import posixpath
 import tempfile
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -350,17 +351,21 @@ def open_shard(uri: str, staging_client: Any | None, workdir: Path) -> Path:
 
 def shard_schema(uri: str, staging_client: Any | None) -> Any:
     """The Arrow schema of a shard, from its footer only (ranged reads for ``gs://``)."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    if not uri.startswith("gs://"):
-        return pq.read_schema(uri)
     from wikidrop.gcs import split_gs_uri
 
-    if staging_client is None:
-        raise DeliveryError(f"{uri}: a gs:// shard needs a staging client")
-    bucket, name = split_gs_uri(uri)
-    with staging_client.bucket(bucket).blob(name).open("rb") as f:
-        return pq.read_schema(f)
+    try:
+        if not uri.startswith("gs://"):
+            return pq.read_schema(uri)
+        if staging_client is None:
+            raise DeliveryError(f"{uri}: a gs:// shard needs a staging client")
+        bucket, name = split_gs_uri(uri)
+        with staging_client.bucket(bucket).blob(name).open("rb") as f:
+            return pq.read_schema(f)
+    except (OSError, pa.ArrowException) as exc:
+        raise DeliveryError(f"{uri}: cannot read articles shard: {exc}") from exc
 
 
 # -- record shaping -----------------------------------------------------------------------------------
@@ -411,13 +416,16 @@ class RecordShape:
             filters_not_applicable=tuple(not_applicable),
         )
 
-    def accepts(self, record: Mapping[str, Any]) -> bool:
+    def exclusion(self, record: Mapping[str, Any]) -> str | None:
+        """Why the partner's filters leave this record out (a filter name), or None to deliver it."""
         filters = self.partner.filters
         if record["namespace"]["identifier"] not in self.namespaces:
-            return False
+            return "namespaces"
         if filters.min_text_length and len(record.get("text") or "") < filters.min_text_length:
-            return False
-        return not (filters.exclude_disambiguation and record.get("is_disambiguation"))
+            return "min_text_length"
+        if filters.exclude_disambiguation and record.get("is_disambiguation"):
+            return "exclude_disambiguation"
+        return None
 
     def project(self, record: Mapping[str, Any]) -> dict[str, Any]:
         """The selected fields of a record (sub-fields inside structs and lists of structs), schema order."""
@@ -598,9 +606,18 @@ def _read_run(path: Path) -> Iterator[tuple[Any, bytes]]:
 
 
 def sorted_articles(
-    shards: Sequence[str], shape: RecordShape, workdir: Path, staging_client: Any | None = None
+    shards: Sequence[str],
+    shape: RecordShape,
+    workdir: Path,
+    staging_client: Any | None = None,
+    excluded: Counter[tuple[int, str]] | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """The partner's records from every shard, ordered by (namespace, page id); duplicates are errors."""
+    """The partner's records from every shard, ordered by (namespace, page id); duplicates are errors.
+
+    Records the filters leave out are counted in ``excluded`` per (namespace, filter), complete
+    before the first record is yielded.
+    """
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     sorter = ExternalSort(workdir / "runs")
@@ -613,9 +630,12 @@ def sorted_articles(
                 for record in batch.to_pylist():
                     if record["identifier"] is None:
                         raise DeliveryError(f"{uri}: an article without identifier ({record.get('name')!r})")
-                    if shape.accepts(record):
+                    reason = shape.exclusion(record)
+                    if reason is None:
                         sorter.add((record["namespace"]["identifier"], record["identifier"]), record)
-        except OSError as exc:
+                    elif excluded is not None:
+                        excluded[record["namespace"]["identifier"], reason] += 1
+        except (OSError, pa.ArrowException) as exc:
             raise DeliveryError(f"{uri}: cannot read articles shard: {exc}") from exc
         finally:
             if local.parent == workdir:
@@ -714,8 +734,10 @@ class SnapshotBuilder:
         shape: RecordShape,
         parquet_schema: Any,
         workdir: Path,
+        excluded: Counter[tuple[int, str]],
     ) -> None:
         self.bucket = bucket
+        self.excluded = excluded  # filled while the shards are read, complete before commit()
         self.request = request
         self.namespace = namespace
         self.identifier = snapshot_identifier(request.dbname, namespace)
@@ -838,6 +860,9 @@ class SnapshotBuilder:
             "plaintext_fields": list(PLAINTEXT_FIELDS) if "plaintext" in partner.formats else None,
             "filters": partner.filters.model_dump(mode="json"),
             "filters_not_applicable": list(self.shape.filters_not_applicable),
+            "excluded_by_filters": {
+                reason: n for (ns, reason), n in sorted(self.excluded.items()) if ns == self.namespace
+            },
             "chunk_records": partner.chunk_records,
             "chunks": self.chunks,
             "page_ids": {"path": PAGE_IDS, "records": self.record_count, **ids_digest.as_dict()},
@@ -952,8 +977,11 @@ def deliver(
         schema = shard_schema(request.article_shards[0], staging_client)
         shape = RecordShape.build(request.partner, todo, schema)
         parquet_schema = shape.parquet_schema(schema)
-        builders = {ns: SnapshotBuilder(bucket, request, ns, shape, parquet_schema, tmpdir) for ns in todo}
-        for record in sorted_articles(request.article_shards, shape, tmpdir, staging_client):
+        excluded: Counter[tuple[int, str]] = Counter()
+        builders = {
+            ns: SnapshotBuilder(bucket, request, ns, shape, parquet_schema, tmpdir, excluded) for ns in todo
+        }
+        for record in sorted_articles(request.article_shards, shape, tmpdir, staging_client, excluded):
             builders[record["namespace"]["identifier"]].add(record)
         results = {ns: builder.commit() for ns, builder in builders.items()}
     for result in results.values():
