@@ -59,6 +59,8 @@ def test_clean_text_has_no_leftover() -> None:
         ("de", "Er setzte sich dafür ein, dass", 0),  # separable particle, not a hole
         ("ja", "東京（）は、日本の首都（、）。", 2),  # particles before 、 are not holes
         ("uk", "Він жив у , потім у Києві.", 1),
+        ("uk", "Учення (В. І. Вернадський) розкрило", 0),  # initials, not prepositions
+        ("en", "up to 18 cm (7.1 in) long", 0),  # inch unit
     ],
 )
 def test_holes(language: str, text: str, expected: int) -> None:

@@ -105,7 +105,10 @@ def _function_word_pattern(language: str) -> re.Pattern[str] | None:
     words = FUNCTION_WORDS.get(language.split("-")[0].lower())
     if not words:
         return None
-    return re.compile(rf"(?<!\w)(?:{'|'.join(map(re.escape, words))})[ \t]*[,.;:)]", re.IGNORECASE)
+    # Case-sensitive so that initials ("В. І. Вернадський") are not prepositions; a capital is
+    # allowed for longer words ("At , Alabama"). "18 cm (7.1 in)" is a unit, not a word.
+    forms = [*words, *(w.capitalize() for w in words if len(w) > 1)]
+    return re.compile(rf"(?<!\d )(?<!\w)(?:{'|'.join(map(re.escape, forms))})[ \t]*[,.;:)]")
 
 
 def holes(text: str, language: str) -> int:
