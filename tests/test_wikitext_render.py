@@ -54,6 +54,13 @@ from wikidrop.wikitext.render_rules import RENDER_RULES, rules_for
         ("uk", "Див. {{нп|Прага (місто)|Прагу|en|Prague}}.", "Див. Прагу."),
         ("ru", "Живёт {{число|5|человек}}.", "Живёт 5 человек."),
         ("de", "Der Ort liegt auf {{Höhe|34|DE-NN}}.", "Der Ort liegt auf 34 m ü. NN."),
+        # rules added from what the sample dumps actually use
+        ("uk", "Народився {{ДН|14|3|1854}}, помер {{дата|1912|2|20}}.", "Народився 14 березня 1854, помер 20 лютого 1912."),
+        ("ltg", "Auguoji ({{Vol-la|Plantae}}, {{Vol-en|plants}}) irā", "Auguoji (Plantae, plants) irā"),
+        ("ja", "{{inline-block|本部がある。}}{{sup|2}}", "本部がある。2"),
+        ("fr", "Il fait {{tmp|2|°C}} en janvier.", "Il fait 2 °C en janvier."),
+        ("en", "The sound {{IPAslink|ʃ}} is written sh.", "The sound ʃ is written sh."),
+        ("en", "{{blockquote|text=We dare defend our rights.}}", "We dare defend our rights."),
         # unknown inline templates are dropped without leaving " ," or "()"
         ("en", "At {{Unknown value|x}}, Alabama has ({{Some icon}}) many towns.", "At, Alabama has many towns."),
     ],

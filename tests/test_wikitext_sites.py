@@ -1,6 +1,6 @@
 """SiteInfo objects for the wikitext/title/quality tests: real dump headers, plus real aliases.
 
-fr, ja, uk, en and ru come from the ``<siteinfo>`` of the real samples in SHARED_DUMPS; de and ar
+fr, ja, uk, en, ru and ltg come from the ``<siteinfo>`` of the real samples in SHARED_DUMPS; de and ar
 (and pt) have no trustworthy header among the samples, so their real namespace names are given inline.
 """
 
@@ -20,6 +20,7 @@ _HEADERS = {
     "uk": "derived/ukwiki-20230501-head-100k-lines-CLOSED-xztextfilter.xml.bz2",
     "en": "derived/enwiki-2022-head-10MB-CLOSED-wp2txt.xml.bz2",
     "ru": "ru/ruwiki-2019-2pages-TRUNCATED-corus.xml.bz2",
+    "ltg": "ltg/ltgwiki-2017-COMPLETE-pages-articles-dumpster-dive.xml.bz2",
 }
 # Real namespace names and aliases (dewiki / ptwiki / arwiki siteinfo-namespaces.json).
 _INLINE = {

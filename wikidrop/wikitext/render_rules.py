@@ -366,6 +366,29 @@ def en_birth_date_and_age(call: TemplateCall) -> str:
     return f"{_format_en_date(birth, day_first)} (age {age})"
 
 
+_UK_MONTHS_GENITIVE = (
+    "січня лютого березня квітня травня червня липня серпня вересня жовтня листопада грудня"
+).split()
+
+
+def uk_date(day_first: bool) -> Renderer:
+    """``{{дата|1054|2|20}}`` / ``{{ДН|14|3|1854}}`` -> ``20 лютого 1054`` / ``14 березня 1854``."""
+
+    def render(call: TemplateCall) -> str:
+        args = [v for v in call.positional() if v]
+        ordered = [args[2], args[1], args[0]] if day_first and len(args) >= 3 else args
+        parts = _date_parts(ordered)
+        if parts is None:
+            return " ".join(args)
+        year, month, day = parts
+        if month is None:
+            return str(year)
+        month_name = _UK_MONTHS_GENITIVE[month - 1]
+        return f"{day} {month_name} {year}" if day else f"{month_name} {year}"
+
+    return render
+
+
 def ja_date(call: TemplateCall) -> str:
     """``{{生年月日と年齢|1950|1|1}}`` -> ``1950年1月1日``."""
     parts = _date_parts([v for v in call.positional() if v])
@@ -454,7 +477,21 @@ _SHARED: dict[str, Renderer] = {
     # citations outside <ref> (bibliographies) render as one readable line
     "citation": citation, "cite": citation,
     # dropped on purpose: pronunciation, footnote anchors, icons, maintenance, anchors
-    "ipa": drop, "ipac-en": drop, "ipa link": drop, "ipablink": drop, "respell": drop,
+    "ipa": drop, "ipac-en": drop, "respell": drop,
+    # IPA *symbol* links name the sound under discussion: keep the symbol
+    "ipa link": nth(1), "ipalink": nth(1), "ipablink": nth(1), "ipaslink": nth(1),
+    # more wrappers and inline values seen in the sample dumps
+    "tt": nth(1), "sup": nth(1), "sub": nth(1), "inline-block": nth(1), "key press": nth(1),
+    "annotated link": nth(1), "vanchor": nth(1), "sort": first_nonempty(2, 1),
+    "legend": nth(2), "linkflag": nth(1), "nbs": literal(" "), "'s": literal("'s"),
+    "angbr": wrapped("⟨", "⟩"), "extinct": literal("†"), "etc.": literal("etc."), ",": literal(","),
+    "wikt-lang": nth(2), "ill2": interlanguage_link, "isbn2": prefixed("ISBN "),
+    "crlf2": literal("\n"), "hlist-comma": joined(", "), "ublist": bulleted_list,
+    "col-list": last_positional, "no col break": nth(1), "div col": drop, "div col end": drop,
+    "blockquote": first_nonempty("text", "quote", "1"), "quote": first_nonempty("text", "quote", "1"),
+    "cquote": first_nonempty("text", "quote", "1"), "sortname": joined(" "),
+    "marriage": lambda c: f"{c.arg(1)} (m. {c.arg(2)})" if c.arg(2) else c.arg(1),
+    "autolink": first_nonempty(2, 1), "in lang": drop, "url": first_nonempty(2, 1),
     "audio": drop, "pronunciation": drop, "sfn": drop, "sfnp": drop, "sfnm": drop,
     "harvnb": drop, "harv": drop, "rp": drop, "r": drop, "efn": drop, "refn": drop,
     "efn2": drop, "refnest": drop, "citation needed": drop, "cn": drop, "fact": drop,
@@ -479,13 +516,15 @@ RENDER_RULES: dict[str, dict[str, Renderer]] = {
         "lien web": citation, "ouvrage": citation, "article": citation, "chapitre": citation,
         "ancre": drop, "drapeau": drop, "drapeau2": nth(1), "augmentation": drop,
         "augmentation négative": drop, "diminution": drop, "x10": lambda c: f"×10{c.arg(1)}",
+        "tmp": joined(" "), "msapi": drop, "en langue": nth(2), "latin": nth(1),
+        "souverain2": nth(1), "souverain": nth(1),
     },
     "de": {
         "höhe": de_hoehe, "zitat": wrapped("„", "“"), "lang": last_positional,
         "internetquelle": citation, "literatur": citation, "anker": drop,
         "formatnum": formatnum, "formatzahl": formatnum, "fldez": nth(1), "0": drop,
         "dts": last_positional, "nts": nth(1), "webarchiv": drop, "coordinate": drop,
-        "zukunft": drop, "farblegende": drop,
+        "zukunft": drop, "farblegende": drop, '"': wrapped("„", "“"),
     },
     "ja": {
         "仮リンク": interlanguage_link, "要出典": drop, "要出典範囲": nth(1), "ruby": nth(1),
@@ -501,10 +540,13 @@ RENDER_RULES: dict[str, dict[str, Renderer]] = {
         "книга": citation, "статья": citation, "cite web 2": citation, "якір": drop,
         "к.": own_name, "м.": own_name, "зменшення": drop, "збільшення": drop,
         "недоступне посилання": drop, "•": literal(" • "), "·": literal(" · "),
+        "дата": uk_date(day_first=False), "дн": uk_date(day_first=True), "дс": uk_date(day_first=True),
+        "iw": ru_uk_not_translated, "s": nth(1), "градус цельсія": literal("°C"),
     },
     "it": {"ta": nth(1), "formatnum": formatnum, "sec": lambda c: f"{c.arg(1)} secolo"},
     "pt": {"séc": prefixed("século "), "sec": prefixed("século "), "lang": last_positional},
-    "es": {"siglo": lambda c: f"siglo {c.arg(1)}", "sigloX": lambda c: f"siglo {c.arg(1)}"},
+    "es": {"siglo": lambda c: f"siglo {c.arg(1)}", "bandera": drop, "web oficial": drop},
+    "mr": {"*": literal(" • "), "मृत्यू दिनांक आणि वय": en_death_date_and_age, "देशध्वज": nth(1)},
     "ru": {
         "число": joined(" "), "комментарий": nth(1), "comment": nth(1), "langi": last_positional,
         "нп": ru_uk_not_translated, "нп3": ru_uk_not_translated, "iw": first_nonempty("2", "1"),
@@ -518,13 +560,16 @@ RENDER_RULES: dict[str, dict[str, Renderer]] = {
 PATTERN_RULES: dict[str, list[tuple[re.Pattern[str], Renderer]]] = {
     "*": [
         (re.compile(r"^ipa(?:c)?-[a-z-]+$"), drop),
-        (re.compile(r"^lang-[a-z-]+$"), last_positional),
+        (re.compile(r"^lang-[a-z0-9-]+$"), last_positional),
+        (re.compile(r"^script/"), last_positional),
         (re.compile(r"^lang[a-z]{2,3}$"), last_positional),
         (re.compile(r"^(?:cite|citation)\b"), citation),
         (re.compile(r"^audio-[a-z]+$"), drop),
     ],
     "fr": [(re.compile(r"^(?:[0-9]+|[ivxlcdm]+)(?:er|re|e|es|ers|res)(?: siècle| millénaire)?$"), own_name)],
     "uk": [(re.compile(r"^ref-[a-z]+$"), drop)],
+    "ltg": [(re.compile(r"^vol-[a-z]+$"), last_positional)],  # {{Vol-en|plants}}
+    "es": [(re.compile(r"^cita "), citation)],
     "ru": [(re.compile(r"^ref-[a-z]+$"), drop)],
 }  # fmt: skip
 
