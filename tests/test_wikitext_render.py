@@ -18,6 +18,8 @@ from wikidrop.wikitext.render_rules import RENDER_RULES, rules_for
         ("en", "From {{convert|1|to|2|km}} away.", "From 1 to 2 km (0.62 to 1.2 mi) away."),
         ("en", "Area {{convert|52,419|sqmi|km2}}.", "Area 52,419 sq mi (135,760 km2)."),
         ("en", "At {{convert|20|C|F}}.", "At 20 °C (68 °F)."),
+        ("en", "A total of {{convert|1500|mi|km}} of waterways.", "A total of 1500 mi (2,400 km) of waterways."),
+        ("en", "It is {{convert|3.50|m|ft}} tall.", "It is 3.50 m (11.5 ft) tall."),
         ("en", "Some {{convert|3|furlong}}.", "Some 3 furlong."),
         # lang and its variants
         ("fr", "Le mot {{lang|de|Bahnhof}} désigne une gare.", "Le mot Bahnhof désigne une gare."),

@@ -233,9 +233,10 @@ def _to_float(text: str) -> float | None:
 
 def _round_like(value: float, source: str) -> str:
     """Round ``value`` to about the precision ``source`` was written with (as Convert does)."""
-    digits = sum(ch.isdigit() for ch in source.split(".")[0].lstrip("0-+−")) + (
-        len(source.split(".")[1]) if "." in source else 0
-    )
+    whole, _, fraction = source.replace(",", "").lstrip("-+−").partition(".")
+    whole = whole.lstrip("0")
+    # 1500 is precise to the hundred (2 figures), 1500.0 to the tenth (5 figures)
+    digits = len(whole) + len(fraction) if fraction else len(whole.rstrip("0"))
     significant = max(2, digits)
     if value == 0:
         return "0"
