@@ -390,6 +390,13 @@ def uk_date(day_first: bool) -> Renderer:
     return render
 
 
+def ja_reading(call: TemplateCall) -> str:
+    """``{{読み仮名|言語|げんご|英: language}}`` -> ``言語（げんご、英: language）``."""
+    term, *readings = call.positional() or [""]
+    readings = [r for r in readings if r]
+    return f"{term}（{'、'.join(readings)}）" if readings else term
+
+
 def ja_date(call: TemplateCall) -> str:
     """``{{生年月日と年齢|1950|1|1}}`` -> ``1950年1月1日``."""
     parts = _date_parts([v for v in call.positional() if v])
@@ -474,7 +481,7 @@ _SHARED: dict[str, Renderer] = {
     "ndash": literal("–"), "mdash": literal("—"), "spaced en dash": literal(" – "),
     "·": literal(" · "), "•": literal(" • "), "dot": literal(" · "), "middot": literal(" · "),
     "bull": literal(" • "), "!": literal("|"), "=": literal("="), "'": literal("'"),
-    "co2": literal("CO2"), "clear": drop, "clr": drop, "-": drop, "break": literal(" "),
+    "co2": literal("CO2"), "unicode": nth(1), "clear": drop, "clr": drop, "-": drop, "break": literal(" "),
     # citations outside <ref> (bibliographies) render as one readable line
     "citation": citation, "cite": citation,
     # dropped on purpose: pronunciation, footnote anchors, icons, maintenance, anchors
@@ -533,7 +540,8 @@ RENDER_RULES: dict[str, dict[str, Renderer]] = {
         "生年月日と年齢": ja_date, "没年月日と享年": ja_date, "language link": nth(1),
         "refnest": drop, "efn2": drop, "要ページ番号": drop, "要検証": drop, "独自研究範囲": nth(1),
         "lang-en-short": nth(1), "sname": last_positional, "snamei": last_positional,
-        "語中改行": joined(""), "nowrap": nth(1), "ウィキ座標度分秒": drop, "cite kotobank": citation,
+        "語中改行": joined(""), "読み仮名": ja_reading, "読み仮名 ruby不使用": ja_reading,
+        "ilq": nth(1), "ipa": nth(1), "unicode": nth(1), "nowrap": nth(1), "ウィキ座標度分秒": drop, "cite kotobank": citation,
     },
     "uk": {
         "нп": ru_uk_not_translated, "не перекладено": ru_uk_not_translated, "comment": nth(1),
@@ -570,6 +578,7 @@ PATTERN_RULES: dict[str, list[tuple[re.Pattern[str], Renderer]]] = {
     "fr": [(re.compile(r"^(?:[0-9]+|[ivxlcdm]+)(?:er|re|e|es|ers|res)(?: siècle| millénaire)?$"), own_name)],
     "uk": [(re.compile(r"^ref-[a-z]+$"), drop)],
     "ltg": [(re.compile(r"^vol-[a-z]+$"), last_positional)],  # {{Vol-en|plants}}
+    "ja": [(re.compile(r"^[a-z]{2,3}$"), nth(1))],  # {{el|ε}} shows ε; {{en}} alone is an icon
     "es": [(re.compile(r"^cita "), citation)],
     "ru": [(re.compile(r"^ref-[a-z]+$"), drop)],
 }  # fmt: skip
