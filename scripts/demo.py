@@ -64,6 +64,7 @@ def run_demo(dump: Path | None, started: float) -> int:
     devstack.create_buckets(config, gcs_url)
     mirror_url = devstack.start_mirror_server()
     secret = devstack.webhook_secret()
+    notices_offset = devstack.NOTICES_FILE.stat().st_size if devstack.NOTICES_FILE.exists() else 0
     devstack.start_webhook_receiver(secret)
     env = devstack.stack_env(config, gcs_url, mirror_url, secret)
     env[CONFIG_ENV_VAR] = str(config_file)
@@ -73,7 +74,7 @@ def run_demo(dump: Path | None, started: float) -> int:
     results = {}
     for dbname, dump_date in built:
         results[dbname] = run_edition(config.edition(dbname), mirror_url, dump_date)
-    report(config, built, results, gcs_url, time.monotonic() - started)
+    report(config, built, results, gcs_url, time.monotonic() - started, notices_offset)
     return 0 if all(state == "success" for state, _ in results.values()) else 1
 
 
@@ -147,7 +148,7 @@ def measure_export(dump: Path, max_pages: int = 300) -> tuple[str, list[str]]:
     return language, [s for s, n in counts.most_common() if n / total >= 0.1] or ["Latin"]
 
 
-def report(config, built, results, gcs_url: str, elapsed: float) -> None:
+def report(config, built, results, gcs_url: str, elapsed: float, notices_offset: int = 0) -> None:
     """Where everything is, read back from the emulator before it stops."""
     from wikidrop.gcs import storage_client
     from wikidrop.layout import StagingPartition
@@ -174,6 +175,8 @@ def report(config, built, results, gcs_url: str, elapsed: float) -> None:
             lines.append(
                 f"   validation: success={summary.get('success')}, warnings {len(summary.get('warnings', []))}"
             )
+            for failure in summary.get("critical_failures", [])[:5]:
+                lines.append(f"     critical: {failure.get('message', failure)}")
             if summary.get("report_uri"):
                 lines.append(
                     f"   Data Docs: {summary['report_uri']}\n              file://{_on_disk(summary['report_uri'])}"
@@ -202,7 +205,7 @@ def report(config, built, results, gcs_url: str, elapsed: float) -> None:
     )
     lines += [
         "",
-        f"Notices received by the local partner webhook: {len(received)} (verified signatures) in "
+        f"Notices received by the local partner webhook in this run: {len(received)} (verified signatures), in "
         f"{notices.relative_to(ROOT)}",
         f"Buckets stay on disk after the demo: {gcs_files}/<bucket>/<object path>, e.g.",
         f"   {gcs_files}/{settings.staging_bucket}/   staged dumps, parsed Parquet/NDJSON, stats, validation",
