@@ -198,11 +198,8 @@ def report(config, built, results, gcs_url: str, elapsed: float, notices_offset:
                     f"   drop for {partner.id}: gs://{partner.bucket}/{drop} ({'_SUCCESS' if done else 'NOT committed'})"
                 )
     notices = devstack.NOTICES_FILE
-    received = (
-        [line for line in notices.read_text().splitlines() if line.startswith("{")]
-        if notices.exists()
-        else []
-    )
+    new_text = notices.read_bytes()[notices_offset:].decode() if notices.exists() else ""
+    received = [line for line in new_text.splitlines() if line.startswith("{")]
     lines += [
         "",
         f"Notices received by the local partner webhook in this run: {len(received)} (verified signatures), in "
