@@ -112,7 +112,13 @@ def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
             articles
             | "WriteArticlesParquet"
             >> beam.io.WriteToParquet(
-                f"{output}/articles/part", ARTICLE_SCHEMA, file_name_suffix=".parquet", codec="zstd"
+                f"{output}/articles/part",
+                ARTICLE_SCHEMA,
+                file_name_suffix=".parquet",
+                codec="zstd",
+                # Bounded buffers keep a worker's memory flat: ~200 records, row groups <= 32 MiB.
+                record_batch_size=200,
+                row_group_buffer_size=32 * 1024 * 1024,
             ),
             articles | "WriteArticlesNdjson" >> WriteNdjson(f"{output}/articles/part"),
             parsed["dead_letter"] | "WriteDeadLetters" >> WriteNdjson(f"{output}/dead_letter/part"),

@@ -356,15 +356,23 @@ class ParseArticles(beam.PTransform):
 
     def expand(self, tasks: beam.PCollection[ReadTask]) -> dict[str, beam.PCollection]:
         site, namespaces = self.site, self.namespaces
-        tasks = tasks | "SpreadReadTasks" >> beam.Reshuffle()
+        # Two reshuffles, not one shared: if both reads hung off one PCollection the runner would
+        # fuse them into one stage, and the fold (which needs every redirect first) could then not
+        # be fused with the parse: all article records would be materialised between the two.
         redirects = (
             tasks
+            | "SpreadRedirectReads" >> beam.Reshuffle()
             | "ReadPagesForRedirects" >> beam.ParDo(ReadPagesFn(site, self.allow_truncated))
             | "PairRedirectsWithTargets" >> beam.FlatMap(redirect_pair, site, namespaces)
         )
-        read = tasks | "ReadPages" >> beam.ParDo(
-            ReadPagesFn(site, self.allow_truncated, count_pages=True)
-        ).with_outputs(OUTCOMES, main="pages")
+        read = (
+            tasks
+            | "SpreadArticleReads" >> beam.Reshuffle()
+            | "ReadPages"
+            >> beam.ParDo(ReadPagesFn(site, self.allow_truncated, count_pages=True)).with_outputs(
+                OUTCOMES, main="pages"
+            )
+        )
         parsed = read.pages | "ParseArticles" >> beam.ParDo(
             ParseArticlesFn(site, namespaces, self.dump_date, self.timeout_s, self.max_bytes)
         ).with_outputs(DEAD_LETTER, OUTCOMES, main="articles")

@@ -1,0 +1,259 @@
+"""Throughput and memory of the parse job against a bare mwparserfromhell loop (prints, never asserts).
+
+Builds a multistream dump (+ index) of at least ``--target-mb`` MB of uncompressed XML by
+replicating the real pages of ../shared/data/dumps under new page ids and titles, then measures,
+each in its own process tree (CPU and RSS summed over every descendant: Beam workers and the
+page-guard children too):
+
+- the Beam job (``python -m beam_jobs.parse_dump``, multistream + index) with 1 and 2 workers;
+- a bare ``mwparserfromhell.parse(text).strip_code()`` loop over the same article pages, and our
+  ``extract_content`` over the same pages without Beam (the pure extraction cost);
+- the page guard's IPC cost per page (guard vs direct call on the same pages);
+- peak RSS of the 1-worker job on an input ten times smaller, to show memory does not grow with it.
+
+    PYTHONPATH=.:plugins .venv/bin/python benchmarks/parse_benchmark.py --target-mb 100
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from itertools import count
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+PROJECT = Path(__file__).resolve().parent.parent
+DUMPS = PROJECT.parent / "shared" / "data" / "dumps"
+SOURCES = [
+    "derived/enwiki-2022-head-10MB-CLOSED-wp2txt.xml.bz2",  # first: its <siteinfo> heads the output
+    "en/enwiki-2019-10k-lines-196pages-camchenry-wikidump.xml.bz2",
+    "ja/jawiki-20250801-head-100k-lines-nlp4j.xml.bz2",
+    "ltg/ltgwiki-2017-COMPLETE-pages-articles-dumpster-dive.xml.bz2",
+    "derived/ukwiki-20230501-head-100k-lines-CLOSED-xztextfilter.xml.bz2",
+    "derived/bnwiki-20230501-head-100k-lines-CLOSED-xztextfilter.xml.bz2",
+    "derived/mrwiki-20230501-head-100k-lines-CLOSED-xztextfilter.xml.bz2",
+]
+_ID = re.compile(rb"<id>\d+</id>")
+_TITLE = re.compile(rb"<title>([^<]*)</title>")
+
+
+def build_dump(directory: Path, target_bytes: int) -> tuple[Path, Path, int]:
+    """Write ``benchwiki`` export XML of >= target_bytes, then its multistream + index mirror."""
+    from wikidrop.mirror import ExportSplit, _utf8_blocks, build_mirror, open_export_bytes, split_export
+
+    header = b""
+    pages: list[bytes] = []
+    for name in SOURCES:
+        split = ExportSplit()
+        with open_export_bytes(DUMPS / name) as stream:
+            pages += [p.raw for p in split_export(_utf8_blocks(stream, name), name, split)]
+        header = header or split.header
+    header = re.sub(rb"<dbname>[^<]*</dbname>", b"<dbname>benchwiki</dbname>", header)
+    export = directory / "benchwiki-20260101-pages-articles.xml"
+    ids = count(1)
+    written = 0
+    with open(export, "wb") as out:
+        out.write(header)
+        for copy in count():
+            for raw in pages:
+                page_id = next(ids)
+                raw = _ID.sub(f"<id>{page_id}</id>".encode(), raw, count=1)
+                if copy:
+                    raw = _TITLE.sub(
+                        lambda m, c=copy: b"<title>" + m.group(1) + f" {c}</title>".encode(), raw, count=1
+                    )
+                written += out.write(raw)
+                if written >= target_bytes:
+                    break
+            if written >= target_bytes:
+                break
+        out.write(b"\n</mediawiki>\n")
+    size = export.stat().st_size
+    build = build_mirror(export, directory / "mirror", dbname="benchwiki", dump_date="20260101")
+    export.unlink()
+    return build.multistream[0], build.index[0], size
+
+
+def measure(command: list[str], interval: float = 0.2) -> dict[str, float]:
+    """Run a command; sample its process tree: CPU seconds (all descendants), peak RSS, wall."""
+    env = {**os.environ, "PYTHONPATH": f"{PROJECT}:{PROJECT / 'plugins'}"}
+    started = time.monotonic()
+    proc = subprocess.Popen(command, cwd=PROJECT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    root = psutil.Process(proc.pid)
+    cpu: dict[int, float] = {}
+    peak_tree = peak_single = 0
+    while proc.poll() is None:
+        try:
+            tree = [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            break
+        rss = 0
+        for p in tree:
+            try:
+                times = p.cpu_times()
+                cpu[p.pid] = times.user + times.system
+                mem = p.memory_info().rss
+            except psutil.NoSuchProcess:
+                continue
+            rss += mem
+            peak_single = max(peak_single, mem)
+        peak_tree = max(peak_tree, rss)
+        time.sleep(interval)
+    out, err = proc.communicate()
+    wall = time.monotonic() - started
+    if proc.returncode:
+        raise RuntimeError(f"{command} failed:\n{err.decode()[-3000:]}")
+    return {
+        "wall_s": wall,
+        "cpu_s": sum(cpu.values()),
+        "peak_rss_tree_mb": peak_tree / 2**20,
+        "peak_rss_process_mb": peak_single / 2**20,
+        "stdout": out.decode(),
+    }
+
+
+def bare_loop(multistream: str, mode: str) -> None:
+    """Child process: read pages, then time strip_code or extract_content over the article pages."""
+    import mwparserfromhell
+
+    from wikidrop.dumpxml import open_dump
+    from wikidrop.wikitext import extract_content
+
+    read_started = time.process_time()
+    with open_dump(multistream) as reader:
+        site = reader.siteinfo
+        pages = [(p.title, p.revision.text) for p in reader.pages() if p.ns == 0 and not p.is_redirect]
+    read_cpu = time.process_time() - read_started
+    started = time.process_time()
+    for title, text in pages:
+        if len(text.encode()) > 4 * 1024 * 1024:
+            continue  # the job dead-letters these too
+        if mode == "strip_code":
+            mwparserfromhell.parse(text).strip_code()
+        else:
+            extract_content(text, site, title)
+    print(
+        json.dumps({"read_cpu_s": read_cpu, "loop_cpu_s": time.process_time() - started, "pages": len(pages)})
+    )
+
+
+def guard_overhead(multistream: str, limit: int = 2000) -> dict[str, float]:
+    """Wall time per page through the page guard vs a direct call (same pages, same process)."""
+    from wikidrop.dumpxml import open_dump
+    from wikidrop.page_guard import PageGuard
+    from wikidrop.wikitext import extract_content
+
+    with open_dump(multistream) as reader:
+        site = reader.siteinfo
+        pages = []
+        for p in reader.pages():
+            if p.ns == 0 and not p.is_redirect:
+                pages.append((p.title, p.revision.text))
+            if len(pages) >= limit:
+                break
+    started = time.perf_counter()
+    for title, text in pages:
+        extract_content(text, site, title)
+    direct = time.perf_counter() - started
+    with PageGuard(extract_content, site, preload=("wikidrop.wikitext",)) as guard:
+        guard.run("warm up", "")
+        started = time.perf_counter()
+        for title, text in pages:
+            guard.run(text, title)
+        guarded = time.perf_counter() - started
+    return {
+        "pages": len(pages),
+        "direct_ms": 1000 * direct / len(pages),
+        "guarded_ms": 1000 * guarded / len(pages),
+    }
+
+
+def job_command(multistream: Path, index: Path, output: Path, workers: int) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "beam_jobs.parse_dump",
+        "--input",
+        str(multistream),
+        "--index",
+        str(index),
+        "--output",
+        str(output),
+        "--direct_running_mode",
+        "multi_processing",
+        "--direct_num_workers",
+        str(workers),
+    ]
+
+
+def report(label: str, xml_bytes: int, pages: int, m: dict[str, Any]) -> None:
+    mb = xml_bytes / 1e6
+    print(
+        f"{label:<42} {mb / m['cpu_s']:6.2f} MB XML/CPU-s  {pages / m['wall_s']:7.1f} pages/s (wall)  "
+        f"cpu {m['cpu_s']:7.1f} s  wall {m['wall_s']:7.1f} s  peak RSS tree {m['peak_rss_tree_mb']:6.0f} MB "
+        f"(largest process {m['peak_rss_process_mb']:5.0f} MB)",
+        flush=True,
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--target-mb", type=float, default=100)
+    parser.add_argument("--workdir", default=None, help="keep the generated dumps here")
+    parser.add_argument("--bare", nargs=2, metavar=("MULTISTREAM", "MODE"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.bare:
+        bare_loop(*args.bare)
+        return
+    with tempfile.TemporaryDirectory(prefix="wikidrop-bench-", dir=args.workdir) as tmp:
+        work = Path(tmp)
+        print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()}", flush=True)
+        big_dir, small_dir = work / "big", work / "small"
+        big_dir.mkdir()
+        small_dir.mkdir()
+        big = build_dump(big_dir, int(args.target_mb * 1e6))
+        small = build_dump(small_dir, int(args.target_mb * 1e5))
+        print(
+            f"input: {big[2] / 1e6:.1f} MB XML ({big[0].stat().st_size / 1e6:.1f} MB bz2); small {small[2] / 1e6:.1f} MB"
+        )
+
+        runs = {}
+        for workers in (1, 2):
+            m = measure(job_command(big[0], big[1], work / f"out{workers}", workers))
+            stats = json.loads((work / f"out{workers}" / "stats.json").read_text())
+            runs[workers] = (m, stats)
+            report(f"beam job, {workers} worker(s), {big[2] / 1e6:.0f} MB", big[2], stats["pages_read"], m)
+        print(
+            f"  stats: {json.dumps({k: runs[1][1][k] for k in ('pages_read', 'articles', 'redirects', 'skipped', 'dead_lettered', 'redirects_folded')})}"
+        )
+        m = measure(job_command(small[0], small[1], work / "out_small", 1))
+        stats = json.loads((work / "out_small" / "stats.json").read_text())
+        report(f"beam job, 1 worker, {small[2] / 1e6:.0f} MB (1/10 input)", small[2], stats["pages_read"], m)
+
+        for mode in ("strip_code", "extract_content"):
+            m = measure([sys.executable, __file__, "--bare", str(big[0]), mode])
+            loop = json.loads(m["stdout"].strip().splitlines()[-1])
+            report(f"bare {mode} loop incl. XML read", big[2], loop["pages"], m)
+            print(
+                f"  {mode}: loop only {big[2] / 1e6 / loop['loop_cpu_s']:.2f} MB XML/CPU-s "
+                f"({loop['loop_cpu_s']:.1f} CPU-s for {loop['pages']} article pages; XML read {loop['read_cpu_s']:.1f} CPU-s)",
+                flush=True,
+            )
+        overhead = guard_overhead(str(big[0]))
+        print(
+            f"page guard IPC: {overhead['guarded_ms']:.2f} ms/page guarded vs {overhead['direct_ms']:.2f} ms direct "
+            f"over {overhead['pages']} pages (+{overhead['guarded_ms'] - overhead['direct_ms']:.2f} ms)",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
