@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import pytest
 
 from tests.test_wikitext_sites import site
@@ -168,3 +170,9 @@ def test_pagename_and_pipe_trick() -> None:
 def test_pathological_input_returns() -> None:
     content = extract_content("{{a|" * 200 + "texte", site("en"))
     assert "{{" not in content.text
+
+
+def test_page_content_survives_pickling() -> None:
+    """The parse job runs extraction in a guarded child process and ships results back."""
+    content = extract_content("Texte.<ref>Source.</ref>\n[[Catégorie:X]]", site("fr"))
+    assert pickle.loads(pickle.dumps(content)) == content

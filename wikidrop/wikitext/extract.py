@@ -91,15 +91,17 @@ _LANGUAGE_PREFIX = re.compile(r"^[a-z]{2,3}(?:-[a-z0-9]{2,8})*$")
 
 _BOLD_ITALIC = re.compile(r"'{2,}")
 _MAGIC_WORD = re.compile(r"__([^\W_]+(?:_[^\W_]+)*)__")
-_SPACES = re.compile(r"[ \t\u200b]{2,}")
-_EMPTY_PARENS = re.compile(r"[(（]\s*(?:[,;:、，；/–—-]\s*)*[)）]")
-_PUNCT_AFTER_OPEN = re.compile(r"([(（])(?:\s*[,;:、，；])+\s*")
-_PUNCT_BEFORE_CLOSE = re.compile(r"(?:\s*[,;:、，；])+\s*([)）])")
+_SPACES = re.compile(r"(?<=\S)[ \t\u200b]{2,}")  # not indentation
+_TRAILING_SPACES = re.compile(r"[ \t]+$", re.MULTILINE)
+_BLANK_LINES = re.compile(r"\n[ \t]*(?:\n[ \t]*)+\n")
+_EMPTY_PARENS = re.compile(r"[(（][ \t]*(?:[,;:、，；/–—-][ \t]*)*[)）]")
+_PUNCT_AFTER_OPEN = re.compile(r"([(（])(?:[ \t]*[,;:、，；])+[ \t]*")
+_PUNCT_BEFORE_CLOSE = re.compile(r"(?:[ \t]*[,;:、，；])+[ \t]*([)）])")
 # "(IPA: ; German: Berlin)": a label whose value (a dropped pronunciation) is gone
-_DANGLING_LABEL = re.compile(r"(?<=[(（;])\s*[^\W\d_][\w.]{0,20}:\s*(?=[;,)）])")
+_DANGLING_LABEL = re.compile(r"(?<=[(（;])[ \t]*[^\W\d_][\w.]{0,20}:[ \t]*(?=[;,)）])")
 _SPACE_BEFORE_PUNCT = re.compile(r"[ \t]+([,.])(?=\s|$|[)\]])")
-_DOUBLED_PUNCT = re.compile(r"[,;]\s*([,;.])")
-_PARENS_SPACES = re.compile(r"\(\s+|\s+\)")
+_DOUBLED_PUNCT = re.compile(r"[,;][ \t]*([,;.])")
+_PARENS_SPACES = re.compile(r"\([ \t]+|[ \t]+\)")
 _STRAY_BRACKETS = re.compile(r"\[\[|\]\]|\{\{|\}\}")
 # HTML the tokenizer could not pair (unclosed <table>, stray </div>) and MediaWiki would hide.
 _STRAY_HTML = re.compile(
@@ -112,6 +114,7 @@ _MEDIA_FILE = re.compile(
     r"\.(?:jpe?g|png|gif|svg|tiff?|webp|xcf|ogg|oga|ogv|webm|mp3|wav|flac|mid|pdf|djvu|stl)\s*$",
     re.IGNORECASE,
 )
+_VISIBLE = re.compile(r"[^\W_]")  # a line worth keeping shows at least a letter or digit
 _PIPE_TRICK = re.compile(r"\s*(?:\([^()]*\)|（[^（）]*）)$")
 
 
@@ -332,35 +335,45 @@ def _raw_params(params: list) -> dict[str, Nodes]:
 
 
 # -- text clean-up ------------------------------------------------------------------------------
-def _fix_line(line: str) -> str:
-    """Remove what dropped markup leaves behind in one line: empty (), stray commas, spaces."""
-    line = _DOUBLED_PUNCT.sub(r"\1", line)
-    if "(" in line or "（" in line:
-        line = _DANGLING_LABEL.sub("", line)
-        line = _EMPTY_PARENS.sub("", line)
-        line = _PUNCT_AFTER_OPEN.sub(r"\1", line)
-        line = _PUNCT_BEFORE_CLOSE.sub(r"\1", line)
-        line = _EMPTY_PARENS.sub("", line)
-        line = _PARENS_SPACES.sub(lambda m: m.group(0).strip(), line)
-    if "<" in line:
-        line = _STRAY_HTML.sub("", line)
-    if "[[" in line or "]]" in line or "{{" in line or "}}" in line:
+def _fix_text(text: str) -> str:
+    """Remove what dropped markup leaves behind: empty (), stray commas, double spaces.
+
+    Works on a whole block at once (no pattern crosses a line break), which is much cheaper
+    than a pass per line.
+    """
+    text = _DOUBLED_PUNCT.sub(r"\1", text)
+    if "(" in text or "（" in text:
+        text = _DANGLING_LABEL.sub("", text)
+        text = _EMPTY_PARENS.sub("", text)
+        text = _PUNCT_AFTER_OPEN.sub(r"\1", text)
+        text = _PUNCT_BEFORE_CLOSE.sub(r"\1", text)
+        text = _EMPTY_PARENS.sub("", text)
+        text = _PARENS_SPACES.sub(lambda m: m.group(0).strip(" \t"), text)
+    if "<" in text:
+        text = _STRAY_HTML.sub("", text)
+    if "[[" in text or "]]" in text or "{{" in text or "}}" in text:
         # broken markup MediaWiki itself would show raw (a link split over lines, an unclosed {{)
-        line = _STRAY_BRACKETS.sub("", line)
-    line = _SPACES.sub(" ", line)
-    line = _DOUBLED_PUNCT.sub(r"\1", line)
-    line = _SPACE_BEFORE_PUNCT.sub(r"\1", line)
-    return line.strip()
+        text = _STRAY_BRACKETS.sub("", text)
+    text = _SPACES.sub(" ", text)
+    text = _DOUBLED_PUNCT.sub(r"\1", text)
+    text = _SPACE_BEFORE_PUNCT.sub(r"\1", text)
+    return _TRAILING_SPACES.sub("", text)
 
 
 def _clean_inline(text: str) -> str:
     """One-line clean text (references, headings)."""
-    text = _BOLD_ITALIC.sub("", text)
-    text = text.translate(_NO_MARKERS)
-    return _fix_line(" ".join(text.split()))
+    text = _remove_markers(_BOLD_ITALIC.sub("", text))
+    return _fix_text(" ".join(text.split())).strip()
 
 
-_NO_MARKERS = {ord(c): None for c in _MARKER_CHARS}
+def _remove_markers(text: str) -> str:
+    """List markers left mid-line (``;term : definition``): a colon for ``:``, nothing else."""
+    if _INDENT in text:
+        text = text.replace(_INDENT, ": ")
+    for marker in (_BULLET, _NUMBER, _TERM):
+        if marker in text:
+            text = text.replace(marker, "")
+    return text
 
 
 def _is_table_residue(line: str) -> bool:
@@ -395,8 +408,8 @@ def _clean_block(raw: str) -> str:
                     kinds.append(stripped[0])
                     depth += 1
                 stripped = stripped[1:]
-            content = _fix_line(stripped.translate(_NO_MARKERS))
-            if not content:
+            content = stripped.strip()
+            if not _VISIBLE.search(content):
                 continue
             kind = kinds[-1]
             del counters[depth:]
@@ -412,16 +425,12 @@ def _clean_block(raw: str) -> str:
             out.append(content)
             continue
         counters.clear()
-        if _INDENT in stripped:
-            stripped = stripped.replace(_INDENT, ": ")
-        content = _fix_line(stripped.translate(_NO_MARKERS))
-        if content and not _is_table_residue(content):
-            out.append(content)
+        if _VISIBLE.search(stripped):
+            out.append(stripped)
         elif out and out[-1] != "":
             out.append("")
-    while out and out[-1] == "":
-        out.pop()
-    return "\n".join(out)
+    text = _fix_text(_remove_markers("\n".join(out)))
+    return _BLANK_LINES.sub("\n\n", text).strip("\n")
 
 
 # -- entry point --------------------------------------------------------------------------------
