@@ -63,6 +63,7 @@ from wikidrop.wikitext.render_rules import RENDER_RULES, rules_for
         ("fr", "Il fait {{tmp|2|°C}} en janvier.", "Il fait 2 °C en janvier."),
         ("ja", "{{読み仮名|\'\'\'言語\'\'\'|げんご|{{lang-en-short|language}}}}は、記号。", "言語（げんご、language）は、記号。"),
         ("ja", "小文字の {{el|[[ε]]}}（エプシロン）{{en icon}}{{en}}。", "小文字の ε（エプシロン）。"),
+        ("ja", "{{see|Category:岡山県のケーブルテレビ局}}\n本文。", "本文。"),  # a hatnote, not a language
         ("en", "The sound {{IPAslink|ʃ}} is written sh.", "The sound ʃ is written sh."),
         ("en", "{{blockquote|text=We dare defend our rights.}}", "We dare defend our rights."),
         # unknown inline templates are dropped without leaving " ," or "()"

@@ -578,7 +578,7 @@ PATTERN_RULES: dict[str, list[tuple[re.Pattern[str], Renderer]]] = {
     "fr": [(re.compile(r"^(?:[0-9]+|[ivxlcdm]+)(?:er|re|e|es|ers|res)(?: siècle| millénaire)?$"), own_name)],
     "uk": [(re.compile(r"^ref-[a-z]+$"), drop)],
     "ltg": [(re.compile(r"^vol-[a-z]+$"), last_positional)],  # {{Vol-en|plants}}
-    "ja": [(re.compile(r"^[a-z]{2,3}$"), nth(1))],  # {{el|ε}} shows ε; {{en}} alone is an icon
+    "ja": [(re.compile(r"^[a-z]{2}$"), nth(1))],  # {{el|ε}} shows ε; {{en}} alone is an icon
     "es": [(re.compile(r"^cita "), citation)],
     "ru": [(re.compile(r"^ref-[a-z]+$"), drop)],
 }  # fmt: skip
