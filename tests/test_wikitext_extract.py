@@ -32,6 +32,9 @@ def text_of(wikitext: str, language: str, title: str = "") -> str:
         # categories (collected elsewhere) and interlanguage links
         ("fr", "Texte.\n\n[[Catégorie:Linguiste français]]\n[[Category:Naissance en 1866]]\n[[en:Antoine Meillet]]", "Texte."),
         ("ar", "القاهرة هي عاصمة مصر.\n[[تصنيف:عواصم]]", "القاهرة هي عاصمة مصر."),
+        # a header without the wiki's own names (copied enwiki header): category lines still go
+        ("en", "Text über [[Kant]].\n\n[[Kategorie:Philosoph]]\n[[Kategorie:Mann|Schopenhauer]]", "Text über Kant."),
+        ("en", "See [[Star Wars: Episode IV]].\n[[Mission:Impossible]] is a film.", "See Star Wars: Episode IV.\nMission:Impossible is a film."),
         # magic words, behaviour switches, DEFAULTSORT in its localized forms
         ("fr", "__NOTOC__\nTexte.{{DEFAULTSORT:Meillet, Antoine}}", "Texte."),
         ("de", "Text.\n{{SORTIERUNG:Schopenhauer, Arthur}}__KEIN_INHALTSVERZEICHNIS__", "Text."),

@@ -205,6 +205,29 @@ class _Walker:
             return _PIPE_TRICK.sub("", shown)
         return text
 
+    def is_unlisted_namespace_line(self, nodes: Nodes, index: int) -> bool:
+        """``[[Kategorie:X]]`` alone on its line, under a prefix the siteinfo does not know.
+
+        A dump whose header lacks the wiki's namespace names or aliases (DBpedia's samples carry
+        a copied enwiki header) would otherwise print its category and file lines as text. A
+        bare one-word prefix glued to the title, on a line of its own, is never prose.
+        """
+        node = nodes[index]
+        target = _plain(node[1]).strip()
+        prefix, colon, rest = target.partition(":")
+        if not colon or not rest or rest[0].isspace() or not prefix[:1].isalpha() or " " in prefix:
+            return False
+        if self.site.namespace_by_prefix(prefix) is not None:
+            return False
+        before = nodes[index - 1] if index else "\n"
+        after = nodes[index + 1] if index + 1 < len(nodes) else "\n"
+        starts_line = type(before) is str and before.rstrip(" \t").endswith("\n")
+        starts_line = starts_line or (type(before) is tuple and before[0] == WIKILINK)
+        ends_line = (type(after) is str and after.lstrip(" \t")[:1] in ("\n", "")) or (
+            type(after) is tuple and after[0] == WIKILINK
+        )
+        return starts_line and ends_line
+
     def external_link(self, node: tuple) -> str:
         if not node[3]:
             return _plain(node[1])
@@ -444,13 +467,16 @@ def extract_content(wikitext: str, site: SiteInfo, title: str = "") -> PageConte
     segments: list[tuple[str, int, list[str]]] = [("", 0, [])]
     current = segments[0][2]
     render = walker.render
-    for node in parse_tree(wikitext):
-        if type(node) is tuple and node[0] == HEADING:
+    nodes = parse_tree(wikitext)
+    for index, node in enumerate(nodes):
+        if type(node) is str:
+            current.append(node)
+        elif node[0] == HEADING:
             name = _clean_inline(render(node[2]))
             segments.append((name, node[1], []))
             current = segments[-1][2]
-        elif type(node) is str:
-            current.append(node)
+        elif node[0] == WIKILINK and walker.is_unlisted_namespace_line(nodes, index):
+            continue
         else:
             current.append(render([node]))
     sections = [
