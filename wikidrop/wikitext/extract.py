@@ -15,6 +15,13 @@ Decisions (documented for partners):
 - ``infoboxes``: template name + raw wikitext params (comments removed, entities decoded).
 - Templates are rendered by the per-language tables of :mod:`.render_rules`; unknown templates
   are dropped, and the punctuation they leave (``()``, ``( ; )``, `` ,``) is cleaned up.
+- Dropped: file/media links with their captions (also under aliases the header does not list,
+  recognised by the media file extension), category links (-> ``categories``), interlanguage
+  links, magic words, comments, HTML tags (inner text kept), ``<gallery>``-like extension tags.
+  ``<math>`` keeps its TeX source. Markup MediaWiki itself would show raw (an unclosed ``[[``)
+  is removed rather than shown.
+- ``links``: main-namespace targets, normalised (:func:`wikidrop.titles.normalize_title`), in
+  order of first appearance; ``categories``/``templates`` carry the wiki's local prefix.
 """
 
 from __future__ import annotations
