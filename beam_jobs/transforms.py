@@ -155,16 +155,22 @@ def title_key(ns: int, title: str) -> str:
     return f"{ns}\t{title}"
 
 
-def redirect_pair(element: tuple[Page, str, int | None], site: SiteInfo, namespaces: frozenset[int]):
-    """``(target key, {name, url})`` for a redirect page in the requested namespaces."""
+def redirect_pair(
+    element: tuple[Page, str, int | None], site: SiteInfo, namespaces: frozenset[int]
+) -> list[tuple[str, dict[str, str]]]:
+    """``[(target key, {name, url})]`` for a redirect page in the requested namespaces, else ``[]``.
+
+    A redirect whose target cannot be read or normalised yields nothing: it is counted as
+    unresolved (redirects - folded) like one whose target is absent.
+    """
     page = element[0]
     if not page.is_redirect or page.ns not in namespaces:
-        return
+        return []
     target = redirect_target(page, site)
     normalized = normalize_title(target, site) if target else None
     if normalized is None:
-        return  # counted as unresolved: redirects - folded
-    yield title_key(*normalized), {"name": page.title, "url": site.article_url(page.title)}
+        return []
+    return [(title_key(*normalized), {"name": page.title, "url": site.article_url(page.title)})]
 
 
 class ParseArticlesFn(beam.DoFn):

@@ -14,7 +14,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from beam_jobs.parse_dump import run
+from beam_jobs.parse_dump import resolve_siteinfo, run
 from tests.conftest import SHARED_DUMPS
 from wikidrop.dumpxml import DumpError, open_dump
 from wikidrop.records import ARTICLE_SCHEMA, DEAD_LETTER_SCHEMA
@@ -300,3 +300,28 @@ def test_gcs_input_and_output_on_the_emulator(gcs_client, make_bucket):
 def test_wrong_dbname_is_refused_before_running(tmp_path):
     with pytest.raises(DumpError, match="dbname 'jawiki' but --dbname is 'dewiki'"):
         parse(tmp_path, "--input", JA_PLAIN, "--dbname", "dewiki")
+
+
+def test_siteinfo_json_aliases_merge_into_the_dump_header(tmp_path):
+    payload = {
+        "query": {
+            "general": {
+                "wikiid": "ltgwiki",
+                "lang": "ltg",
+                "base": "https://ltg.wikipedia.org/wiki/Suoku",
+                "case": "first-letter",
+            },
+            "namespaces": {
+                "14": {"id": 14, "name": "Kategoreja", "canonical": "Category", "case": "first-letter"}
+            },
+            "namespacealiases": [{"id": 14, "alias": "Kat"}],
+            "magicwords": [{"name": "redirect", "aliases": ["#PĀRSŪTEIŠONA", "#REDIRECT"]}],
+        }
+    }
+    siteinfo_json = tmp_path / "ltgwiki-20170901-siteinfo-namespaces.json.gz"
+    siteinfo_json.write_bytes(gzip.compress(json.dumps(payload).encode()))
+    site = resolve_siteinfo([str(LTG_PLAIN)], str(siteinfo_json), "ltgwiki")
+    assert site.namespace_by_prefix("kat").id == 14  # alias only the JSON knows
+    assert site.namespace_name(14) == "Kategoreja"  # local name from the dump header
+    assert site.redirect_magic_words == ("#PĀRSŪTEIŠONA", "#REDIRECT")
+    assert site.namespace_by_prefix("Category").id == 14  # MediaWiki canonical name
