@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR):$(CURDIR)/plugins
 
-.PHONY: venv test lint format lock demo up down status
+.PHONY: venv test lint format lock demo up down status clean
 
 # `make demo DUMP=path/to/export.xml.bz2` runs the demo on that dump instead of samples/.
 DUMP ?=
@@ -43,3 +43,7 @@ down:
 
 status:
 	$(PY) scripts/devstack.py status
+
+# Forget all local state (buckets, mirror, Airflow DB, notices) after stopping the stack.
+clean: down
+	rm -rf var
