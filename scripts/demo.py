@@ -211,7 +211,9 @@ def report(config, built, results, gcs_url: str, elapsed: float, notices_offset:
             f"   {gcs_files}/{p.bucket}/   {p.id}'s drops (manifest.json, chunks, _SUCCESS)"
             for p in config.partners
         ),
-        f"Task logs: {devstack.AIRFLOW_HOME.relative_to(ROOT)}/logs/   The same DAGs with the UI: make up",
+        f"Task logs: {devstack.AIRFLOW_HOME.relative_to(ROOT)}/logs/",
+        "The same DAGs in the Airflow UI: make up, then Browse > Data quality reports for every run's",
+        f"Data Docs (http://{devstack.HOST}:{devstack.UI_PORT}/wikidrop-reports/); make down stops it.",
         "",
     ]
     print("\n".join(lines), flush=True)
