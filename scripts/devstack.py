@@ -229,11 +229,16 @@ def stack_env(config, gcs_url: str, mirror_url: str, secret: str) -> dict[str, s
 
 
 # -- components -----------------------------------------------------------------------------------
-def start_gcs() -> str:
-    port = GCS_PORT
+def ensure_free(port: int, hint: str) -> None:
+    """Fail before starting anything that would answer health checks on someone else's port."""
     with socket.socket() as probe:
         if probe.connect_ex((HOST, port)) == 0:
-            raise RuntimeError(f"{HOST}:{port} is taken: stop what uses it, or set WIKIDROP_GCS_PORT")
+            raise RuntimeError(f"{HOST}:{port} is taken: stop what uses it ({hint})")
+
+
+def start_gcs() -> str:
+    port = GCS_PORT
+    ensure_free(port, "or set WIKIDROP_GCS_PORT")
     GCS_DIR.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, STORAGE_BASE=str(GCS_DIR), STORAGE_DIR="data")
     start_process(
@@ -324,6 +329,7 @@ def start_mirror_server() -> str:
 def start_webhook_receiver(secret: str) -> str:
     """scripts/webhook_receiver.py plays every partner's endpoint; verified notices as JSON lines."""
     NOTICES_DIR.mkdir(parents=True, exist_ok=True)
+    ensure_free(WEBHOOK_PORT, "the config's partner webhook URLs point at it")
     start_process(
         "webhooks",
         [PYTHON, str(ROOT / "scripts" / "webhook_receiver.py"), "--host", HOST, "--port", str(WEBHOOK_PORT)],
@@ -373,6 +379,7 @@ def up() -> int:
         log(f"already started ({', '.join(started_names())}): run `make down` first")
         return 1
     config = load_config()
+    ensure_free(UI_PORT, "or set WIKIDROP_UI_PORT")
     try:
         gcs_url = start_gcs()
         create_buckets(config, gcs_url)
