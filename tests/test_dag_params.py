@@ -134,3 +134,24 @@ def test_dataflow_runner_uses_the_beam_operator_or_names_the_extra(config) -> No
     task = dag.get_task("parse_articles")
     assert isinstance(task, BeamRunPythonPipelineOperator)
     assert task.runner == "DataflowRunner" and task.pool == beam.pool
+
+
+def test_parse_job_command_line(config) -> None:
+    """What parse_articles hands to ``python -m beam_jobs.parse_dump``: every staged part, in order."""
+    from wikidrop_airflow.stages.parse import beam_job_options, options_to_argv
+
+    staging = f"gs://{config.settings.staging_bucket}/ukwiki/20261101"
+    staged = {
+        "pages_articles": [f"{staging}/dump/p1.xml.bz2", f"{staging}/dump/p2.xml.bz2"],
+        "index": [f"{staging}/dump/i1.txt.bz2", f"{staging}/dump/i2.txt.bz2"],
+        "siteinfo_json": f"{staging}/dump/siteinfo.json.gz",
+    }
+    run_context = {"dbname": "ukwiki", "dump_date": "20261101", "staging_uri": staging}
+    argv = options_to_argv(beam_job_options(config.edition("ukwiki"), run_context, staged))
+    assert argv == [
+        *("--input", staged["pages_articles"][0], "--input", staged["pages_articles"][1]),
+        *("--index", staged["index"][0], "--index", staged["index"][1]),
+        *("--siteinfo", staged["siteinfo_json"]),
+        *("--output", f"{staging}/parsed"),
+        *("--dbname", "ukwiki", "--namespaces", "0", "--dump-date", "20261101"),
+    ]

@@ -176,8 +176,7 @@ def run_local_beam_job(argv: list[str], gcs_endpoint: str | None = None) -> None
     with subprocess.Popen(
         command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
     ) as process:
-        assert process.stdout is not None
-        for line in process.stdout:
+        for line in process.stdout or ():
             tail.append(line.rstrip())
             log.info("beam: %s", line.rstrip())
     if process.returncode != 0:
@@ -208,10 +207,11 @@ def _finish(asset: Asset, settings: Settings, run_context: dict[str, Any], stats
     partition = _partition(run_context)
     bucket, prefix = split_gs_uri(partition.articles_uri)
     client = WikidropGCSHook(settings.staging_conn_id).get_client()
+    # Only the job's final shards: never Beam's leftover beam-temp-* directories of a crashed attempt.
     shards = sorted(
         f"gs://{bucket}/{blob.name}"
-        for blob in client.list_blobs(bucket, prefix=f"{prefix}/")
-        if blob.name.endswith(".parquet")
+        for blob in client.list_blobs(bucket, prefix=f"{prefix}/", delimiter="/")
+        if blob.name.rsplit("/", 1)[-1].startswith("part-") and blob.name.endswith(".parquet")
     )
     if not shards:
         raise RuntimeError(f"parse job wrote no Parquet shards under {partition.articles_uri}/")
