@@ -69,7 +69,13 @@ def add_publish_gate(run_context: XComArg, validation: XComArg) -> XComArg:
     def publish_gate(run_context: dict[str, Any], validation: dict[str, Any]) -> dict[str, Any] | bool:
         """Validation passed (it raises otherwise); deliver unless this is a dry run."""
         if run_context["dry_run"]:
-            print(f"dry run of {run_context['dbname']} {run_context['dump_date']}: nothing is delivered")
+            import logging
+
+            logging.getLogger(__name__).info(
+                "dry run of %s %s: validated, nothing is delivered",
+                run_context["dbname"],
+                run_context["dump_date"],
+            )
             return False
         return validation
 
@@ -78,6 +84,8 @@ def add_publish_gate(run_context: XComArg, validation: XComArg) -> XComArg:
 
 def edition_doc_md(edition: EditionConfig, config: WikidropConfig) -> str:
     """The DAG's documentation panel: what it does, for whom, where its data goes."""
+    from wikidrop_airflow.params import default_mirror
+
     settings = config.settings
     partners = config.partners_for(edition.dbname)
     partner_lines = (
@@ -106,13 +114,14 @@ another mirror, a subset of partners, or a dry run (stops after validation).
 {partner_lines}
 
 ## Links
-- Dumps: {settings.mirror.rstrip("/")}/{edition.dbname}/
+- Dumps: {default_mirror(settings).rstrip("/")}/{edition.dbname}/
+- Data quality reports of every run: Browse > Data quality reports (`/wikidrop-reports/`)
 - Pipeline stages and contracts: `{DOCS_URL}` in the wikidrop repository
 """
 
 
 def _schedule_start():
-    """A fixed past start date: with catchup off, only the next tick after deployment runs."""
+    """A fixed past start date; with catchup off, unpausing runs only the most recent tick."""
     from datetime import datetime
 
     return datetime(2025, 1, 1, tzinfo=UTC)
