@@ -597,6 +597,9 @@ def build_data_docs(
     schema = ExpectationSuiteValidationResultSchema()
     for batch_name, result in results:
         loaded = schema.load(json.loads(json.dumps(result)))
+        # Page titles and breadcrumbs read the run and the asset from the result's meta.
+        loaded.meta["run_id"] = run_id.to_json_dict()
+        loaded.meta.setdefault("batch_spec", {})["data_asset_name"] = batch_name
         key = ValidationResultIdentifier(
             expectation_suite_identifier=ExpectationSuiteIdentifier(name=loaded.suite_name),
             run_id=run_id,

@@ -58,12 +58,15 @@ CDN_ASSETS: Mapping[str, str] = {
     "https://cdn.jsdelivr.net/npm/vega-lite@5": "vega-lite-5.23.0/vega-lite.min.js",
     "https://cdn.jsdelivr.net/npm/vega-embed@6": "vega-embed-6.29.0/vega-embed.min.js",
 }
-# The GX logo is fetched from S3 with a tracking query string; the site already ships the same image.
+# GX's logos (light, and dark for prefers-color-scheme: dark) come from S3 with a tracking query
+# string; the site ships its own copy of the logo, used for both.
 REMOTE_LOGO_RE = re.compile(
-    r"https://great-expectations-web-assets\.s3\.[a-z0-9-]+\.amazonaws\.com/logo-long\.png[^\"']*"
+    r"https://great-expectations-web-assets\.s3\.[a-z0-9-]+\.amazonaws\.com/[A-Za-z0-9_-]+\.(?:png|svg)[^\"')]*"
 )
+LOCAL_LOGO = "static/images/logo-long.png"
+# Anything the browser would fetch by itself: scripts, stylesheets, images, CSS url(...).
 REMOTE_LOADS_RE = re.compile(
-    r"""(?:src|href)=["'](https?:)?//[^"']+\.(?:js|css)(?:\?[^"']*)?["']|src=["']https?://"""
+    r"""(?:src|href)=["'](?:https?:)?//[^"']+\.(?:js|css)(?:\?[^"']*)?["']|src=["'](?:https?:)?//|url\(["']?(?:https?:)?//"""
 )
 
 
@@ -81,17 +84,24 @@ def vendor_site(site_dir: str | os.PathLike[str]) -> list[Path]:
     shutil.copytree(VENDOR_DIR, site / SITE_VENDOR_DIR, dirs_exist_ok=True)
     pages = sorted(site.rglob("*.html"))
     for page in pages:
-        depth = len(page.relative_to(site).parts) - 1
-        root = "../" * depth
+        root = "../" * (len(page.relative_to(site).parts) - 1)
         html = page.read_text(encoding="utf-8")
         for url, local in CDN_ASSETS.items():
             html = html.replace(f'"{url}"', f'"{root}{SITE_VENDOR_DIR}/{local}"')
-        html = REMOTE_LOGO_RE.sub(f"{root}static/images/logo-long.png", html)
-        leftover = REMOTE_LOADS_RE.search(html)
-        if leftover:
-            raise UnvendoredAssetError(f"{page.relative_to(site)}: still loads {leftover.group(0)!r}")
-        page.write_text(html, encoding="utf-8")
+        # GX writes "./static/..." (the favicon) even in nested pages, where it would 404.
+        html = html.replace('"./static/', f'"{root}static/')
+        _rewrite(page, site, REMOTE_LOGO_RE.sub(root + LOCAL_LOGO, html))
+    for stylesheet in sorted((site / "static" / "styles").glob("*.css")):
+        css = stylesheet.read_text(encoding="utf-8")
+        _rewrite(stylesheet, site, REMOTE_LOGO_RE.sub("../images/logo-long.png", css))
     return pages
+
+
+def _rewrite(path: Path, site: Path, text: str) -> None:
+    leftover = REMOTE_LOADS_RE.search(text)
+    if leftover:
+        raise UnvendoredAssetError(f"{path.relative_to(site)}: still loads {leftover.group(0)!r}")
+    path.write_text(text, encoding="utf-8")
 
 
 def upload_site(client: Any, site_dir: str | os.PathLike[str], bucket: str, prefix: str) -> str:
