@@ -74,6 +74,7 @@ def test_partner_choices_are_the_editions_subscribers(config) -> None:
         schema = dag.params.get_param("partners").schema
         subscribed = [p.id for p in config.partners_for(edition.dbname)]
         assert schema["items"]["enum"] == subscribed
+        assert schema["examples"] == subscribed  # what makes the trigger form a multi-select
         assert dag.params["partners"] == subscribed
 
 
