@@ -33,6 +33,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import apache_beam as beam
+from apache_beam.io.filebasedsink import FileBasedSink
+from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
@@ -56,11 +58,13 @@ class ParseDumpOptions(PipelineOptions):
 
     @classmethod
     def _add_argparse_args(cls, parser: Any) -> None:
+        # Nothing is argparse-required: Beam parses every registered options class for every
+        # pipeline in the process; run() checks --input/--output itself.
         parser.add_argument(
-            "--input", action="append", required=True, help="dump file path or glob (repeatable)"
+            "--input", action="append", default=[], help="dump file path or glob (repeatable)"
         )
         parser.add_argument("--index", action="append", default=[], help="multistream index path or glob")
-        parser.add_argument("--output", required=True, help="output directory (local or gs://)")
+        parser.add_argument("--output", default=None, help="output directory (local or gs://)")
         parser.add_argument("--namespaces", default="0", help="comma-separated namespace ids to keep")
         parser.add_argument("--dbname", default=None, help="expected dbname (checked against the dump)")
         parser.add_argument("--siteinfo", default=None, help="siteinfo-namespaces.json[.gz] (API format)")
@@ -81,6 +85,8 @@ def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Run the job to completion and return its stats (the content of stats.json)."""
     options = PipelineOptions(argv)
     opts = options.view_as(ParseDumpOptions)
+    if not opts.input or not opts.output:
+        raise ValueError("parse_dump needs --input PATH_OR_GLOB (repeatable) and --output DIR")
     use_anonymous_gcs_for_emulator()
     namespaces = sorted({int(ns) for ns in str(opts.namespaces).split(",") if ns.strip()})
     inputs = expand_inputs(opts.input)
@@ -137,24 +143,60 @@ def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
         return json.loads(f.read())
 
 
-class WriteNdjson(beam.PTransform):
-    """Records -> gzip NDJSON shards ``<prefix>-SSSSS-of-NNNNN.ndjson.gz`` (UTF-8, not escaped)."""
+# gzip level for NDJSON shards: level 1 compresses ~3.5x faster than zlib's default 6 for ~20%
+# larger files (measured on article records); these are staging files, CPU is what scales.
+NDJSON_GZIP_LEVEL = 1
 
-    def __init__(self, prefix: str):
+
+class _GzipFile:
+    """A gzip stream over a Beam file handle; closing it closes both (GzipFile leaves fileobj open)."""
+
+    def __init__(self, raw: Any, level: int):
+        self.raw = raw
+        # mtime=0: a re-run over the same dump writes byte-identical shards.
+        self.gzip = gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=level, mtime=0)
+
+    def write(self, data: bytes) -> None:
+        self.gzip.write(data)
+
+    def close(self) -> None:
+        self.gzip.close()
+        self.raw.close()
+
+
+class _NdjsonSink(FileBasedSink):
+    """One JSON record per line (UTF-8, not ASCII-escaped), gzip-compressed at ``level``."""
+
+    def __init__(self, prefix: str, level: int):
+        super().__init__(
+            prefix,
+            coder=None,
+            file_name_suffix=".ndjson.gz",
+            mime_type="application/gzip",
+            compression_type=CompressionTypes.UNCOMPRESSED,
+        )
+        self.level = level
+
+    def open(self, temp_path: str) -> _GzipFile:
+        return _GzipFile(super().open(temp_path), self.level)
+
+    def write_record(self, file_handle: _GzipFile, value: dict[str, Any]) -> None:
+        file_handle.write(json.dumps(value, ensure_ascii=False).encode("utf-8") + b"\n")
+
+    def close(self, file_handle: _GzipFile) -> None:
+        file_handle.close()
+
+
+class WriteNdjson(beam.PTransform):
+    """Records -> gzip NDJSON shards ``<prefix>-SSSSS-of-NNNNN.ndjson.gz``."""
+
+    def __init__(self, prefix: str, level: int = NDJSON_GZIP_LEVEL):
         super().__init__()
         self.prefix = prefix
+        self.level = level
 
     def expand(self, records: beam.PCollection) -> beam.PCollection:
-        return (
-            records
-            | "ToJson" >> beam.Map(to_json_line)
-            | "WriteGzipLines"
-            >> beam.io.WriteToText(self.prefix, file_name_suffix=".ndjson.gz", compression_type="gzip")
-        )
-
-
-def to_json_line(record: dict[str, Any]) -> str:
-    return json.dumps(record, ensure_ascii=False)
+        return records | "WriteGzipLines" >> beam.io.Write(_NdjsonSink(self.prefix, self.level))
 
 
 def write_stats(counts: dict, written_files: list[str], *, path: str, **facts: Any) -> dict[str, Any]:

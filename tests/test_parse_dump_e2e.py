@@ -325,3 +325,8 @@ def test_siteinfo_json_aliases_merge_into_the_dump_header(tmp_path):
     assert site.namespace_name(14) == "Kategoreja"  # local name from the dump header
     assert site.redirect_magic_words == ("#PĀRSŪTEIŠONA", "#REDIRECT")
     assert site.namespace_by_prefix("Category").id == 14  # MediaWiki canonical name
+
+
+def test_missing_input_or_output_is_a_clear_error():
+    with pytest.raises(ValueError, match="needs --input"):
+        run(["--output", "/tmp/unused", "--some_flag_airflow_adds", "x"])
