@@ -86,10 +86,6 @@ class SuiteLoadError(RuntimeError):
     """A suite file is unreadable, or Great Expectations dropped one of its expectations."""
 
 
-class ValidationFailed(RuntimeError):
-    """A critical expectation failed; the message names expectation, observed value and threshold."""
-
-
 # -- suites and parameters --------------------------------------------------------------------------
 
 
