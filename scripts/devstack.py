@@ -94,15 +94,29 @@ def start_process(
         proc = subprocess.Popen(
             list(argv), env=dict(env), cwd=cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
-    pid_file(name).write_text(f"{proc.pid}\n")
+    pid_file(name).write_text(f"{proc.pid} {_start_time(proc.pid) or ''}\n")
     return proc.pid
 
 
-def read_pid(name: str) -> int | None:
+def _start_time(pid: int) -> str | None:
+    """The kernel's start time of ``pid`` (Linux), to tell our process from a later one reusing its id."""
     try:
-        return int(pid_file(name).read_text().strip())
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def read_pid(name: str) -> int | None:
+    """The recorded pid, or None if it is gone or the id now belongs to some other process."""
+    try:
+        pid, _, started = pid_file(name).read_text().strip().partition(" ")
+        pid_number = int(pid)
     except (FileNotFoundError, ValueError):
         return None
+    if started and _start_time(pid_number) not in {started, None}:
+        return None
+    return pid_number
 
 
 def is_running(name: str) -> bool:
@@ -120,6 +134,7 @@ def stop_process(name: str, grace_seconds: float = 20) -> None:
     """SIGINT to the process group, then SIGTERM to the parent, then SIGKILL to the group."""
     pid = read_pid(name)
     if pid is None:
+        pid_file(name).unlink(missing_ok=True)
         return
     for sig, target in ((signal.SIGINT, "group"), (signal.SIGTERM, "parent"), (signal.SIGKILL, "group")):
         try:

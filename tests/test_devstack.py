@@ -96,3 +96,13 @@ def test_connections_reach_airflow_as_environment(tmp_path: Path) -> None:
     assert env["AIRFLOW__API__HOST"] == "127.0.0.1"
     assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == f"http://127.0.0.1:{devstack.UI_PORT}/execution/"
     assert env["WIKIDROP_MIRROR"] == "http://127.0.0.1:8765"
+
+
+def test_stale_pid_file_of_a_reused_id_is_not_signalled(run_dir: Path) -> None:
+    """A pid file whose process is gone must never lead to signalling whoever got that id since."""
+    devstack.RUN.mkdir(parents=True)
+    # Our own pid, but recorded with a start time that is not ours: as if the id had been reused.
+    devstack.pid_file("ghost").write_text(f"{os.getpid()} 1\n")
+    assert devstack.read_pid("ghost") is None and not devstack.is_running("ghost")
+    devstack.stop_process("ghost", grace_seconds=1)  # must not signal this test process
+    assert devstack.started_names() == []
