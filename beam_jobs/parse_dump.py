@@ -153,7 +153,7 @@ class _GzipFile:
 
     def __init__(self, raw: Any, level: int):
         self.raw = raw
-        # mtime=0: a re-run over the same dump writes byte-identical shards.
+        # mtime=0: the gzip header carries no clock, so equal records give equal bytes.
         self.gzip = gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=level, mtime=0)
 
     def write(self, data: bytes) -> None:
