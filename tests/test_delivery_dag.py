@@ -88,14 +88,16 @@ def test_add_delivery_under_dag_test(
     snap = f"wikipedia/snapshots/{DUMP_DATE}/frwiki_namespace_0"
     for bucket in (acme_bucket, globex_bucket):
         assert fake_gcs_client.bucket(bucket).get_blob(f"{snap}/_SUCCESS") is not None
-    assert not list(fake_gcs_client.list_blobs(globex_bucket, prefix="initech/"))  # deselected: nothing written
+    assert not list(
+        fake_gcs_client.list_blobs(globex_bucket, prefix="initech/")
+    )  # deselected: nothing written
     [event] = receiver.accepted.values()
     assert event["data"]["manifest_url"] == f"gs://{acme_bucket}/{snap}/manifest.json"
     assert [r.status for r in receiver.requests] == [503, 204]
 
-    asset_extra = _asset_event_extra(drop_asset_name("acme_ai", "frwiki"))
+    asset_extra = _asset_event_extra(drop_asset_name("acme_ai", "frwiki"), dag_run.run_id)
     assert asset_extra["manifests"] == {"frwiki_namespace_0": event["data"]["manifest_url"]}
-    assert _asset_event_extra(drop_asset_name("globex_llm", "frwiki"))["record_count"] == 4
+    assert _asset_event_extra(drop_asset_name("globex_llm", "frwiki"), dag_run.run_id)["record_count"] == 4
 
     out, err = capfd.readouterr()
     xcoms = _xcom_values(dag_run.run_id)
@@ -154,7 +156,8 @@ def _dag_in_own_bundle(folder: Path, spec: dict, monkeypatch):
     return module.dag
 
 
-def _asset_event_extra(asset_name: str) -> dict:
+def _asset_event_extra(asset_name: str, run_id: str) -> dict:
+    """The one event this run emitted for the asset (the session DB also holds other tests' runs)."""
     from airflow.models.asset import AssetEvent, AssetModel
     from airflow.utils.session import create_session
     from sqlalchemy import select
@@ -163,7 +166,7 @@ def _asset_event_extra(asset_name: str) -> dict:
         extra = session.scalars(
             select(AssetEvent.extra)
             .join(AssetModel, AssetEvent.asset_id == AssetModel.id)
-            .where(AssetModel.name == asset_name)
+            .where(AssetModel.name == asset_name, AssetEvent.source_run_id == run_id)
         ).one()
     return extra
 

@@ -20,8 +20,8 @@ class WikidropGCSHook:
         self.gcs_conn_id = gcs_conn_id
 
     def get_client(self):
-        from airflow.exceptions import AirflowNotFoundException
         from airflow.sdk import BaseHook
+        from airflow.sdk.exceptions import AirflowNotFoundException
 
         from wikidrop.gcs import storage_client
 

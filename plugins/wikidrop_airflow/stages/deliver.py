@@ -68,8 +68,8 @@ def add_delivery(
         validation: dict[str, Any],
     ) -> dict[str, Any]:
         """The partner's drop of this (edition, dump date); returns the Drop (docs/architecture.md)."""
-        from airflow.exceptions import AirflowSkipException
         from airflow.sdk import get_current_context
+        from airflow.sdk.exceptions import AirflowSkipException
 
         from wikidrop.delivery import DeliveryRequest, PartnerBucket
         from wikidrop.delivery import deliver as deliver_drop
@@ -195,8 +195,8 @@ def send_notices(partner: PartnerConfig, drop: dict[str, Any]) -> dict[str, Any]
 
 
 def _connection_password(conn_id: str) -> str:
-    from airflow.exceptions import AirflowNotFoundException
     from airflow.sdk import BaseHook
+    from airflow.sdk.exceptions import AirflowNotFoundException
 
     from wikidrop.notices import NoticeError
 
@@ -211,8 +211,8 @@ def _connection_password(conn_id: str) -> str:
 
 def _smtp_settings(conn_id: str):
     """SMTP settings from an Airflow connection (host, port, login, password; extras from_email, starttls, ssl)."""
-    from airflow.exceptions import AirflowNotFoundException
     from airflow.sdk import BaseHook
+    from airflow.sdk.exceptions import AirflowNotFoundException
 
     from wikidrop.notices import NoticeError, SmtpSettings
 

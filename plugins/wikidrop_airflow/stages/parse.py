@@ -226,8 +226,8 @@ def _finish(asset: Asset, settings: Settings, run_context: dict[str, Any], stats
 
 
 def _connection_endpoint(conn_id: str) -> str | None:
-    from airflow.exceptions import AirflowNotFoundException
     from airflow.sdk import BaseHook
+    from airflow.sdk.exceptions import AirflowNotFoundException
 
     try:
         return BaseHook.get_connection(conn_id).extra_dejson.get("endpoint")
