@@ -231,22 +231,23 @@ def expand_inputs(patterns: Sequence[str]) -> list[str]:
     return files
 
 
-def index_for(dump: str, indexes: Sequence[str]) -> str | None:
-    """The index of a multistream file: same name with ``-index`` inserted and ``.xml`` -> ``.txt``."""
-    if len(indexes) == 1 and not dump.endswith(".xml"):
-        return indexes[0]
+def index_for(dump: str, indexes: Sequence[str], single_input: bool) -> str | None:
+    """The index of a multistream file: same name with ``-index`` inserted and ``.xml`` -> ``.txt``.
+
+    One input with one index pairs whatever the names (a renamed local copy).
+    """
     for index in indexes:
         name = index.rsplit("/", 1)[-1].replace("-index", "", 1).replace(".txt", ".xml", 1)
         if dump.rsplit("/", 1)[-1] == name:
             return index
-    return None
+    return indexes[0] if single_input and len(indexes) == 1 else None
 
 
 def read_tasks(inputs: Sequence[str], indexes: Sequence[str], work_unit_bytes: int) -> list[ReadTask]:
     """Whole-file tasks, or groups of multistream stream ranges when a file has an index."""
     tasks: list[ReadTask] = []
     for path in inputs:
-        index = index_for(path, indexes) if indexes else None
+        index = index_for(path, indexes, single_input=len(inputs) == 1) if indexes else None
         if index is None:
             if indexes:
                 raise DumpError(f"{path}: no matching index among {list(indexes)}")

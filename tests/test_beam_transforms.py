@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import apache_beam as beam
 import pytest
+from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
@@ -74,40 +75,58 @@ def _pipeline() -> TestPipeline:
 
 
 def test_parse_articles_classifies_every_page():
-    with _pipeline() as p:
-        parsed = (
-            p
-            | beam.Create([(pg, "frwiki.xml", 100) for pg in PAGES])
-            | beam.ParDo(ParseArticlesFn(FRWIKI, [0, 828], "20240101", max_bytes=4000)).with_outputs(
-                DEAD_LETTER, OUTCOMES, main="articles"
-            )
+    p = _pipeline()
+    parsed = (
+        p
+        | beam.Create([(pg, "frwiki.xml", 100) for pg in PAGES])
+        | beam.ParDo(ParseArticlesFn(FRWIKI, [0, 828], "20240101", max_bytes=4000)).with_outputs(
+            DEAD_LETTER, OUTCOMES, main="articles"
         )
-        assert_that(
-            parsed.articles
-            | "Names" >> beam.Map(lambda r: (r["name"], r["text"], r["provenance"]["stream_offset"])),
-            equal_to([("Poire", "La poire est un fruit.", 100)]),
-            label="OneArticle",
-        )
-        assert_that(
-            parsed[DEAD_LETTER] | "Reasons" >> beam.Map(lambda r: (r["identifier"], r["reason"], r["size"])),
-            equal_to([(7, "too_large", 5000)]),
-            label="DeadLetter",
-        )
-        assert_that(
-            parsed[OUTCOMES],
-            equal_to(
-                [
-                    ("article", 0, "", 1),
-                    ("redirect", 0, "", 1),
-                    ("redirect", 0, "", 1),
-                    ("redirect", 0, "", 1),
-                    ("skipped", 14, "namespace", 1),
-                    ("skipped", 828, "content_model", 1),
-                    ("dead_lettered", 0, "too_large", 1),
-                ]
-            ),
-            label="Outcomes",
-        )
+    )
+    assert_that(
+        parsed.articles
+        | "Names" >> beam.Map(lambda r: (r["name"], r["text"], r["provenance"]["stream_offset"])),
+        equal_to([("Poire", "La poire est un fruit.", 100)]),
+        label="OneArticle",
+    )
+    assert_that(
+        parsed[DEAD_LETTER] | "Reasons" >> beam.Map(lambda r: (r["identifier"], r["reason"], r["size"])),
+        equal_to([(7, "too_large", 5000)]),
+        label="DeadLetter",
+    )
+    assert_that(
+        parsed[OUTCOMES],
+        equal_to(
+            [
+                ("article", 0, "", 1),
+                ("redirect", 0, "", 1),
+                ("redirect", 0, "", 1),
+                ("redirect", 0, "", 1),
+                ("skipped", 14, "namespace", 1),
+                ("skipped", 828, "content_model", 1),
+                ("dead_lettered", 0, "too_large", 1),
+            ]
+        ),
+        label="Outcomes",
+    )
+    result = p.run()
+    result.wait_until_finish()
+    # Beam counters per outcome, overall and per wiki.
+    counters = {
+        (c.key.metric.namespace, c.key.metric.name): c.committed
+        for c in result.metrics().query(MetricsFilter())["counters"]
+        if c.key.metric.namespace.startswith("wikidrop")
+    }
+    assert counters == {
+        ("wikidrop", "article"): 1,
+        ("wikidrop", "redirect"): 3,
+        ("wikidrop", "skipped"): 2,
+        ("wikidrop", "dead_lettered"): 1,
+        ("wikidrop.frwiki", "article"): 1,
+        ("wikidrop.frwiki", "redirect"): 3,
+        ("wikidrop.frwiki", "skipped"): 2,
+        ("wikidrop.frwiki", "dead_lettered"): 1,
+    }
 
 
 def test_redirects_fold_into_their_normalised_target():

@@ -14,7 +14,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from beam_jobs.parse_dump import resolve_siteinfo, run
+from beam_jobs.parse_dump import index_for, resolve_siteinfo, run
 from tests.conftest import SHARED_DUMPS
 from wikidrop.dumpxml import DumpError, open_dump
 from wikidrop.records import ARTICLE_SCHEMA, DEAD_LETTER_SCHEMA
@@ -330,3 +330,18 @@ def test_siteinfo_json_aliases_merge_into_the_dump_header(tmp_path):
 def test_missing_input_or_output_is_a_clear_error():
     with pytest.raises(ValueError, match="needs --input"):
         run(["--output", "/tmp/unused", "--some_flag_airflow_adds", "x"])
+
+
+def test_multistream_files_pair_with_their_index_by_name():
+    files = [
+        "gs://b/enwiki-20240101-pages-articles-multistream1.xml-p1p41242.bz2",
+        "gs://b/enwiki-20240101-pages-articles-multistream2.xml-p41243p151573.bz2",
+    ]
+    indexes = [
+        "gs://b/enwiki-20240101-pages-articles-multistream-index2.txt-p41243p151573.bz2",
+        "gs://b/enwiki-20240101-pages-articles-multistream-index1.txt-p1p41242.bz2",
+    ]
+    assert [index_for(f, indexes, single_input=False) for f in files] == indexes[::-1]
+    assert index_for(str(JA_MULTI), [str(JA_INDEX)], single_input=False) == str(JA_INDEX)
+    assert index_for("/tmp/copy.bz2", [str(JA_INDEX)], single_input=True) == str(JA_INDEX)
+    assert index_for("/tmp/other.xml.bz2", indexes, single_input=False) is None
