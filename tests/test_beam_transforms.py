@@ -6,7 +6,7 @@ import apache_beam as beam
 import pytest
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
-from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from beam_jobs.transforms import (
@@ -70,8 +70,8 @@ PAGES = [
 ]
 
 
-def _pipeline() -> TestPipeline:
-    return TestPipeline(runner=FnApiRunner())
+def _pipeline() -> BeamTestPipeline:
+    return BeamTestPipeline(runner=FnApiRunner())
 
 
 def test_parse_articles_classifies_every_page():
