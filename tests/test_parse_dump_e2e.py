@@ -9,13 +9,15 @@ from __future__ import annotations
 import bz2
 import gzip
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 
 from beam_jobs.parse_dump import index_for, resolve_siteinfo, run
-from tests.conftest import SHARED_DUMPS
+from tests.conftest import PROJECT_ROOT, SHARED_DUMPS
 from wikidrop.dumpxml import DumpError, open_dump
 from wikidrop.records import ARTICLE_SCHEMA, DEAD_LETTER_SCHEMA
 from wikidrop.titles import normalize_title
@@ -345,3 +347,15 @@ def test_multistream_files_pair_with_their_index_by_name():
     assert index_for(str(JA_MULTI), [str(JA_INDEX)], single_input=False) == str(JA_INDEX)
     assert index_for("/tmp/copy.bz2", [str(JA_INDEX)], single_input=True) == str(JA_INDEX)
     assert index_for("/tmp/other.xml.bz2", indexes, single_input=False) is None
+
+
+def test_command_line_contract(tmp_path):
+    """``python -m beam_jobs.parse_dump`` as Airflow's Beam operator calls it (extra flags included)."""
+    pear = EDGE / "enwiki-2015-Pear-1page-schema0.10-pywikibot.xml"
+    command = [sys.executable, "-m", "beam_jobs.parse_dump", "--input", str(pear), "--output", str(tmp_path)]
+    command += ["--namespaces", "0,14", "--dump-date", "20150101", "--job_name", "added-by-airflow"]
+    done = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    stats = json.loads(done.stdout)
+    assert stats == json.loads((tmp_path / "stats.json").read_text())
+    assert (stats["articles"], stats["dump_date"]) == (1, "20150101")
