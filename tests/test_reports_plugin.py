@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from urllib.parse import urljoin
 
 import pytest
 
@@ -121,7 +122,7 @@ def test_logged_in_analyst_lists_runs_and_opens_reports(api_client, reports_buck
     listing = api_client.get("/wikidrop-reports/")
     assert listing.status_code == 200
     assert "frwiki" in listing.text and "jawiki" in listing.text and RUN_ID in listing.text
-    assert f"/wikidrop-reports/{prefix}/index.html" in listing.text
+    assert f'href="{prefix}/index.html"' in listing.text  # relative to /wikidrop-reports/
     assert "failed" in listing.text and "1234" in listing.text
 
     report = api_client.get(f"/wikidrop-reports/{prefix}/index.html")
@@ -135,7 +136,9 @@ def test_logged_in_analyst_lists_runs_and_opens_reports(api_client, reports_buck
 
     run_link = api_client.get(f"/wikidrop-reports/runs/wikidrop_frwiki/{RUN_ID}", follow_redirects=False)
     assert run_link.status_code == 307
-    assert run_link.headers["location"].endswith(f"/wikidrop-reports/{prefix}/index.html")
+    location = urljoin(str(run_link.url), run_link.headers["location"])
+    assert location == f"http://localhost/wikidrop-reports/{prefix}/index.html"
+    assert api_client.get(location).content == REPORT_HTML
     pending = api_client.get("/wikidrop-reports/runs/wikidrop_frwiki/manual__not-validated-yet")
     assert pending.status_code == 200 and "No report" in pending.text
     assert api_client.get(f"/wikidrop-reports/{prefix}/missing.html").status_code == 404

@@ -20,6 +20,7 @@ import json
 import mimetypes
 import re
 from typing import Any
+from urllib.parse import quote
 
 from wikidrop_airflow.reports.datadocs import RUNS_INDEX_DIR, run_pointer_name
 
@@ -42,7 +43,7 @@ def create_app():
     from typing import Annotated
 
     from airflow.api_fastapi.core_api.security import GetUserDep
-    from fastapi import Depends, FastAPI, HTTPException, Request
+    from fastapi import Depends, FastAPI, HTTPException
     from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
     app = FastAPI(title="wikidrop data quality reports", docs_url=None, redoc_url=None, openapi_url=None)
@@ -56,12 +57,12 @@ def create_app():
     Editions = Annotated[list[str], Depends(readable_editions)]
 
     @app.get("/", response_class=HTMLResponse)
-    def index(request: Request, editions: Editions) -> HTMLResponse:
+    def index(editions: Editions) -> HTMLResponse:
         store = ReportStore.from_config()
         sections = []
         for dbname in editions:
             runs = store.runs(dbname)
-            rows = "".join(_run_row(request, run) for run in runs) or (
+            rows = "".join(_run_row(run) for run in runs) or (
                 '<tr><td colspan="5" class="muted">no validated run yet</td></tr>'
             )
             sections.append(
@@ -72,7 +73,7 @@ def create_app():
         return HTMLResponse(_page("Data quality reports", body))
 
     @app.get("/runs/{dag_id}/{run_id}", response_model=None)
-    def run_report(request: Request, dag_id: str, run_id: str, editions: Editions) -> Response:
+    def run_report(dag_id: str, run_id: str, editions: Editions) -> Response:
         dbname = dag_id.removeprefix("wikidrop_")
         if not dag_id.startswith("wikidrop_") or dbname not in editions:
             return HTMLResponse(
@@ -87,14 +88,9 @@ def create_app():
                     " not finished (or did not run).</p>",
                 )
             )
-        target = request.url_for(
-            "report_file",
-            dbname=dbname,
-            dump_date=pointer["dump_date"],
-            run=pointer["run_dir"],
-            path="index.html",
-        )
-        return RedirectResponse(str(target), status_code=307)
+        # Relative, so it stays right behind any proxy, scheme or base URL: /runs/<dag>/<run> -> /
+        target = f"../../{_report_path(dbname, pointer['dump_date'], pointer['run_dir'])}/index.html"
+        return RedirectResponse(target, status_code=307)
 
     @app.get("/{dbname}/{dump_date}/{run}/{path:path}", name="report_file", response_model=None)
     def report_file(dbname: str, dump_date: str, run: str, path: str, editions: Editions) -> Response:
@@ -167,10 +163,12 @@ def _safe_part(part: str, pattern: re.Pattern[str]) -> bool:
     return bool(pattern.match(part)) and part not in {".", ".."} and not part.startswith("..")
 
 
-def _run_row(request: Any, run: dict[str, Any]) -> str:
-    link = request.url_for(
-        "report_file", dbname=run["dbname"], dump_date=run["dump_date"], run=run["run_dir"], path="index.html"
-    )
+def _report_path(dbname: str, dump_date: str, run_dir: str) -> str:
+    return "/".join(quote(part, safe="") for part in (dbname, dump_date, run_dir))
+
+
+def _run_row(run: dict[str, Any]) -> str:
+    link = f"{_report_path(run['dbname'], run['dump_date'], run['run_dir'])}/index.html"  # relative to /
     counts = run.get("counts") or {}
     result = '<span class="ok">passed</span>' if run.get("success") else '<span class="failed">failed</span>'
     return (
