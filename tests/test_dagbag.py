@@ -11,7 +11,7 @@ from tests.conftest import PROJECT_ROOT
 from wikidrop.config import load_config
 
 DAGS_FOLDER = PROJECT_ROOT / "dags"
-FORM_FIELDS = {"dump_date", "mirror", "partners", "dry_run"}
+FORM_FIELDS = {"dump_date", "mirror", "partners", "dry_run", "force_delivery"}
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from wikidrop.config import EditionConfig, PartnerConfig, Settings
 
 MIRROR_ENV_VAR = "WIKIDROP_MIRROR"
+FORCE_DELIVERY_PARAM = "force_delivery"
 DUMP_DATE_PATTERN = r"^(\d{8}|latest)$"
 # Same mirror forms Settings.mirror accepts: a base URL, a gs:// URI or an absolute local directory.
 MIRROR_PATTERN = r"^(https?://[^\s/]+(/\S*)?|gs://[a-z0-9][a-z0-9._-]+(/\S*)?|/\S*)$"
@@ -27,7 +28,7 @@ def default_mirror(settings: Settings) -> str:
 
 
 def build_params(settings: Settings, partners: list[PartnerConfig]) -> dict[str, Param]:
-    """The UI form: dump date, mirror override, partner subset, dry run."""
+    """The UI form: dump date, mirror override, partner subset, dry run, forced redelivery."""
     from airflow.sdk import Param
 
     partner_ids = [p.id for p in partners]
@@ -67,6 +68,13 @@ def build_params(settings: Settings, partners: list[PartnerConfig]) -> dict[str,
             type="boolean",
             title="Dry run",
             description="Stage, parse and validate, but deliver nothing and send no notices.",
+        ),
+        FORCE_DELIVERY_PARAM: Param(
+            False,
+            type="boolean",
+            title="Force redelivery",
+            description="Rewrite partner snapshots already committed for this dump date (otherwise "
+            "a rerun leaves them untouched and delivers only what is missing).",
         ),
     }
 

@@ -5,8 +5,8 @@
                                    and an Airflow Asset event for (partner, edition)
 
 A mapped task group keeps partners independent: a failing drop or webhook of one partner never
-holds back another's. Partners deselected in the run form are skipped. Trigger with
-``{"force_delivery": true}`` to rewrite already committed snapshots (otherwise a rerun is a no-op
+holds back another's. Partners deselected in the run form are skipped. Tick "Force redelivery"
+(``{"force_delivery": true}``) to rewrite already committed snapshots (otherwise a rerun is a no-op
 that re-sends the same notices, same event ids, so a partner who missed one gets it once).
 
 Downstream DAGs schedule on a partner's drops with
@@ -19,14 +19,14 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from wikidrop_airflow.params import FORCE_DELIVERY_PARAM
+
 if TYPE_CHECKING:
     from airflow.sdk import XComArg
 
     from wikidrop.config import EditionConfig, PartnerConfig, Settings
 
 log = logging.getLogger(__name__)
-
-FORCE_PARAM = "force_delivery"
 
 
 def drop_asset_name(partner_id: str, dbname: str) -> str:
@@ -90,7 +90,7 @@ def add_delivery(
             schema_version=parsed["stats"]["schema_version"],
             source_files=staged["files"],
             validation=validation,
-            force=bool(context["params"].get(FORCE_PARAM, False)),
+            force=bool(context["params"].get(FORCE_DELIVERY_PARAM, False)),
         )
         bucket = PartnerBucket.for_partner(WikidropGCSHook(partner.gcs_conn_id).get_client(), partner)
         staging_client = WikidropGCSHook(settings.staging_conn_id).get_client()
