@@ -42,6 +42,11 @@ def text_of(wikitext: str, language: str, title: str = "") -> str:
         # tables: no syntax left (cell text is data, not prose)
         ("en", "Intro.\n{| class=\"wikitable\"\n|-\n! Year !! Pop.\n|-\n| 1900 || 1,828,697\n|}\nAfter.", "Intro.\n\nAfter."),
         ("uk", "Текст.\n<center>\n: {| style=\"border:1px solid #ddd\"\n| [[Файл:A.jpg|96px]] || [[Файл:B.jpg|96px]]\n|}\n</center>\nДалі.", "Текст.\n\nДалі."),
+        # ltgwiki "Spanīšu volūda": "{|" tables (one nested) closed by "</table>" as MediaWiki allows;
+        # the article's prose after them is kept
+        ("ltg", "{| border= cellpadding=2 cellspacing=0 align=right width=290px>\n\n<tr style=background:><td align=center><font size=+1>'''Spanīšu volūda'''\n{| border=1 cellpadding=2 cellspacing=0 align=left width=290px>\n<tr><td align=left>Raksteiba:<td align=left>latiņu (spanīšu variants)\n</table>\n</table>\n'''Spanīšu volūda''' aba '''kastilīšu volūda''' — vysuvairuok runojamuo [[Romanīšu volūdys|romanīšu volūda]].\n\n[[Kategoreja:Volūdys]]", "Spanīšu volūda aba kastilīšu volūda — vysuvairuok runojamuo romanīšu volūda."),
+        # a nested unparsed table: its own "|}" does not end the outer one
+        ("en", "Intro.\n{| border=1\n| a\n{| border=1\n| b\n|}\ncell text\n|}\nAfter.", "Intro.\n\nAfter."),
         # HTML tags and attributes: inner text kept
         ("en", "<span style=\"color:red\">Red</span> and <b>bold</b> and <small>small</small>.", "Red and bold and small."),
         ("en", "Line one<br />line two.", "Line one\nline two."),

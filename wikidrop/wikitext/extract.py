@@ -121,6 +121,7 @@ _MEDIA_FILE = re.compile(
     r"\.(?:jpe?g|png|gif|svg|tiff?|webp|xcf|ogg|oga|ogv|webm|mp3|wav|flac|mid|pdf|djvu|stl)\s*$",
     re.IGNORECASE,
 )
+_TABLE_CLOSE = re.compile(r"\|\}|</table\s*>", re.IGNORECASE)
 _VISIBLE = re.compile(r"[^\W_]")  # a line worth keeping shows at least a letter or digit
 _PIPE_TRICK = re.compile(r"\s*(?:\([^()]*\)|（[^（）]*）)$")
 
@@ -418,12 +419,17 @@ def _clean_block(raw: str) -> str:
         raw = _MAGIC_WORD.sub(_magic_word, raw)
     out: list[str] = []
     counters: list[int] = []
-    in_table = False
+    table_depth = 0
     for line in raw.split("\n"):
         stripped = line.strip()
-        if in_table or stripped.lstrip(_MARKER_CHARS + " ").startswith("{|"):
-            # an unparsed table runs to its "|}": none of it is prose
-            in_table = not stripped.startswith("|}")
+        opens_table = stripped.lstrip(_MARKER_CHARS + " ").startswith("{|")
+        if table_depth or opens_table:
+            # an unparsed table runs to its own "|}" (nested tables counted), or to "</table>",
+            # which closes a "{|" table in MediaWiki too: none of it is prose, what follows is
+            if opens_table:
+                table_depth += 1
+            elif _TABLE_CLOSE.match(stripped):
+                table_depth -= 1
             continue
         if not stripped or _is_table_residue(stripped):
             if out and out[-1] != "":
