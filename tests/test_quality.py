@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.test_wikitext_sites import site
-from wikidrop.quality import holes, leftover_markup, list_items_kept
+from wikidrop.quality import holes, leftover_markup, list_items_kept, prose_wikitext_bytes
 
 RESIDUE_FR = (
     "Voir [[Paris]] et {{Lien web}} ici.\n"
@@ -78,3 +78,27 @@ def test_list_items_kept_counts_body_items_only() -> None:
     assert list_items_kept(wikitext, "Intro.\n- La ville est belle\n1. second élément") == (2, 2)
     assert list_items_kept(wikitext, "Intro.\n- La ville est belle") == (2, 1)
     assert list_items_kept("Pas de liste.", "Pas de liste.") == (0, 0)
+
+
+# -- prose-bearing wikitext ---------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("language", "wikitext", "expected"),
+    [
+        ("fr", "Paris est belle.", "Paris est belle."),
+        # links keep their brackets; file, category and interlanguage links are not prose
+        ("fr", "Voir [[Paris]].\n[[Fichier:Tour.jpg|thumb|La [[tour Eiffel]]]]\n[[Catégorie:Ville]][[en:Paris]]", "Voir [[Paris]].\n\n"),
+        # ltgwiki's city lists: gallery lines under a local alias, then a table with nested cells
+        ("ltg", "[[Fails:Tallinn.jpg|thumb|160px|[[Talins]]]]\n{| border=2\n|-\n| 1.\n| [[Talins]]\n|}\nMīsti.", "\n\nMīsti."),
+        # "</table>" closes a "{|" table, nested tables count, "|}}" closes a template, not a table
+        ("ltg", "{| a\n{| b\n| x\n</table>\n</table>\nVolūda.", "\nVolūda."),
+        ("fr", "{| a\n| {{Modèle\n|x=1\n|}}\n| y\n|}\nFin.", "\nFin."),
+        # templates (infoboxes, hatnotes, page-generating templates), comments and galleries
+        ("fr", "{{Infobox Ville|nom=[[Paris]]}}<!-- note -->Texte<gallery>A.jpg|a</gallery>.", "Texte."),
+        # an unclosed table runs to the end of the page, as in MediaWiki
+        ("fr", "Début.\n{| a\n| b", "Début.\n"),
+    ],
+)  # fmt: skip
+def test_prose_wikitext_bytes_counts_only_the_pages_own_prose(
+    language: str, wikitext: str, expected: str
+) -> None:
+    assert prose_wikitext_bytes(wikitext, site(language)) == len(expected.encode("utf-8"))

@@ -171,11 +171,20 @@ def test_namespace_host_size_and_date_checks() -> None:
     assert "2025-08-01T23:59:59" in threshold["date_modified"]
 
 
-def test_empty_text_fails_only_for_non_stub_articles() -> None:
+def test_empty_text_fails_only_when_the_page_has_prose_of_its_own() -> None:
     stub = record(50, "Ébauche", "", wikitext="{{ébauche}}")
     assert check_articles([*good_records(), stub])["success"]
-    long_but_empty = record(51, "Vide", "", wikitext="{{Infobox|" + "x" * 400 + "}}")
-    outcome = check_articles([*good_records(), long_but_empty])
+    # data, not prose: a big table (ltgwiki's city lists) or an infobox alone may yield no text
+    rows = "".join(f"|-\n| {i}. || [[Ville {i}]] || {i * 1000}\n" for i in range(40))
+    table_only = record(
+        52, "Liste des villes", "", wikitext=f'{{| class="wikitable"\n{rows}|}}\n[[Catégorie:Listes]]'
+    )
+    infobox_only = record(53, "Film", "", wikitext="{{Infobox Film|" + "titre = x\n" * 60 + "}}")
+    assert check_articles([*good_records(), table_only, infobox_only])["success"]
+    # prose the extraction lost (after a "{|" table closed by "</table>") fails the gate
+    prose = "Le [[Rhône]] est un fleuve d'Europe qui prend sa source en Suisse. " * 5
+    lost = record(51, "Vide", "", wikitext="{| border=1\n<tr><td>a\n</table>\n" + prose)
+    outcome = check_articles([*good_records(), lost])
     assert failed(outcome) == {("expect_column_values_to_be_between", "text_chars")}
 
 

@@ -78,7 +78,12 @@ class ValidationThresholds(StrictModel):
     max_row_deviation_vs_dump: float = Field(0.05, ge=0, le=1)
     max_markup_residue_per_10k: float = Field(1.0, ge=0)
     min_script_share: float = Field(0.5, ge=0, le=1)
-    stub_max_wikitext_bytes: int = Field(200, ge=0, description="pages this small may have empty text")
+    stub_max_wikitext_bytes: int = Field(
+        200,
+        ge=0,
+        description="pages with at most this much wikitext of their own prose (outside tables, templates, "
+        "file and category links: wikidrop.quality.prose_wikitext_bytes) may have empty text",
+    )
     min_nonstub_text_share: float = Field(
         0.999, ge=0, le=1, description="share of non-stub articles that must have non-empty text"
     )

@@ -215,3 +215,75 @@ def _appears_in_order(words: list[str], tokens: list[str], positions: dict[str, 
         else:
             return True
     return False
+
+
+# -- prose-bearing wikitext -----------------------------------------------------------------------
+# What is not the page's own prose: tables (wiki "{| |}", which "</table>" also closes, and HTML),
+# gallery-like blocks, comments, file, category and interlanguage links, and template calls.
+_NON_PROSE_SCAN = re.compile(
+    r"^[ \t:]*\{\||^[ \t]*\|\}(?!\})|<table\b[^<>]*>|</table\s*>|<(?:gallery|imagemap|timeline)\b|\[\[|\]\]|\{\{|\}\}",
+    re.IGNORECASE | re.MULTILINE,
+)
+_LINK_TARGET = re.compile(r"[^\[\]|\n]*")
+_MEDIA_FILE_NAME = re.compile(
+    r"\.(?:jpe?g|png|gif|svg|tiff?|webp|xcf|ogg|oga|ogv|webm|mp3|wav|flac|mid|pdf|djvu|stl)\s*$",
+    re.IGNORECASE,
+)
+_INTERLANGUAGE_PREFIX = re.compile(r"^[a-z]{2,3}(?:-[a-z0-9]{2,8})*$")
+
+
+def _is_non_prose_link(target: str, site: SiteInfo) -> bool:
+    """``[[File:..]]``, ``[[Category:..]]`` (any local name or alias) or ``[[en:..]]``: not prose."""
+    target = target.strip()
+    prefix, colon, rest = target.partition(":")
+    if not colon or not prefix:
+        return False
+    namespace = site.namespace_by_prefix(prefix)
+    if namespace is not None:
+        return namespace.id in (FILE_NS, MEDIA_NS, CATEGORY_NS)
+    return bool(_MEDIA_FILE_NAME.search(rest) or _INTERLANGUAGE_PREFIX.match(prefix))
+
+
+def prose_wikitext_bytes(wikitext: str, site: SiteInfo) -> int:
+    """UTF-8 bytes of the page's own prose source: wikitext outside tables, galleries, comments,
+    file/category/interlanguage links and template calls.
+
+    A page that is only a table (a list of cities, a main page laid out in tables), an infobox,
+    hatnotes and navboxes, or a template that generates the whole page (mrwiki's calendar days)
+    legitimately has no ``text``: unknown templates are dropped by design (no template expansion)
+    and tables and infoboxes are data, not prose. Validation expects text from a page whose own
+    prose source is larger than a stub's, so it still catches extraction losing real prose.
+    """
+    text = _without_comments(wikitext)
+    kept = position = tables = templates = hidden_links = 0
+    links: list[bool] = []  # per open "[[": whether that link is hidden
+    while match := _NON_PROSE_SCAN.search(text, position):
+        visible = not (tables or templates or hidden_links)
+        if visible:
+            kept += len(text[position : match.start()].encode("utf-8"))
+        token = match.group(0).lower()
+        position = match.end()
+        if token == "{{":
+            templates += 1
+        elif token == "}}":
+            templates = max(0, templates - 1)
+        elif token == "[[":
+            hidden = _is_non_prose_link(_LINK_TARGET.match(text, position).group(0), site)
+            links.append(hidden)
+            hidden_links += hidden
+            kept += 2 if visible and not hidden else 0
+        elif token == "]]":
+            hidden = links.pop() if links else False
+            hidden_links -= hidden
+            kept += 2 if visible else 0
+        elif token.startswith(("<gallery", "<imagemap", "<timeline")):
+            end = text.lower().find(f"</{token[1:]}", position)
+            close = text.find(">", end) if end >= 0 else -1
+            position = close + 1 if close >= 0 else len(text)
+        elif token.endswith("{|") or token.startswith("<table"):
+            tables += 1
+        else:  # "|}" or "</table>"
+            tables = max(0, tables - 1)
+    if not (tables or templates or hidden_links):
+        kept += len(text[position:].encode("utf-8"))
+    return kept

@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 
 from wikidrop.config import PROJECT_ROOT, EditionConfig
 from wikidrop.gcs import split_gs_uri
+from wikidrop.quality import prose_wikitext_bytes
 from wikidrop.siteinfo import SiteInfo
 
 if TYPE_CHECKING:
@@ -268,7 +269,10 @@ def article_frame(batch: pa.RecordBatch | pa.Table, site: SiteInfo, edition: Edi
         rows["number_of_characters"].append(version.get("number_of_characters"))
         rows["date_modified"].append(record.get("date_modified"))
         rows["text_chars"].append(len(text))
-        rows["is_stub"].append(wikitext_bytes <= stub_bytes)
+        # a page that is only tables, media and categories may have no text, however big
+        rows["is_stub"].append(
+            wikitext_bytes <= stub_bytes or prose_wikitext_bytes(wikitext, site) <= stub_bytes
+        )
         rows["redirect_name"].append(record.get("name") if redirect.match(wikitext) else None)
         rows["residue_per_10k"].append(residue_per_10k(leftover_markup(text, site), text) if text else None)
         rows["script_share"].append(script_share(text, edition.scripts))
