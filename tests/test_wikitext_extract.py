@@ -175,6 +175,15 @@ def test_pagename_and_pipe_trick() -> None:
     )
 
 
+def test_magic_variables_are_not_templates() -> None:
+    # ltgwiki's main page: "Niule latgaļu volūdā: {{NUMBEROFARTICLES}} rakstīni"
+    content = extract_content(
+        "Niule: '''{{NUMBEROFARTICLES}}''' rakstīni {{Vierteigs rakstīņs}}", site("ltg")
+    )
+    assert content.text == "Niule: rakstīni"
+    assert content.templates == ["Taiss:Vierteigs rakstīņs"]
+
+
 def test_pathological_input_returns() -> None:
     content = extract_content("{{a|" * 200 + "texte", site("en"))
     assert "{{" not in content.text
