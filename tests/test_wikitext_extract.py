@@ -47,6 +47,8 @@ def text_of(wikitext: str, language: str, title: str = "") -> str:
         ("ltg", "{| border= cellpadding=2 cellspacing=0 align=right width=290px>\n\n<tr style=background:><td align=center><font size=+1>'''Spanīšu volūda'''\n{| border=1 cellpadding=2 cellspacing=0 align=left width=290px>\n<tr><td align=left>Raksteiba:<td align=left>latiņu (spanīšu variants)\n</table>\n</table>\n'''Spanīšu volūda''' aba '''kastilīšu volūda''' — vysuvairuok runojamuo [[Romanīšu volūdys|romanīšu volūda]].\n\n[[Kategoreja:Volūdys]]", "Spanīšu volūda aba kastilīšu volūda — vysuvairuok runojamuo romanīšu volūda."),
         # a nested unparsed table: its own "|}" does not end the outer one
         ("en", "Intro.\n{| border=1\n| a\n{| border=1\n| b\n|}\ncell text\n|}\nAfter.", "Intro.\n\nAfter."),
+        # an unpaired transclusion tag (mrwiki "भारतातील राजकीय पक्ष"): the tag goes, the list stays
+        ("en", "Parties\n\n<noinclude>\n# Tamil Maanila Congress\n# Telugu Desam Party", "Parties\n\n1. Tamil Maanila Congress\n2. Telugu Desam Party"),
         # HTML tags and attributes: inner text kept
         ("en", "<span style=\"color:red\">Red</span> and <b>bold</b> and <small>small</small>.", "Red and bold and small."),
         ("en", "Line one<br />line two.", "Line one\nline two."),

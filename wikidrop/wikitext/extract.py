@@ -127,7 +127,8 @@ _STRAY_BRACKETS = re.compile(r"\[\[|\]\]|\{\{|\}\}")
 # HTML the tokenizer could not pair (unclosed <table>, stray </div>) and MediaWiki would hide.
 _STRAY_HTML = re.compile(
     r"</?(?:table|tbody|thead|tr|td|th|div|span|font|center|small|big|br|p|b|i|u|s|strike|sup|sub"
-    r"|strong|em|ref|references|blockquote|poem|gallery|abbr|hr|ul|ol|li|dl|dt|dd)\b[^<>\n]{0,300}>",
+    r"|strong|em|ref|references|blockquote|poem|gallery|abbr|hr|ul|ol|li|dl|dt|dd"
+    r"|noinclude|onlyinclude|includeonly)\b[^<>\n]{0,300}>",
     re.IGNORECASE,
 )
 # A link to a media file whatever its namespace is called (aliases an XML header cannot list).
