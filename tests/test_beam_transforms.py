@@ -13,11 +13,11 @@ from beam_jobs.transforms import (
     DEAD_LETTER,
     OUTCOMES,
     CountOutcomesFn,
+    ParseArticles,
     ParseArticlesFn,
+    ReadTask,
     StatsError,
     build_stats,
-    fold_redirects,
-    redirect_pair,
     redirect_target,
     title_key,
 )
@@ -78,7 +78,7 @@ def test_parse_articles_classifies_every_page():
     p = _pipeline()
     parsed = (
         p
-        | beam.Create([(pg, "frwiki.xml", 100) for pg in PAGES])
+        | beam.Create([(pg, "frwiki.xml", 100, []) for pg in PAGES])
         | beam.ParDo(ParseArticlesFn(FRWIKI, [0, 828], "20240101", max_bytes=4000)).with_outputs(
             DEAD_LETTER, OUTCOMES, main="articles"
         )
@@ -129,21 +129,64 @@ def test_parse_articles_classifies_every_page():
     }
 
 
-def test_redirects_fold_into_their_normalised_target():
-    pages = [(pg, "frwiki.xml", None) for pg in PAGES]
+def _export(pages: list[Page]) -> str:
+    """A frwiki export (schema 0.11) of ``pages``; titled redirects as <redirect title>, others bare."""
+    from xml.sax.saxutils import escape, quoteattr
+
+    body = []
+    for pg in pages:
+        if pg.redirect_target:
+            redirect = f"<redirect title={quoteattr(pg.redirect_target)} />"
+        else:
+            redirect = "<redirect />" if pg.is_redirect else ""
+        body.append(
+            f"<page><title>{escape(pg.title)}</title><ns>{pg.ns}</ns><id>{pg.id}</id>{redirect}"
+            f"<revision><id>{pg.id * 10}</id><timestamp>2024-01-01T00:00:00Z</timestamp>"
+            f"<contributor><username>X</username><id>1</id></contributor>"
+            f"<model>{pg.revision.model}</model><format>text/x-wiki</format>"
+            f'<text bytes="{len(pg.revision.text.encode())}" xml:space="preserve">{escape(pg.revision.text)}</text>'
+            f"</revision></page>"
+        )
+    namespaces = "".join(
+        f'<namespace key="{ns.id}" case="first-letter">{ns.name}</namespace>'
+        for ns in FRWIKI.namespaces.values()
+    )
+    return (
+        '<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.11/" version="0.11" xml:lang="fr">'
+        f"<siteinfo><sitename>Wikipédia</sitename><dbname>frwiki</dbname><base>{FRWIKI.base_url}</base>"
+        f"<case>first-letter</case><namespaces>{namespaces}</namespaces></siteinfo>"
+        + "".join(body)
+        + "</mediawiki>"
+    )
+
+
+def test_redirects_fold_into_their_normalised_target_across_read_tasks(tmp_path):
+    # The article and its redirects sit in different files (read tasks): the join must route them.
+    first, second = tmp_path / "frwiki-1.xml", tmp_path / "frwiki-2.xml"
+    first.write_text(_export([PAGES[0], PAGES[4], PAGES[6]]), encoding="utf-8")
+    second.write_text(
+        _export(
+            [PAGES[1], PAGES[2], PAGES[3], page(8, "Poire 2", "#REDIRECTION [[Poire]]", redirect="Poire")]
+        ),
+        encoding="utf-8",
+    )
     with _pipeline() as p:
-        created = p | beam.Create(pages)
-        pairs = created | beam.FlatMap(redirect_pair, FRWIKI, frozenset({0}))
-        articles = created | beam.ParDo(ParseArticlesFn(FRWIKI, [0], "20240101"))
-        folded = articles | beam.ParDo(fold_redirects, beam.pvalue.AsMultiMap(pairs)).with_outputs(
-            OUTCOMES, main="articles"
+        parsed = (
+            p
+            | beam.Create([ReadTask(str(first)), ReadTask(str(second))])
+            | ParseArticles(FRWIKI, [0], "20240101")
         )
         assert_that(
-            folded.articles | beam.Map(lambda r: (r["name"], [x["name"] for x in r["redirects"]])),
-            equal_to([("Poire", ["Poires", "Pyrus communis"]), ("Énorme", [])]),
+            parsed["articles"] | beam.Map(lambda r: (r["name"], [x["name"] for x in r["redirects"]])),
+            equal_to([("Poire", ["Poire 2", "Poires", "Pyrus communis"]), ("Énorme", [])]),
             label="Folded",
         )
-        assert_that(folded[OUTCOMES], equal_to([("folded", 0, "", 2)]), label="FoldedCount")
+        assert_that(
+            parsed["counts"]
+            | beam.Map(lambda c: {k: n for k, n in c.items() if k[0] in ("folded", "redirect")}),
+            equal_to([{("folded", 0, ""): 3, ("redirect", 0, ""): 4}]),
+            label="Counts",
+        )
 
 
 def test_redirect_target_from_element_or_localized_magic_word():
