@@ -15,6 +15,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 from urllib.parse import quote, urlsplit
 from xml.etree.ElementTree import Element
@@ -130,7 +131,7 @@ class SiteInfo:
     rtl: bool | None = None
 
     # -- derived facts -------------------------------------------------------------------------
-    @property
+    @cached_property  # article_url needs it for every link of every page
     def server(self) -> str:
         """``https://xx.wikipedia.org`` (scheme + host of ``base_url``)."""
         parts = urlsplit(self.base_url)
