@@ -116,6 +116,25 @@ def test_article_url_is_mediawiki_style():
     assert site.direction == "ltr"
 
 
+def test_article_url_encodes_exactly_like_urllib_quote():
+    # Every title of the real dumps (many scripts) plus the characters at the edge of the safe set.
+    from urllib.parse import quote
+
+    from wikidrop.dumpxml import open_dump
+
+    titles = ["a-b.c~d_e", "%20 +&=?#[]{}<>|\\^`\"'", "Ω ≈ ç 🙂 \u00a0 \t", "100% (x), y; z! @*$:/"]
+    for dump in [
+        "ja/jawiki-20250801-head-100k-lines-nlp4j.xml.bz2",
+        "derived/bnwiki-20230501-head-100k-lines-CLOSED-xztextfilter.xml.bz2",
+    ]:
+        with open_dump(str(SHARED_DUMPS / dump)) as reader:
+            titles += [page.title for page in reader.pages()]
+    site = SiteInfo(dbname="xwiki", base_url="https://x.wikipedia.org/wiki/Main")
+    for title in titles:
+        expected = "https://x.wikipedia.org/wiki/" + quote(title.replace(" ", "_"), safe=":/(),!*@$;~")
+        assert site.article_url(title) == expected, title
+
+
 def test_staging_partition_paths_and_date_check():
     part = StagingPartition("wikidrop-staging", "jawiki", "20250801")
     assert part.stats_uri == "gs://wikidrop-staging/jawiki/20250801/parsed/stats.json"

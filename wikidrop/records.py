@@ -230,7 +230,9 @@ def key_values(params: Mapping[str, Any] | Iterable[Any] | None) -> list[dict[st
     items = params.items() if isinstance(params, Mapping) else params
     out = []
     for item in items:
-        if isinstance(item, Mapping):
+        if isinstance(item, tuple):  # checked first: a Mapping check is an ABC lookup per item
+            key, value = item
+        elif isinstance(item, Mapping):
             key, value = item.get("key"), item.get("value")
         else:
             key, value = item
