@@ -140,14 +140,15 @@ class ScanTitlesFn(_PageReaderFn):
         self.namespaces = frozenset(namespaces)
 
     def process(self, task: ReadTask) -> Iterator[Any]:
+        task_key = task.key
         for page, _ in self._pages(task):
             if page.ns not in self.namespaces:
                 continue
             if page.is_redirect:
-                for pair in redirect_pair(page, self.site, self.namespaces):
+                for pair in redirect_pair(page, self.site):
                     yield beam.pvalue.TaggedOutput(REDIRECT_PAIRS, pair)
             else:
-                yield title_key(page.ns, page.title), task.key
+                yield title_key(page.ns, page.title), task_key
 
 
 class ReadPagesFn(_PageReaderFn):
@@ -188,14 +189,12 @@ def title_key(ns: int, title: str) -> str:
     return f"{ns}\t{title}"
 
 
-def redirect_pair(page: Page, site: SiteInfo, namespaces: frozenset[int]) -> list[tuple[str, dict[str, str]]]:
-    """``[(target key, {name, url})]`` for a redirect page in the requested namespaces, else ``[]``.
+def redirect_pair(page: Page, site: SiteInfo) -> list[tuple[str, dict[str, str]]]:
+    """``[(target key, {name, url})]`` for a redirect page.
 
     A redirect whose target cannot be read or normalised yields nothing: it is counted as
     unresolved (redirects - folded) like one whose target is absent.
     """
-    if not page.is_redirect or page.ns not in namespaces:
-        return []
     target = redirect_target(page, site)
     normalized = normalize_title(target, site) if target else None
     if normalized is None:

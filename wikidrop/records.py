@@ -230,9 +230,8 @@ def key_values(params: Mapping[str, Any] | Iterable[Any] | None) -> list[dict[st
     items = params.items() if isinstance(params, Mapping) else params
     out = []
     for item in items:
-        if isinstance(item, tuple):  # checked first: a Mapping check is an ABC lookup per item
-            key, value = item
-        elif isinstance(item, Mapping):
+        # The tuple check first: a Mapping check is an ABC lookup per item.
+        if not isinstance(item, tuple) and isinstance(item, Mapping):
             key, value = item.get("key"), item.get("value")
         else:
             key, value = item
