@@ -41,11 +41,11 @@ from isal import igzip
 
 from beam_jobs.local_gcs import use_anonymous_gcs_for_emulator
 from beam_jobs.transforms import ParseArticles, ReadTask, build_stats, open_input
-from wikidrop.dumpxml import DumpError, read_siteinfo
-from wikidrop.multistream import group_ranges, open_index, stream_ranges
-from wikidrop.page_guard import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT_S
+from wikidrop.dumps.export import DumpError, read_siteinfo
+from wikidrop.dumps.multistream import group_ranges, open_index, stream_ranges
+from wikidrop.dumps.siteinfo import MEDIAWIKI_CANONICAL_NAMESPACES, Namespace, SiteInfo
 from wikidrop.records import ARTICLE_SCHEMA, SCHEMA_VERSION, parser_version
-from wikidrop.siteinfo import MEDIAWIKI_CANONICAL_NAMESPACES, Namespace, SiteInfo
+from wikidrop.wikitext.page_guard import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT_S
 
 log = logging.getLogger(__name__)
 

@@ -26,13 +26,13 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
-from wikidrop.dumpxml import DEFAULT_MODEL, DumpReader, Page
-from wikidrop.multistream import StreamRange, read_range_pages
-from wikidrop.page_guard import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT_S, PageGuard
+from wikidrop.dumps.export import DEFAULT_MODEL, DumpReader, Page
+from wikidrop.dumps.multistream import StreamRange, read_range_pages
+from wikidrop.dumps.siteinfo import SiteInfo
+from wikidrop.dumps.titles import normalize_title
 from wikidrop.records import build_article_record, dead_letter_record, parser_version, provenance
-from wikidrop.siteinfo import SiteInfo
-from wikidrop.titles import normalize_title
 from wikidrop.wikitext import extract_content
+from wikidrop.wikitext.page_guard import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT_S, PageGuard
 
 # Tags of the DoFns' extra outputs.
 DEAD_LETTER = "dead_letter"

@@ -47,7 +47,7 @@ _TITLE = re.compile(rb"<title>([^<]*)</title>")
 
 def build_dump(directory: Path, target_bytes: int) -> tuple[Path, Path, int]:
     """Write ``benchwiki`` export XML of >= target_bytes, then its multistream + index mirror."""
-    from wikidrop.mirror import ExportSplit, _utf8_blocks, build_mirror, open_export_bytes, split_export
+    from wikidrop_dev.mirror import ExportSplit, _utf8_blocks, build_mirror, open_export_bytes, split_export
 
     header = b""
     pages: list[bytes] = []
@@ -124,7 +124,7 @@ def bare_loop(multistream: str, mode: str) -> None:
     """Child process: read pages, then time strip_code or extract_content over the article pages."""
     import mwparserfromhell
 
-    from wikidrop.dumpxml import open_dump
+    from wikidrop.dumps.export import open_dump
     from wikidrop.wikitext import extract_content
 
     read_started = time.process_time()
@@ -147,9 +147,9 @@ def bare_loop(multistream: str, mode: str) -> None:
 
 def guard_overhead(multistream: str, limit: int = 2000) -> dict[str, float]:
     """CPU per page through the page guard (owner + child) vs a direct call, on the same pages."""
-    from wikidrop.dumpxml import open_dump
-    from wikidrop.page_guard import PageGuard
+    from wikidrop.dumps.export import open_dump
     from wikidrop.wikitext import extract_content
+    from wikidrop.wikitext.page_guard import PageGuard
 
     with open_dump(multistream) as reader:
         site = reader.siteinfo

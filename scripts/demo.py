@@ -130,7 +130,7 @@ def measure_export(dump: Path, max_pages: int = 300) -> tuple[str, list[str]]:
     import unicodedata
     from collections import Counter
 
-    from wikidrop.dumpxml import open_dump
+    from wikidrop.dumps.export import open_dump
 
     counts: Counter[str] = Counter()
     with open_dump(str(dump), allow_truncated=True) as reader:

@@ -283,11 +283,11 @@ def create_buckets(config, gcs_url: str) -> list[str]:
 
 
 def build_mirror(exports: Sequence[tuple[Path, Path | None]]) -> list[tuple[str, str]]:
-    """``python -m wikidrop.mirror build`` per export; returns (dbname, dump date) of each."""
+    """``python -m wikidrop_dev.mirror build`` per export; returns (dbname, dump date) of each."""
     built = []
     MIRROR_DIR.mkdir(parents=True, exist_ok=True)
     for export, siteinfo in exports:
-        argv = [PYTHON, "-m", "wikidrop.mirror", "build", str(export), "--root", str(MIRROR_DIR)]
+        argv = [PYTHON, "-m", "wikidrop_dev.mirror", "build", str(export), "--root", str(MIRROR_DIR)]
         match = SAMPLE_RE.match(export.name)
         if match:
             argv += ["--dbname", match["dbname"], "--date", match["date"]]
@@ -324,7 +324,7 @@ def start_mirror_server() -> str:
         [
             PYTHON,
             "-m",
-            "wikidrop.mirror",
+            "wikidrop_dev.mirror",
             "serve",
             "--root",
             str(MIRROR_DIR),

@@ -7,7 +7,7 @@ for a valid signature (also for a repeated id, which it counts as a duplicate, a
 deduplicating on ``webhook-id`` would), 401 for a bad one, and 503 for the first ``--fail-first``
 requests (to exercise the sender's retries).
 
-Run it from the project root (``PYTHONPATH=.``): it verifies with ``wikidrop.notices.verify_signature``.
+Run it from the project root (``PYTHONPATH=.``): it verifies with ``wikidrop.delivery.notices.verify_signature``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from wikidrop.notices import InvalidSignature, verify_signature
+from wikidrop.delivery.notices import InvalidSignature, verify_signature
 
 
 @dataclass

@@ -21,8 +21,8 @@ from beam_jobs.transforms import (
     redirect_target,
     title_key,
 )
-from wikidrop.dumpxml import Page, Revision
-from wikidrop.siteinfo import Namespace, SiteInfo
+from wikidrop.dumps.export import Page, Revision
+from wikidrop.dumps.siteinfo import Namespace, SiteInfo
 
 # A French wiki: localized namespace names and redirect magic word, as siteinfo gives them.
 FRWIKI = SiteInfo(

@@ -24,7 +24,7 @@ import pytest
 from wikidrop_airflow.reports.datadocs import vendor_site
 
 from tests.test_validation import FR_EDITION, FR_SITE, stats
-from wikidrop import validation
+from wikidrop.quality import validation
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium not installed (apt-get install chromium)")

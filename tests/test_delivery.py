@@ -18,7 +18,7 @@ import pytest
 
 from tests.conftest import PROJECT_ROOT
 from wikidrop.config import PartnerConfig
-from wikidrop.delivery import (
+from wikidrop.delivery.drops import (
     DeliveryConflict,
     DeliveryError,
     DeliveryRequest,
@@ -28,8 +28,8 @@ from wikidrop.delivery import (
     PartnerBucket,
     deliver,
 )
+from wikidrop.delivery.verify import verify
 from wikidrop.records import ARTICLE_SCHEMA, LICENSE, SCHEMA_VERSION
-from wikidrop.verify import verify
 
 DUMP_DATE = "20250801"
 SOURCE_FILES = [
@@ -262,7 +262,7 @@ KILLED_WORKER = """
 import json, os, signal, sys
 
 from tests.test_delivery import partner, request
-from wikidrop.delivery import PartnerBucket, deliver
+from wikidrop.delivery.drops import PartnerBucket, deliver
 from wikidrop.gcs import storage_client
 
 bucket, endpoint, shards = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])

@@ -14,8 +14,8 @@ from wikidrop_airflow.sensors.dumpstatus import DumpStatusSensor
 from wikidrop_airflow.triggers.dumpstatus import DumpStatusTrigger
 
 from tests.fixtures.dump_mirror import SAMPLE_DUMP_DATE, ServedMirror
-from wikidrop.dumpstatus import REQUIRED_JOBS
-from wikidrop.mirror import with_jobs_in_progress
+from wikidrop.dumps.dumpstatus import REQUIRED_JOBS
+from wikidrop_dev.mirror import with_jobs_in_progress
 
 STATUS_PATH = f"/frwiki/{SAMPLE_DUMP_DATE}/dumpstatus.json"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.dump_mirror import SAMPLE_DUMP_DATE, SAMPLES, ServedMirror, upload_mirror
-from wikidrop.dumpstatus import (
+from wikidrop.dumps.dumpstatus import (
     INDEX,
     PAGES_ARTICLES,
     SITEINFO_JSON,
@@ -24,7 +24,7 @@ from wikidrop.dumpstatus import (
     resolve_dump_date,
     resolve_latest,
 )
-from wikidrop.mirror import build_mirror, with_jobs_in_progress
+from wikidrop_dev.mirror import build_mirror, with_jobs_in_progress
 
 
 def add_dump(root: Path, db: str, dump_date: str, in_progress: tuple[str, ...] = ()) -> Path:

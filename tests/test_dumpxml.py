@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SHARED_DUMPS
-from wikidrop.dumpxml import (
+from wikidrop.dumps.export import (
     DEFAULT_FORMAT,
     DEFAULT_MODEL,
     DumpError,
@@ -683,7 +683,7 @@ def test_any_chunk_boundary_gives_the_same_pages(monkeypatch, chunk: int, encodi
     """Reads split multi-byte characters, tags and entities anywhere; the pages do not change."""
     doc = HEADER + page_xml(1, "Ärger", "日本語 &amp; 𝄞 &lt;b&gt;" * 50) + page_xml(2, "B") + "</mediawiki>"
     expected = read_bytes(doc.encode("utf-8"))
-    monkeypatch.setattr("wikidrop.dumpxml.READ_CHUNK_BYTES", chunk)
+    monkeypatch.setattr("wikidrop.dumps.export.READ_CHUNK_BYTES", chunk)
     assert read_bytes(doc.encode(encoding)) == expected
     assert expected[0].revision.text.startswith("日本語 & 𝄞 <b>")
 

@@ -7,9 +7,9 @@ import logging
 
 import pytest
 
-from wikidrop import validation
 from wikidrop.config import load_config
-from wikidrop.siteinfo import SiteInfo
+from wikidrop.dumps.siteinfo import SiteInfo
+from wikidrop.quality import validation
 
 
 @pytest.mark.parametrize("name", validation.SUITE_NAMES)

@@ -1,7 +1,7 @@
 """The local mirror builder: byte-exact multistream, correct index, dumpstatus checksums, siteinfo JSON.
 
 The multistream is checked with independent code: raw bz2 stream boundaries, and the project's
-export reader (wikidrop.dumpxml) and multistream range reader (wikidrop.multistream) for pages.
+export reader (wikidrop.dumps.export) and multistream range reader (wikidrop.dumps.multistream) for pages.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ import pytest
 
 from tests.conftest import SHARED_DUMPS
 from tests.fixtures.dump_mirror import SAMPLE_DUMP_DATE, SAMPLE_EDITIONS, SAMPLES
-from wikidrop.dumpxml import open_binary, open_dump
-from wikidrop.mirror import ExportSplit, MirrorBuildError, build_mirror, main, split_export
-from wikidrop.multistream import open_index, read_range_pages, stream_ranges
-from wikidrop.siteinfo import SiteInfo
+from wikidrop.dumps.export import open_binary, open_dump
+from wikidrop.dumps.multistream import open_index, read_range_pages, stream_ranges
+from wikidrop.dumps.siteinfo import SiteInfo
+from wikidrop_dev.mirror import ExportSplit, MirrorBuildError, build_mirror, main, split_export
 
 
 def bz2_streams(data: bytes) -> list[tuple[int, bytes]]:

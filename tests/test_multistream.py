@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SHARED_DUMPS
-from wikidrop.dumpxml import DumpError, Page, open_dump
-from wikidrop.multistream import (
+from wikidrop.dumps.export import DumpError, Page, open_dump
+from wikidrop.dumps.multistream import (
     IndexEntry,
     StreamRange,
     decompress_stream,

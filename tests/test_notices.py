@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 import pytest
 
 from tests.fixtures.gcs_emulator import free_port
-from wikidrop.notices import (
+from wikidrop.delivery.notices import (
     EVENT_TYPE,
     InvalidSignature,
     NoticeError,
@@ -226,7 +226,7 @@ def test_pubsub_notice_reaches_a_subscription(pubsub_emulator, monkeypatch) -> N
     monkeypatch.setenv("PUBSUB_EMULATOR_HOST", pubsub_emulator)
     from google.cloud import pubsub_v1
 
-    from wikidrop.notices import publish_pubsub
+    from wikidrop.delivery.notices import publish_pubsub
 
     project, topic = "wikidrop-local", "drops"
     publisher, subscriber = pubsub_v1.PublisherClient(), pubsub_v1.SubscriberClient()

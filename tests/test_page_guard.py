@@ -8,7 +8,7 @@ import signal
 import mwparserfromhell
 import pytest
 
-from wikidrop.page_guard import PageGuard
+from wikidrop.wikitext.page_guard import PageGuard
 
 
 def strip_code(wikitext: str, context: object, title: str) -> str:

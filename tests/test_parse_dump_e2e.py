@@ -18,9 +18,9 @@ import pytest
 
 from beam_jobs.parse_dump import index_for, resolve_siteinfo, run
 from tests.conftest import PROJECT_ROOT, SHARED_DUMPS
-from wikidrop.dumpxml import DumpError, open_dump
+from wikidrop.dumps.export import DumpError, open_dump
+from wikidrop.dumps.titles import normalize_title
 from wikidrop.records import ARTICLE_SCHEMA, DEAD_LETTER_SCHEMA
-from wikidrop.titles import normalize_title
 
 pytestmark = pytest.mark.slow
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.test_wikitext_sites import site
-from wikidrop.quality import holes, leftover_markup, list_items_kept, prose_wikitext_bytes
+from wikidrop.quality.measures import holes, leftover_markup, list_items_kept, prose_wikitext_bytes
 
 RESIDUE_FR = (
     "Voir [[Paris]] et {{Lien web}} ici.\n"

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SHARED_DUMPS
-from wikidrop.dumpxml import open_dump
-from wikidrop.quality_report import main, measure_dump, site_for
+from wikidrop.dumps.export import open_dump
+from wikidrop_dev.quality_report import main, measure_dump, site_for
 
 
 def test_report_prints_measures_baseline_and_verdicts(capsys: pytest.CaptureFixture[str]) -> None:

@@ -9,7 +9,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from wikidrop.dumpxml import Page, Revision
+from wikidrop.dumps.export import Page, Revision
+from wikidrop.dumps.siteinfo import Namespace, SiteInfo
 from wikidrop.records import (
     ARTICLE_SCHEMA,
     DEAD_LETTER_SCHEMA,
@@ -19,7 +20,6 @@ from wikidrop.records import (
     key_values,
     provenance,
 )
-from wikidrop.siteinfo import Namespace, SiteInfo
 
 DEWIKI = SiteInfo(
     dbname="dewiki",

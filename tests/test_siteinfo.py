@@ -9,8 +9,8 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from tests.conftest import SHARED_DUMPS
+from wikidrop.dumps.siteinfo import CATEGORY_NS, FILE_NS, SiteInfo
 from wikidrop.layout import StagingPartition, report_prefix
-from wikidrop.siteinfo import CATEGORY_NS, FILE_NS, SiteInfo
 
 
 def header_siteinfo(path) -> SiteInfo:
@@ -120,7 +120,7 @@ def test_article_url_encodes_exactly_like_urllib_quote():
     # Every title of the real dumps (many scripts) plus the characters at the edge of the safe set.
     from urllib.parse import quote
 
-    from wikidrop.dumpxml import open_dump
+    from wikidrop.dumps.export import open_dump
 
     titles = ["a-b.c~d_e", "%20 +&=?#[]{}<>|\\^`\"'", "Ω ≈ ç 🙂 \u00a0 \t", "100% (x), y; z! @*$:/"]
     for dump in [

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-import wikidrop.staging
+import wikidrop.dumps.staging
 from tests.conftest import SHARED_DUMPS
 from tests.fixtures.dump_mirror import SAMPLE_DUMP_DATE, SAMPLES, ServedMirror, upload_mirror
-from wikidrop.dumpstatus import DumpStatusError
+from wikidrop.dumps.dumpstatus import DumpStatusError
+from wikidrop.dumps.staging import META_MD5, META_SHA1, TEMP_DIR, StagingChecksumError, stage_dump
 from wikidrop.layout import StagingPartition
-from wikidrop.mirror import build_mirror, with_jobs_in_progress
-from wikidrop.staging import META_MD5, META_SHA1, TEMP_DIR, StagingChecksumError, stage_dump
+from wikidrop_dev.mirror import build_mirror, with_jobs_in_progress
 
 FRWIKI_FILES = [
     "frwiki-20261101-pages-articles-multistream.xml.bz2",
@@ -190,8 +190,8 @@ def test_large_file_is_streamed_in_several_upload_chunks(
     tmp_path: Path, gcs_client, make_bucket, monkeypatch
 ):
 
-    monkeypatch.setattr(wikidrop.staging, "UPLOAD_CHUNK", 256 * 1024)  # the smallest resumable chunk
-    monkeypatch.setattr(wikidrop.staging, "READ_CHUNK", 64 * 1024)
+    monkeypatch.setattr(wikidrop.dumps.staging, "UPLOAD_CHUNK", 256 * 1024)  # the smallest resumable chunk
+    monkeypatch.setattr(wikidrop.dumps.staging, "READ_CHUNK", 64 * 1024)
     export = SHARED_DUMPS / "ltg" / "ltgwiki-2017-COMPLETE-pages-articles-dumpster-dive.xml.bz2"
     build = build_mirror(export, tmp_path, dump_date="20170901")
     size = build.multistream[0].stat().st_size

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tests.test_wikitext_sites import site
-from wikidrop.siteinfo import SiteInfo
-from wikidrop.titles import normalize_title
+from wikidrop.dumps.siteinfo import SiteInfo
+from wikidrop.dumps.titles import normalize_title
 
 
 @pytest.mark.parametrize(

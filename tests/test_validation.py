@@ -16,11 +16,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from wikidrop import validation
 from wikidrop.config import EditionConfig, ValidationThresholds
+from wikidrop.dumps.siteinfo import Namespace, SiteInfo
 from wikidrop.layout import StagingPartition
+from wikidrop.quality import validation
 from wikidrop.records import ARTICLE_SCHEMA, build_article_record, provenance
-from wikidrop.siteinfo import Namespace, SiteInfo
 
 DUMP_DATE = "20250801"
 

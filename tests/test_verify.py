@@ -1,4 +1,4 @@
-"""The partner-side `python -m wikidrop.verify` on a drop in GCS and on a downloaded copy."""
+"""The partner-side `python -m wikidrop.delivery.verify` on a drop in GCS and on a downloaded copy."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import pytest
 
 from tests.conftest import PROJECT_ROOT
 from tests.test_delivery import DUMP_DATE, article, partner, request, write_shards
-from wikidrop.delivery import PartnerBucket, deliver
-from wikidrop.verify import main
+from wikidrop.delivery.drops import PartnerBucket, deliver
+from wikidrop.delivery.verify import main
 
 SNAPSHOT = f"snapshots/{DUMP_DATE}/frwiki_namespace_0"
 
@@ -44,7 +44,7 @@ def download(client, uri: str, target: Path) -> Path:
 def run_cli(target: str | Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
     return subprocess.run(
-        [sys.executable, "-m", "wikidrop.verify", str(target)],
+        [sys.executable, "-m", "wikidrop.delivery.verify", str(target)],
         capture_output=True,
         text=True,
         env=env,

@@ -11,8 +11,8 @@ from functools import cache
 import pytest
 
 from tests.conftest import SHARED_DUMPS
-from wikidrop.dumpxml import open_dump
-from wikidrop.siteinfo import SiteInfo
+from wikidrop.dumps.export import open_dump
+from wikidrop.dumps.siteinfo import SiteInfo
 
 _HEADERS = {
     "fr": "fr/frwiki-20121230-1page-wikiclean.xml",

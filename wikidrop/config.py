@@ -82,7 +82,7 @@ class ValidationThresholds(StrictModel):
         200,
         ge=0,
         description="pages with at most this much wikitext of their own prose (outside tables, templates, "
-        "file and category links: wikidrop.quality.prose_wikitext_bytes) may have empty text",
+        "file and category links: wikidrop.quality.measures.prose_wikitext_bytes) may have empty text",
     )
     min_nonstub_text_share: float = Field(
         0.999, ge=0, le=1, description="share of non-stub articles that must have non-empty text"

@@ -8,7 +8,7 @@
     gs://<staging>/<dbname>/<date>/validation/results/<batch>.json
     gs://<reports>/<dbname>/<date>/<run id>/index.html    (Great Expectations Data Docs)
 
-Partner bucket layout is delivery's own (see ``wikidrop.delivery``).
+Partner bucket layout is delivery's own (see ``wikidrop.delivery.drops``).
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from wikidrop.siteinfo import SiteInfo
+from wikidrop.dumps.siteinfo import SiteInfo
 
 SCHEMA_VERSION = "1.0.0"
 
@@ -159,7 +159,7 @@ def build_article_record(
 ) -> dict[str, Any]:
     """Assemble the record of one article page from the dump page, its extracted content and the wiki.
 
-    ``page`` is a ``wikidrop.dumpxml.Page`` (its latest revision), ``content`` a
+    ``page`` is a ``wikidrop.dumps.export.Page`` (its latest revision), ``content`` a
     ``wikidrop.wikitext.PageContent``. Redirects are filled later by the job, when folded.
     """
     rev = _get(page, "revision")

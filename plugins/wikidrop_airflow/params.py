@@ -118,7 +118,7 @@ def build_run_context(
     directory dated on or before its logical date, finished or not: ``wait_for_dump`` then waits for
     it, so a schedule tick never falls back to re-processing the previous dump.
     """
-    from wikidrop.dumpstatus import list_dump_dates, mirror_url, resolve_latest
+    from wikidrop.dumps.dumpstatus import list_dump_dates, mirror_url, resolve_latest
     from wikidrop.layout import StagingPartition
 
     mirror = (params.get("mirror") or default_mirror(settings)).rstrip("/")

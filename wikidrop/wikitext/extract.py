@@ -20,7 +20,7 @@ Decisions (documented for partners):
   links, magic words, comments, HTML tags (inner text kept), ``<gallery>``-like extension tags.
   ``<math>`` keeps its TeX source. Markup MediaWiki itself would show raw (an unclosed ``[[``)
   is removed rather than shown.
-- ``links``: main-namespace targets, normalised (:func:`wikidrop.titles.normalize_title`), in
+- ``links``: main-namespace targets, normalised (:func:`wikidrop.dumps.titles.normalize_title`), in
   order of first appearance; ``categories``/``templates`` carry the wiki's local prefix.
 """
 
@@ -30,8 +30,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from wikidrop.siteinfo import CATEGORY_NS, FILE_NS, MEDIA_NS, TEMPLATE_NS, SiteInfo
-from wikidrop.titles import normalize_title
+from wikidrop.dumps.siteinfo import CATEGORY_NS, FILE_NS, MEDIA_NS, TEMPLATE_NS, SiteInfo
+from wikidrop.dumps.titles import normalize_title
 from wikidrop.wikitext.render_rules import FOOTNOTE_TEMPLATES, TemplateCall, rules_for
 from wikidrop.wikitext.tree import (
     ARGUMENT,

@@ -16,7 +16,7 @@ from typing import Any
 
 from airflow.sdk import BaseSensorOperator
 
-from wikidrop.dumpstatus import REQUIRED_JOBS
+from wikidrop.dumps.dumpstatus import REQUIRED_JOBS
 
 # The trigger enforces the deadline itself and reports what it saw; the deferral timeout is only
 # a backstop for a triggerer that died, so it fires a little later.

@@ -1,6 +1,6 @@
 """deliver[partner] -> notify[partner]: one mapped task group instance per subscribed partner.
 
-    partner_drop.deliver[acme_ai]  build and commit the partner's snapshots (``wikidrop.delivery``)
+    partner_drop.deliver[acme_ai]  build and commit the partner's snapshots (``wikidrop.delivery.drops``)
     partner_drop.notify[acme_ai]   after its ``_SUCCESS``: signed webhook, optional Pub/Sub and email,
                                    and an Airflow Asset event for (partner, edition)
 
@@ -71,8 +71,8 @@ def add_delivery(
         from airflow.sdk import get_current_context
         from airflow.sdk.exceptions import AirflowSkipException
 
-        from wikidrop.delivery import DeliveryRequest, PartnerBucket
-        from wikidrop.delivery import deliver as deliver_drop
+        from wikidrop.delivery.drops import DeliveryRequest, PartnerBucket
+        from wikidrop.delivery.drops import deliver as deliver_drop
         from wikidrop_airflow.hooks.gcs import WikidropGCSHook
 
         context = get_current_context()
@@ -153,7 +153,13 @@ def send_notices(partner: PartnerConfig, drop: dict[str, Any]) -> dict[str, Any]
     Every channel is tried even if another fails; failures are raised together at the end, so a
     task retry resends everything (same event ids: partners deduplicate).
     """
-    from wikidrop.notices import NoticeError, publish_pubsub, send_email, send_webhook, snapshot_event
+    from wikidrop.delivery.notices import (
+        NoticeError,
+        publish_pubsub,
+        send_email,
+        send_webhook,
+        snapshot_event,
+    )
 
     events = [snapshot_event(drop, snapshot) for snapshot in drop["snapshots"]]
     channels = partner.notices
@@ -198,7 +204,7 @@ def _connection_password(conn_id: str) -> str:
     from airflow.sdk import BaseHook
     from airflow.sdk.exceptions import AirflowNotFoundException
 
-    from wikidrop.notices import NoticeError
+    from wikidrop.delivery.notices import NoticeError
 
     try:
         password = BaseHook.get_connection(conn_id).password
@@ -214,7 +220,7 @@ def _smtp_settings(conn_id: str):
     from airflow.sdk import BaseHook
     from airflow.sdk.exceptions import AirflowNotFoundException
 
-    from wikidrop.notices import NoticeError, SmtpSettings
+    from wikidrop.delivery.notices import NoticeError, SmtpSettings
 
     try:
         conn = BaseHook.get_connection(conn_id)

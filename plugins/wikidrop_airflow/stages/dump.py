@@ -3,7 +3,7 @@
 ``wait_for_dump`` is the deferrable ``DumpStatusSensor`` (poke interval and timeout from
 ``settings.sensor``); its templated ``mirror``/``dbname``/``dump_date`` are pulled from the
 RunContext of ``resolve_run``. ``stage_dump`` streams the files into
-``gs://<staging>/<db>/<date>/dump/`` with ``wikidrop.staging.stage_dump`` and returns the
+``gs://<staging>/<db>/<date>/dump/`` with ``wikidrop.dumps.staging.stage_dump`` and returns the
 StagedDump contract (docs/architecture.md). The GCS client comes from the connection
 ``settings.staging_conn_id`` (``WikidropGCSHook``).
 """
@@ -42,8 +42,8 @@ def add_dump_stages(edition: EditionConfig, settings: Settings, run_context: XCo
     @task(task_id="stage_dump")
     def stage_dump(run_context: dict[str, Any]) -> dict[str, Any]:
         """Stream the dump files into staging, verified against dumpstatus.json (skips verified ones)."""
+        from wikidrop.dumps.staging import stage_dump as stage
         from wikidrop.layout import StagingPartition
-        from wikidrop.staging import stage_dump as stage
         from wikidrop_airflow.hooks.gcs import WikidropGCSHook
 
         partition = StagingPartition(settings.staging_bucket, run_context["dbname"], run_context["dump_date"])

@@ -38,7 +38,7 @@ def add_validation(
             """Articles suite on one Parquet shard; a small digest over XCom, the full result to staging."""
             from airflow.sdk import get_current_context
 
-            from wikidrop import validation
+            from wikidrop.quality import validation
 
             get_current_context()["shard_name"] = validation.batch_name_of(shard_uri)
             client = _client(settings)
@@ -51,7 +51,7 @@ def add_validation(
         @task(task_id="run_level")
         def validate_run(run_context: dict[str, Any], parsed: dict[str, Any]) -> list[dict]:
             """Run-level suite (reconciliation, dead letters, counts vs dump and previous snapshot)."""
-            from wikidrop import validation
+            from wikidrop.quality import validation
 
             client = _client(settings)
             partition = _partition(run_context)
@@ -75,7 +75,7 @@ def add_validation(
 
             summary = publish_summary(settings, run_context, [*(shards or []), *run_level])
             if not summary["success"]:
-                from wikidrop.validation import failure_message
+                from wikidrop.quality.validation import failure_message
 
                 raise AirflowFailException(
                     f"{run_context['dbname']} {run_context['dump_date']}: {failure_message(summary)}"
@@ -100,8 +100,8 @@ def publish_summary(settings: Settings, run_context: dict[str, Any], outcomes: l
     """Build the Data Docs site, upload it, write summary.json; return the ValidationSummary."""
     import tempfile
 
-    from wikidrop import validation
     from wikidrop.layout import report_prefix
+    from wikidrop.quality import validation
     from wikidrop_airflow.reports.datadocs import upload_site, vendor_site, write_run_pointer
 
     client = _client(settings)
@@ -131,7 +131,7 @@ def publish_summary(settings: Settings, run_context: dict[str, Any], outcomes: l
 
 
 def _store_result(client: Any, run_context: dict[str, Any], outcome: dict, result: dict) -> dict:
-    from wikidrop.validation import write_json_uri
+    from wikidrop.quality.validation import write_json_uri
 
     uri = f"{_partition(run_context).validation_results_uri}/{outcome['batch']}.json"
     write_json_uri(client, uri, result)

@@ -1,6 +1,6 @@
 """``DumpStatusTrigger``: polls a mirror's dumpstatus.json in the triggerer until our jobs are done.
 
-The fetch is the same synchronous code the rest of the project uses (``wikidrop.dumpstatus``: one
+The fetch is the same synchronous code the rest of the project uses (``wikidrop.dumps.dumpstatus``: one
 opener for http(s), gs:// and local mirrors), run in a thread so the triggerer's event loop never
 blocks. The deadline is absolute (epoch seconds), so a trigger re-created after a triggerer restart
 keeps the sensor's original timeout.
@@ -24,7 +24,12 @@ def check_dumpstatus(
     A missing dumpstatus.json (the run has not started) or a transient fetch error is "not done yet",
     recorded in ``error`` so the timeout message can say what was last seen.
     """
-    from wikidrop.dumpstatus import DumpStatusError, dumpstatus_location, fetch_dumpstatus, jobs_not_done
+    from wikidrop.dumps.dumpstatus import (
+        DumpStatusError,
+        dumpstatus_location,
+        fetch_dumpstatus,
+        jobs_not_done,
+    )
 
     url = dumpstatus_location(mirror, dbname, dump_date)
     try:

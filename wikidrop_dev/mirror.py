@@ -21,11 +21,11 @@ input (a UTF-16 input is transcoded to UTF-8 first, the only change).
 
 Command line::
 
-    python -m wikidrop.mirror build EXPORT.xml[.bz2|.gz|.xz] --root var/mirror \\
+    python -m wikidrop_dev.mirror build EXPORT.xml[.bz2|.gz|.xz] --root var/mirror \\
         [--dbname frwiki] [--date 20261101] [--siteinfo-json frwiki-siteinfo.json] \\
         [--pages-per-stream 100] [--pages-per-part N] [--in-progress articlesmultistreamdump] \\
         [--allow-truncated]
-    python -m wikidrop.mirror serve --root var/mirror [--host 127.0.0.1] [--port 8765]
+    python -m wikidrop_dev.mirror serve --root var/mirror [--host 127.0.0.1] [--port 8765]
 
 ``dbname`` defaults to the export's ``<dbname>`` (else the ``<db>wiki`` in the file name) and
 ``date`` to the ``<db>-<YYYYMMDD>`` in the file name, else the day of the newest revision (a dump
@@ -59,8 +59,8 @@ from pathlib import Path
 from typing import IO, Any
 from xml.etree import ElementTree
 
-from wikidrop.dumpstatus import MULTISTREAM_JOB, NAMESPACES_JOB
-from wikidrop.siteinfo import SiteInfo
+from wikidrop.dumps.dumpstatus import MULTISTREAM_JOB, NAMESPACES_JOB
+from wikidrop.dumps.siteinfo import SiteInfo
 
 log = logging.getLogger(__name__)
 
@@ -562,7 +562,7 @@ def with_jobs_in_progress(status: dict[str, Any], jobs: Iterable[str]) -> dict[s
 def write_latest_pointer(root: Path, dbname: str, dump_date: str) -> Path:
     """``<db>/latest/<db>-latest-pages-articles-multistream.xml.bz2-rss.xml``, as Wikimedia publishes.
 
-    Informational (``wikidrop.dumpstatus.resolve_latest`` reads the directory listing and each
+    Informational (``wikidrop.dumps.dumpstatus.resolve_latest`` reads the directory listing and each
     date's dumpstatus.json); it never moves back to an older date.
     """
     latest = root / dbname / "latest"
@@ -614,7 +614,7 @@ def serve_mirror(
 
 # -- command line --------------------------------------------------------------------------------
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m wikidrop.mirror", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m wikidrop_dev.mirror", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     build = commands.add_parser("build", help="build <root>/<db>/<date>/ from an export XML")
     build.add_argument("export", help="export XML (.xml, .xml.bz2, .xml.gz, .xml.xz)")

@@ -30,7 +30,7 @@ from typing import BinaryIO
 from xml.etree.ElementTree import TreeBuilder
 from xml.parsers import expat
 
-from wikidrop.siteinfo import SiteInfo
+from wikidrop.dumps.siteinfo import SiteInfo
 
 DEFAULT_MODEL = "wikitext"
 DEFAULT_FORMAT = "text/x-wiki"

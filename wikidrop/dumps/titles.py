@@ -2,7 +2,7 @@
 
 MediaWiki resolves ``[[catégorie:foo_bar#Histoire]]`` to the page ``Catégorie:Foo bar``; redirects,
 links, categories and templates must all be resolved the same way so they can be joined later.
-Namespace names, aliases and case rules come from the wiki's :class:`~wikidrop.siteinfo.SiteInfo`.
+Namespace names, aliases and case rules come from the wiki's :class:`~wikidrop.dumps.siteinfo.SiteInfo`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import html
 import re
 from urllib.parse import unquote
 
-from wikidrop.siteinfo import MEDIAWIKI_CANONICAL_NAMESPACES, SiteInfo
+from wikidrop.dumps.siteinfo import MEDIAWIKI_CANONICAL_NAMESPACES, SiteInfo
 
 # Characters MediaWiki never allows in a title ($wgLegalTitleChars complement, plus controls).
 _ILLEGAL = re.compile(r"[<>\[\]{}|\x00-\x1f\x7f\ufffd]")

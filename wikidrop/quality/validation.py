@@ -32,9 +32,9 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from wikidrop.config import PROJECT_ROOT, EditionConfig
+from wikidrop.dumps.siteinfo import SiteInfo
 from wikidrop.gcs import split_gs_uri
-from wikidrop.quality import prose_wikitext_bytes
-from wikidrop.siteinfo import SiteInfo
+from wikidrop.quality.measures import prose_wikitext_bytes
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -216,8 +216,8 @@ def redirect_pattern(site: SiteInfo) -> re.Pattern[str]:
 
 
 def _leftover_markup_measure() -> Callable[[str, SiteInfo], Mapping[str, int]]:
-    """The parse job's own residue measure (``wikidrop.quality``), so both report the same number."""
-    from wikidrop.quality import leftover_markup
+    """The parse job's own residue measure (``wikidrop.quality.measures``), so both report the same number."""
+    from wikidrop.quality.measures import leftover_markup
 
     return leftover_markup
 
@@ -318,7 +318,7 @@ def namespace_of_title(title: str, site: SiteInfo) -> int:
 
 def count_index_pages(index_files: Iterable[tuple[str, Any]], site: SiteInfo) -> dict[int, int]:
     """Pages per namespace listed in the dump's multistream index files ``(name, binary file)``."""
-    from wikidrop.multistream import open_index
+    from wikidrop.dumps.multistream import open_index
 
     counts: dict[int, int] = {}
     for name, fileobj in index_files:

@@ -11,7 +11,7 @@ import html
 import re
 from functools import lru_cache
 
-from wikidrop.siteinfo import CATEGORY_NS, FILE_NS, MEDIA_NS, SiteInfo
+from wikidrop.dumps.siteinfo import CATEGORY_NS, FILE_NS, MEDIA_NS, SiteInfo
 
 # -- leftover markup ------------------------------------------------------------------------------
 _LINK_BRACKETS = re.compile(r"\[\[|\]\]")

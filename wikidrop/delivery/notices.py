@@ -270,7 +270,7 @@ def email_message(event: Mapping[str, Any], sender: str, to: list[str]) -> Email
         f"Records:         {data['record_count']}\n"
         f"Manifest:        {data['manifest_url']}\n"
         f"Manifest sha256: {data['manifest_sha256']}\n\n"
-        f"Check it with: python -m wikidrop.verify {data['manifest_url'].rsplit('/', 1)[0]}\n"
+        f"Check it with: python -m wikidrop.delivery.verify {data['manifest_url'].rsplit('/', 1)[0]}\n"
     )
     message.add_attachment(
         json.dumps(event, indent=2, sort_keys=True).encode(),

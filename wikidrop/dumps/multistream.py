@@ -26,8 +26,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from wikidrop.dumpxml import DumpError, Page, open_binary, parse_page_fragment, read_siteinfo
-from wikidrop.siteinfo import SiteInfo
+from wikidrop.dumps.export import DumpError, Page, open_binary, parse_page_fragment, read_siteinfo
+from wikidrop.dumps.siteinfo import SiteInfo
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Text quality report: our extraction against bare ``mwparserfromhell ... strip_code()``.
 
-    python -m wikidrop.quality_report ../shared/data/dumps [DUMP ...] [--limit N]
+    python -m wikidrop_dev.quality_report ../shared/data/dumps [DUMP ...] [--limit N]
 
 For each dump (a file, or every dump file under a directory): leftover markup per 10k output
 characters, share of articles with any leftover, share of source list items present in the text,
@@ -21,9 +21,9 @@ from pathlib import Path
 
 import mwparserfromhell
 
-from wikidrop.dumpxml import DumpError, open_dump
-from wikidrop.quality import holes, leftover_markup, list_items_kept
-from wikidrop.siteinfo import MEDIAWIKI_CANONICAL_NAMESPACES, SiteInfo
+from wikidrop.dumps.export import DumpError, open_dump
+from wikidrop.dumps.siteinfo import MEDIAWIKI_CANONICAL_NAMESPACES, SiteInfo
+from wikidrop.quality.measures import holes, leftover_markup, list_items_kept
 from wikidrop.wikitext import extract_content
 
 DUMP_SUFFIXES = (".xml", ".xml.bz2", ".xml.gz", ".xml.xz")

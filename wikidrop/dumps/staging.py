@@ -26,7 +26,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from wikidrop.dumpstatus import (
+from wikidrop.dumps.dumpstatus import (
     DUMPSTATUS_NAME,
     INDEX,
     PAGES_ARTICLES,

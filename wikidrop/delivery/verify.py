@@ -1,8 +1,8 @@
 """Partner-side check of a drop: is it committed, complete and uncorrupted?
 
-    python -m wikidrop.verify gs://<bucket>/<prefix>/snapshots/20250801/enwiki_namespace_0
-    python -m wikidrop.verify gs://<bucket>/<prefix>/snapshots/20250801      # every snapshot of a date
-    python -m wikidrop.verify ./enwiki_namespace_0                             # a downloaded copy
+    python -m wikidrop.delivery.verify gs://<bucket>/<prefix>/snapshots/20250801/enwiki_namespace_0
+    python -m wikidrop.delivery.verify gs://<bucket>/<prefix>/snapshots/20250801      # every snapshot of a date
+    python -m wikidrop.delivery.verify ./enwiki_namespace_0                             # a downloaded copy
 
 For each snapshot: ``manifest.json`` and ``_SUCCESS`` present and matching each other,
 ``sha256sums.txt`` agreeing with the manifest, and every chunk, page-id and deletions file present
@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
-from wikidrop.delivery import MANIFEST, PAGE_IDS, SHA256SUMS, SUCCESS, FileDigest
+from wikidrop.delivery.drops import MANIFEST, PAGE_IDS, SHA256SUMS, SUCCESS, FileDigest
 
 
 class DropSource(Protocol):
@@ -276,7 +276,9 @@ def verify(target: str) -> tuple[list[str], list[str]]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m wikidrop.verify", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+        prog="python -m wikidrop.delivery.verify",
+        description=__doc__,
+        formatter_class=argparse.RawTextHelpFormatter,
     )
     parser.add_argument(
         "target", help="gs://bucket/prefix/snapshots/<date>[/<snapshot>] or a local directory"
