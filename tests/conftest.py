@@ -6,8 +6,15 @@ import os
 import tempfile
 from pathlib import Path
 
+import pytest
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Real Wikipedia dump samples, beside the repository (never copied into it). Tests that read them are
+# marked ``realdata``: without the folder they are skipped with one reason; CI sets
+# WIKIDROP_REQUIRE_REALDATA=1 when the folder is there, and then every one of them must run.
 SHARED_DUMPS = PROJECT_ROOT.parent / "shared" / "data" / "dumps"
+NO_SHARED_DUMPS = f"real dump samples not found at {SHARED_DUMPS} (a clone without ../shared)"
+REQUIRE_REALDATA_ENV = "WIKIDROP_REQUIRE_REALDATA"
 
 # Airflow reads its configuration at import time: isolate it before any test imports airflow.
 _airflow_home = tempfile.mkdtemp(prefix="wikidrop-airflow-test-")
@@ -26,3 +33,57 @@ pytest_plugins = [
     "tests.fixtures.fake_gcs",
     "tests.fixtures.webhook_receiver",
 ]
+
+
+def require_shared_dumps() -> None:
+    """Skip the calling test (counted with the realdata skips) when the real samples are absent."""
+    if not SHARED_DUMPS.is_dir():
+        pytest.skip(NO_SHARED_DUMPS)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "realdata: reads the real dump samples in ../shared/data/dumps")
+    config.stash[_REALDATA_RUN] = 0
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if SHARED_DUMPS.is_dir():
+        return
+    skip = pytest.mark.skip(reason=NO_SHARED_DUMPS)
+    for item in items:
+        if "realdata" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    report = yield
+    if report.skipped and isinstance(report.longrepr, tuple) and report.longrepr[2].endswith(NO_SHARED_DUMPS):
+        # One summary line for all of them, not one per test.
+        report.longrepr = (str(Path(__file__)), 0, report.longrepr[2])
+    elif report.when == "call" and report.passed and "realdata" in item.keywords:
+        item.config.stash[_REALDATA_RUN] += 1
+    return report
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """With WIKIDROP_REQUIRE_REALDATA=1 (CI, ../shared present) a run without realdata tests fails."""
+    if os.environ.get(REQUIRE_REALDATA_ENV) != "1" or session.config.option.collectonly:
+        return
+    if not SHARED_DUMPS.is_dir() or session.config.stash[_REALDATA_RUN] == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    ran = config.stash[_REALDATA_RUN]
+    if SHARED_DUMPS.is_dir():
+        terminalreporter.write_line(f"realdata: {ran} tests on the real dump samples passed")
+    else:
+        terminalreporter.write_line(f"realdata: skipped, {NO_SHARED_DUMPS}")
+    if os.environ.get(REQUIRE_REALDATA_ENV) == "1" and (not SHARED_DUMPS.is_dir() or ran == 0):
+        terminalreporter.write_line(
+            f"realdata: {REQUIRE_REALDATA_ENV}=1 but no realdata test ran: failing the run", red=True
+        )
+
+
+_REALDATA_RUN = pytest.StashKey[int]()

@@ -49,6 +49,7 @@ REAL_DUMPS = [
 ]
 
 
+@pytest.mark.realdata
 @pytest.mark.parametrize(
     "export", [sample(db) for db in SAMPLE_EDITIONS] + REAL_DUMPS[:1], ids=lambda p: p.name
 )
@@ -131,6 +132,7 @@ def test_sample_siteinfo_json_is_published_and_agrees_with_the_export_header(db:
     assert from_json.redirect_magic_words and not from_xml.redirect_magic_words
 
 
+@pytest.mark.realdata
 def test_siteinfo_json_derived_from_header_when_none_given(tmp_path: Path):
     export = REAL_DUMPS[1]
     build = build_mirror(export, tmp_path)
@@ -150,6 +152,7 @@ def test_siteinfo_json_of_another_wiki_is_refused(tmp_path: Path):
         )
 
 
+@pytest.mark.realdata
 def test_partial_files_are_named_like_wikimedia_and_hold_all_pages(tmp_path: Path):
     export = REAL_DUMPS[0]
     build = build_mirror(export, tmp_path, dump_date="20170901", pages_per_part=800)
@@ -172,6 +175,7 @@ def test_partial_files_are_named_like_wikimedia_and_hold_all_pages(tmp_path: Pat
         assert pages == [p.id for p in reader.pages()]
 
 
+@pytest.mark.realdata
 def test_truncated_export_fails_unless_allowed(tmp_path: Path):
     export = SHARED_DUMPS / "ru" / "ruwiki-2019-2pages-TRUNCATED-corus.xml.bz2"
     with pytest.raises(MirrorBuildError, match=r"truncated after page 2 \('Литва'\)"):
@@ -185,6 +189,7 @@ def test_truncated_export_fails_unless_allowed(tmp_path: Path):
         assert [p.title for p in reader.pages()] == ["Базовая статья", "Литва"]
 
 
+@pytest.mark.realdata
 def test_utf16_export_is_transcoded_to_utf8(tmp_path: Path):
     export = SHARED_DUMPS / "edge-cases" / "enwiki-Pyrus-6revs-schema0.3-UTF16-pywikibot.xml"
     build = build_mirror(export, tmp_path, dbname="enwiki", dump_date="20200101")
@@ -193,6 +198,7 @@ def test_utf16_export_is_transcoded_to_utf8(tmp_path: Path):
     assert out.decode("utf-8") == expected
 
 
+@pytest.mark.realdata
 def test_dbname_flag_overrides_a_copied_header(tmp_path: Path):
     export = SHARED_DUMPS / "dbpedia-minidumps" / "ukwiki-minidump-dbpedia.xml.bz2"
     build = build_mirror(export, tmp_path, dbname="ukwiki", dump_date="20200101")
@@ -222,6 +228,7 @@ def test_cli_build_and_error_exit(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert "no <page> found" in capsys.readouterr().err
 
 
+@pytest.mark.realdata
 def test_dump_date_defaults_to_the_newest_revision_day(tmp_path: Path):
     export = REAL_DUMPS[0]  # ltgwiki-2017-...: no YYYYMMDD in the name
     build = build_mirror(export, tmp_path)

@@ -162,6 +162,7 @@ def sequential(dump: Path) -> tuple[list[Page], object]:
         return list(reader.pages()), reader.siteinfo
 
 
+@pytest.mark.realdata
 @pytest.mark.parametrize(("stem", "pages"), MULTISTREAM)
 def test_reading_every_range_equals_a_sequential_read(stem: str, pages: int) -> None:
     dump, index_path = paths(stem)
@@ -183,6 +184,7 @@ def test_reading_every_range_equals_a_sequential_read(stem: str, pages: int) -> 
         assert [p for unit in units for p in read_range_pages(f, unit, str(dump))] == expected
 
 
+@pytest.mark.realdata
 def test_range_that_disagrees_with_the_index_is_an_error() -> None:
     dump, index_path = paths("ltgwiki-2017-COMPLETE-pages-articles")
     with index_path.open("rb") as f:

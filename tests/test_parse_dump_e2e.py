@@ -101,6 +101,7 @@ def ja_runs(tmp_path_factory) -> dict[str, tuple[dict, Path]]:
     return {"multi": (multi, out / "multi"), "plain": (plain, out / "plain")}
 
 
+@pytest.mark.realdata
 def test_ja_schema_011_sequential_read(ja_runs):
     stats, out = ja_runs["plain"]
     assert_reconciled(stats)
@@ -122,6 +123,7 @@ def test_ja_schema_011_sequential_read(ja_runs):
     assert json.loads((out / "siteinfo.json").read_text())["dbname"] == "jawiki"
 
 
+@pytest.mark.realdata
 def test_ja_multistream_with_two_workers_equals_sequential(ja_runs):
     multi_stats, multi_out = ja_runs["multi"]
     plain_stats, plain_out = ja_runs["plain"]
@@ -139,6 +141,7 @@ def test_ja_multistream_with_two_workers_equals_sequential(ja_runs):
     assert f"<id>{record['identifier']}</id>".encode() in xml
 
 
+@pytest.mark.realdata
 def test_ltg_complete_multistream_equals_sequential_and_redirects_fold(tmp_path):
     multi = parse(tmp_path / "multi", "--input", LTG_MULTI, "--index", LTG_INDEX)
     plain = parse(tmp_path / "plain", "--input", LTG_PLAIN)
@@ -170,6 +173,7 @@ def test_ltg_complete_multistream_equals_sequential_and_redirects_fold(tmp_path)
     assert dead == [] and plain["dead_lettered"] == 0
 
 
+@pytest.mark.realdata
 def test_aa_official_every_namespace(tmp_path):
     stats = parse(tmp_path, "--input", AA, "--namespaces", all_namespaces(AA), "--dbname", "aawiki")
     assert_reconciled(stats)
@@ -181,6 +185,7 @@ def test_aa_official_every_namespace(tmp_path):
     assert {r["namespace"]["identifier"] for r in parquet} >= {0, 2, 3, 8}
 
 
+@pytest.mark.realdata
 @pytest.mark.parametrize(
     ("lang", "pages", "redirects"),
     [("uk", 532, 16), ("bn", 722, 76), ("mr", 1820, 167)],
@@ -199,6 +204,7 @@ def test_closed_head_of_official_dumps(tmp_path, lang, pages, redirects):
     assert sum(1 for r in main if r["text"]) >= 0.7 * len(main) > 0
 
 
+@pytest.mark.realdata
 def test_truncated_dump_fails_naming_the_file_and_last_page_unless_allowed(tmp_path):
     with pytest.raises(
         Exception, match=r"ruwiki-2019-2pages-TRUNCATED-corus.*truncated.*id 7 'Литва'"
@@ -215,6 +221,7 @@ def test_truncated_dump_fails_naming_the_file_and_last_page_unless_allowed(tmp_p
     assert note["source"].endswith(RU_TRUNCATED.name)
 
 
+@pytest.mark.realdata
 def test_edge_cases_utf16_gz_xz_and_old_schemas_then_rerun_replaces_output(tmp_path):
     inputs = [
         EDGE / "enwiki-Pyrus-6revs-schema0.3-UTF16-pywikibot.xml",
@@ -280,6 +287,7 @@ def test_runaway_and_huge_pages_are_dead_lettered_and_the_rest_parsed(tmp_path):
     assert all(d["source_file"].endswith(dump.name) for d in dead)
 
 
+@pytest.mark.realdata
 def test_gcs_input_and_output_on_the_emulator(gcs_client, make_bucket):
     bucket = make_bucket("parse")
     for path in (JA_MULTI, JA_INDEX):
@@ -299,11 +307,13 @@ def test_gcs_input_and_output_on_the_emulator(gcs_client, make_bucket):
     assert json.loads(gcs_client.bucket(bucket).blob("parsed/stats.json").download_as_bytes()) == stats
 
 
+@pytest.mark.realdata
 def test_wrong_dbname_is_refused_before_running(tmp_path):
     with pytest.raises(DumpError, match="dbname 'jawiki' but --dbname is 'dewiki'"):
         parse(tmp_path, "--input", JA_PLAIN, "--dbname", "dewiki")
 
 
+@pytest.mark.realdata
 def test_siteinfo_json_aliases_merge_into_the_dump_header(tmp_path):
     payload = {
         "query": {
@@ -334,6 +344,7 @@ def test_missing_input_or_output_is_a_clear_error():
         run(["--output", "/tmp/unused", "--some_flag_airflow_adds", "x"])
 
 
+@pytest.mark.realdata
 def test_multistream_files_pair_with_their_index_by_name():
     files = [
         "gs://b/enwiki-20240101-pages-articles-multistream1.xml-p1p41242.bz2",
@@ -349,6 +360,7 @@ def test_multistream_files_pair_with_their_index_by_name():
     assert index_for("/tmp/other.xml.bz2", indexes, single_input=False) is None
 
 
+@pytest.mark.realdata
 def test_command_line_contract(tmp_path):
     """``python -m beam_jobs.parse_dump`` as Airflow's Beam operator calls it (extra flags included)."""
     pear = EDGE / "enwiki-2015-Pear-1page-schema0.10-pywikibot.xml"

@@ -11,6 +11,7 @@ from wikidrop.dumps.export import open_dump
 from wikidrop_dev.quality_report import main, measure_dump, site_for
 
 
+@pytest.mark.realdata
 def test_report_prints_measures_baseline_and_verdicts(capsys: pytest.CaptureFixture[str]) -> None:
     dumps = [SHARED_DUMPS / "fr" / "frwiki-20121230-1page-wikiclean.xml", SHARED_DUMPS / "simple"]
     status = main([str(d) for d in dumps])
@@ -23,12 +24,14 @@ def test_report_prints_measures_baseline_and_verdicts(capsys: pytest.CaptureFixt
     assert ("PASS" in total) == (status == 0)
 
 
+@pytest.mark.realdata
 def test_measure_dump_counts_main_namespace_articles_only() -> None:
     quality = measure_dump(SHARED_DUMPS / "edge-cases" / "enwiki-2015-Cullu-Agdam-page+talk-pywikibot.xml")
     assert quality.articles == 1  # the talk page of the pair is not an article
     assert quality.chars > 0 and quality.baseline_chars > 0
 
 
+@pytest.mark.realdata
 def test_wrong_header_language_comes_from_file_name() -> None:
     path = SHARED_DUMPS / "dbpedia-minidumps" / "frwiki-minidump-dbpedia.xml.bz2"
     with open_dump(str(path)) as reader:

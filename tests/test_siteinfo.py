@@ -23,6 +23,7 @@ def header_siteinfo(path) -> SiteInfo:
     return SiteInfo.from_xml_element(ET.fromstring(xml), language=lang)
 
 
+@pytest.mark.realdata
 @pytest.mark.parametrize(
     ("dump", "dbname", "language", "file_ns", "category_ns"),
     [
@@ -116,6 +117,7 @@ def test_article_url_is_mediawiki_style():
     assert site.direction == "ltr"
 
 
+@pytest.mark.realdata
 def test_article_url_encodes_exactly_like_urllib_quote():
     # Every title of the real dumps (many scripts) plus the characters at the edge of the safe set.
     from urllib.parse import quote

@@ -186,6 +186,7 @@ def test_stage_from_a_gs_mirror(gcs_client, make_bucket, sample_mirror_root):
     assert gcs_client.bucket(bucket).blob(index).download_as_bytes() == expected
 
 
+@pytest.mark.realdata
 def test_large_file_is_streamed_in_several_upload_chunks(
     tmp_path: Path, gcs_client, make_bucket, monkeypatch
 ):

@@ -1,7 +1,9 @@
-"""SiteInfo objects for the wikitext/title/quality tests: real dump headers, plus real aliases.
+"""SiteInfo objects for the wikitext/title/quality tests: real siteinfo, never an English guess.
 
-fr, ja, uk, en, ru and ltg come from the ``<siteinfo>`` of the real samples in SHARED_DUMPS; de and ar
-(and pt) have no trustworthy header among the samples, so their real namespace names are given inline.
+fr, uk and ja come from the project's own samples (``samples/<db>-20261101-siteinfo.json``, the
+wikis' real ``meta=siteinfo`` namespaces and aliases); en, ru and ltg from the ``<siteinfo>`` of
+the real dumps in SHARED_DUMPS (tests using them skip without ../shared); de and ar (and pt) have
+no trustworthy header among the samples, so their real namespace names are given inline.
 """
 
 from __future__ import annotations
@@ -10,14 +12,12 @@ from functools import cache
 
 import pytest
 
-from tests.conftest import SHARED_DUMPS
+from tests.conftest import PROJECT_ROOT, SHARED_DUMPS, require_shared_dumps
 from wikidrop.dumps.export import open_dump
 from wikidrop.dumps.siteinfo import SiteInfo
 
+_SAMPLES = {"fr": "frwiki", "uk": "ukwiki", "ja": "jawiki"}
 _HEADERS = {
-    "fr": "fr/frwiki-20121230-1page-wikiclean.xml",
-    "ja": "derived/jawiki-20250801-head-100k-lines-multistream.xml.bz2",
-    "uk": "derived/ukwiki-20230501-head-100k-lines-CLOSED-xztextfilter.xml.bz2",
     "en": "derived/enwiki-2022-head-10MB-CLOSED-wp2txt.xml.bz2",
     "ru": "ru/ruwiki-2019-2pages-TRUNCATED-corus.xml.bz2",
     "ltg": "ltg/ltgwiki-2017-COMPLETE-pages-articles-dumpster-dive.xml.bz2",
@@ -39,23 +39,14 @@ _CANONICAL = {-2: "Media", 0: "", 6: "File", 10: "Template", 14: "Category"}
 @cache
 def site(language: str) -> SiteInfo:
     """The SiteInfo of ``language``'s wiki as the tests use it."""
+    if language in _SAMPLES:
+        path = PROJECT_ROOT / "samples" / f"{_SAMPLES[language]}-20261101-siteinfo.json"
+        return SiteInfo.from_siteinfo_json(path.read_bytes())
     if language in _HEADERS:
+        require_shared_dumps()
         with open_dump(str(SHARED_DUMPS / _HEADERS[language]), allow_truncated=True) as reader:
             header = reader.siteinfo
         assert header is not None
-        if language == "ja":  # jawiki's aliases live in its siteinfo JSON, not in the XML header
-            aliases = {6: ["画像"], 10: ["テンプレート"], 14: ["カテゴリ"]}
-            return header.merged_with(
-                SiteInfo.from_dict(
-                    {
-                        "dbname": "jawiki",
-                        "namespaces": [
-                            {"id": i, "name": header.namespace_name(i), "aliases": a}
-                            for i, a in aliases.items()
-                        ],
-                    }
-                )
-            )
         return header
     names = _INLINE[language]
     namespaces = [{"id": 0, "name": "", "canonical": ""}] + [
