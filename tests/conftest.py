@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,29 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DUMPS = PROJECT_ROOT.parent / "shared" / "data" / "dumps"
 NO_SHARED_DUMPS = f"real dump samples not found at {SHARED_DUMPS} (a clone without ../shared)"
 REQUIRE_REALDATA_ENV = "WIKIDROP_REQUIRE_REALDATA"
+# Set by .ci/run: a tool that CI installs must be there, its tests fail instead of skipping.
+CI_ENV = "WIKIDROP_CI"
+
+
+@dataclass(frozen=True)
+class ExternalTool:
+    """A program some tests need that pip does not install."""
+
+    commands: tuple[str, ...]
+    install: str
+    installed_by_ci: bool
+
+    def available(self) -> bool:
+        return all(shutil.which(c) for c in self.commands)
+
+
+EXTERNAL_TOOLS = {
+    "docker-compose": ExternalTool(("docker-compose",), "apt-get install docker-compose", True),
+    "chromium": ExternalTool(("chromium",), "apt-get install chromium", True),
+    "gcloud Pub/Sub emulator": ExternalTool(
+        ("gcloud", "java"), "Google Cloud SDK with the pubsub-emulator component", False
+    ),
+}
 
 # Airflow reads its configuration at import time: isolate it before any test imports airflow.
 _airflow_home = tempfile.mkdtemp(prefix="wikidrop-airflow-test-")
@@ -39,6 +64,17 @@ def require_shared_dumps() -> None:
     """Skip the calling test (counted with the realdata skips) when the real samples are absent."""
     if not SHARED_DUMPS.is_dir():
         pytest.skip(NO_SHARED_DUMPS)
+
+
+def require_tool(name: str) -> str:
+    """The first command of an external tool; skip the test without it, or fail under CI if CI installs it."""
+    tool = EXTERNAL_TOOLS[name]
+    if tool.available():
+        return str(shutil.which(tool.commands[0]))
+    message = f"{name} not installed ({tool.install})"
+    if tool.installed_by_ci and os.environ.get(CI_ENV) == "1":
+        pytest.fail(f"{message}: .ci/run installs it, so its absence is a failure")
+    pytest.skip(message)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -75,6 +111,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    tools = ", ".join(
+        f"{name} {'present' if tool.available() else 'MISSING (its tests skipped)'}"
+        for name, tool in EXTERNAL_TOOLS.items()
+    )
+    terminalreporter.write_line(f"external tools: {tools}")
     ran = config.stash[_REALDATA_RUN]
     if SHARED_DUMPS.is_dir():
         terminalreporter.write_line(f"realdata: {ran} tests on the real dump samples passed")

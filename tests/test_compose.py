@@ -11,14 +11,13 @@ from __future__ import annotations
 import copy
 import json
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT, require_tool
 
 COMPOSE = PROJECT_ROOT / "docker-compose.yaml"
 DOCKERFILE = PROJECT_ROOT / "Dockerfile"
@@ -67,9 +66,7 @@ def test_a_typo_fails_the_schema_check(compose: dict, where: tuple[str, ...], ty
 
 
 def test_docker_compose_config_accepts_the_file(tmp_path: Path) -> None:
-    binary = shutil.which("docker-compose")
-    if binary is None:
-        pytest.skip("docker-compose not installed (apt-get install docker-compose; .ci/run does)")
+    binary = require_tool("docker-compose")
     ok = subprocess.run([binary, "-f", str(COMPOSE), "config", "-q"], capture_output=True, text=True)
     assert ok.returncode == 0, ok.stderr
     typo = tmp_path / "docker-compose.yaml"

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 import http.server
-import shutil
 import subprocess
 import tempfile
 import threading
@@ -23,11 +22,9 @@ from pathlib import Path
 import pytest
 from wikidrop_airflow.reports.datadocs import vendor_site
 
+from tests.conftest import require_tool
 from tests.test_validation import FR_EDITION, FR_SITE, stats
 from wikidrop.quality import validation
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium not installed (apt-get install chromium)")
 
 BREADCRUMB_GREY = (226, 227, 229)  # the styled Data Docs breadcrumb bar
 BOOTSTRAP_BODY_TEXT = (33, 37, 41)  # Bootstrap 4 $body-color #212529
@@ -81,11 +78,16 @@ def served(sites) -> Iterator[tuple[str, list[tuple[str, int]]]]:
         server.server_close()
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _chromium_installed() -> None:
+    require_tool("chromium")
+
+
 def chromium(url: str, *args: str) -> subprocess.CompletedProcess:
     with tempfile.TemporaryDirectory() as profile:
         return subprocess.run(
             [
-                CHROMIUM,
+                require_tool("chromium"),
                 "--headless",
                 "--no-sandbox",
                 "--disable-gpu",

@@ -7,7 +7,6 @@ import email
 import json
 import logging
 import os
-import shutil
 import socket
 import socketserver
 import subprocess
@@ -17,6 +16,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from tests.conftest import require_tool
 from tests.fixtures.gcs_emulator import free_port
 from wikidrop.delivery.notices import (
     EVENT_TYPE,
@@ -194,9 +194,7 @@ def test_email_failure_names_the_server() -> None:
 @pytest.fixture(scope="module")
 def pubsub_emulator():
     """The gcloud Pub/Sub emulator (Java) on a free port; skipped where it is not installed."""
-    gcloud = shutil.which("gcloud")
-    if gcloud is None or shutil.which("java") is None:
-        pytest.skip("gcloud Pub/Sub emulator not installed")
+    gcloud = require_tool("gcloud Pub/Sub emulator")
     port = free_port()
     proc = subprocess.Popen(
         [gcloud, "beta", "emulators", "pubsub", "start", f"--host-port=127.0.0.1:{port}", "--quiet"],
