@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from wikidrop.page_props import SqlDump, read_page_props
+from wikidrop.dumps.page_props import SqlDump, read_page_props
 
 CREATE_TABLE = """CREATE TABLE `page_props` (
   `pp_page` int(10) unsigned NOT NULL,

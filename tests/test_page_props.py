@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from wikidrop.page_props import SqlDump, SqlDumpError, merge_props, read_page_props
+from wikidrop.dumps.page_props import SqlDump, SqlDumpError, merge_props, read_page_props
 
 SQL_DATA = Path(__file__).parent / "data" / "sql"
 CHANGE_TAGS = SQL_DATA / "simplewiki-20210701-change_tag_def.sql"
