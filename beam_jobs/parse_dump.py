@@ -37,13 +37,13 @@ from apache_beam.io.filebasedsink import FileBasedSink
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
-from isal import igzip
 
 from beam_jobs.local_gcs import use_anonymous_gcs_for_emulator
 from beam_jobs.transforms import ParseArticles, ReadTask, build_stats, open_input
 from wikidrop.dumps.export import DumpError, read_siteinfo
 from wikidrop.dumps.multistream import group_ranges, open_index, stream_ranges
 from wikidrop.dumps.siteinfo import MEDIAWIKI_CANONICAL_NAMESPACES, Namespace, SiteInfo
+from wikidrop.gzip_files import ReproducibleGzip
 from wikidrop.records import ARTICLE_SCHEMA, SCHEMA_VERSION, parser_version
 from wikidrop.wikitext.page_guard import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT_S
 
@@ -150,22 +150,6 @@ def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
 NDJSON_GZIP_LEVEL = 1
 
 
-class _GzipFile:
-    """A gzip stream over a Beam file handle; closing it closes both (GzipFile leaves fileobj open)."""
-
-    def __init__(self, raw: Any, level: int):
-        self.raw = raw
-        # mtime=0: the gzip header carries no clock, so equal records give equal bytes.
-        self.gzip = igzip.GzipFile(fileobj=raw, mode="wb", compresslevel=level, mtime=0)
-
-    def write(self, data: bytes) -> None:
-        self.gzip.write(data)
-
-    def close(self) -> None:
-        self.gzip.close()
-        self.raw.close()
-
-
 class _NdjsonSink(FileBasedSink):
     """One JSON record per line (UTF-8, not ASCII-escaped), gzip-compressed at ``level``."""
 
@@ -179,13 +163,13 @@ class _NdjsonSink(FileBasedSink):
         )
         self.level = level
 
-    def open(self, temp_path: str) -> _GzipFile:
-        return _GzipFile(super().open(temp_path), self.level)
+    def open(self, temp_path: str) -> ReproducibleGzip:
+        return ReproducibleGzip(super().open(temp_path), self.level, engine="isal")
 
-    def write_record(self, file_handle: _GzipFile, value: dict[str, Any]) -> None:
+    def write_record(self, file_handle: ReproducibleGzip, value: dict[str, Any]) -> None:
         file_handle.write(json.dumps(value, ensure_ascii=False).encode("utf-8") + b"\n")
 
-    def close(self, file_handle: _GzipFile) -> None:
+    def close(self, file_handle: ReproducibleGzip) -> None:
         file_handle.close()
 
 

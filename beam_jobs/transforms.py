@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import io
 import json
-import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -38,10 +37,6 @@ from wikidrop.wikitext.page_guard import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT_S, P
 DEAD_LETTER = "dead_letter"
 OUTCOMES = "outcomes"
 REDIRECT_PAIRS = "redirect_pairs"
-
-# MediaWiki's canonical redirect magic word is valid on every wiki (software, like canonical
-# namespace names); the wiki's localized aliases come from siteinfo.
-_CANONICAL_REDIRECT = "#REDIRECT"
 
 
 @dataclass(frozen=True)
@@ -179,8 +174,7 @@ def redirect_target(page: Page, site: SiteInfo) -> str | None:
     """
     if page.redirect_target:
         return page.redirect_target
-    words = "|".join(re.escape(w) for w in (*site.redirect_magic_words, _CANONICAL_REDIRECT))
-    match = re.match(rf"\s*(?:{words})\s*:?\s*\[\[([^\]|]+)", page.revision.text, re.IGNORECASE)
+    match = site.redirect_pattern.match(page.revision.text)
     return match.group(1) if match else None
 
 

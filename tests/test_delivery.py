@@ -17,13 +17,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.conftest import PROJECT_ROOT
+from wikidrop.checksums import FileDigest
 from wikidrop.config import PartnerConfig
 from wikidrop.delivery.drops import (
     DeliveryConflict,
     DeliveryError,
     DeliveryRequest,
     ExternalSort,
-    FileDigest,
     OutsidePartnerPrefix,
     PartnerBucket,
     deliver,
@@ -202,7 +202,8 @@ def test_drop_layout_manifest_and_formats(fake_gcs_client, make_fake_gcs_bucket,
     assert "summary_uri" not in manifest["validation"]  # staging internals stay internal
     chunk = manifest["chunks"][0]
     stored = b.get_blob(f"{SNAP}/{chunk['path']}")
-    assert FileDigest(chunk["bytes"], chunk["md5"], chunk["sha256"], chunk["crc32c"]).matches_blob(stored)
+    manifest_digest = {k: chunk[k] for k in ("bytes", "md5", "sha256", "crc32c")}
+    assert FileDigest(sha1="", **manifest_digest).matches_blob(stored)
     assert (chunk["records"], chunk["first_identifier"], chunk["last_identifier"]) == (3, 1, 3)
     assert manifest["deletions"]["records"] == 0 and manifest["deletions"]["previous_snapshot"] is None
 

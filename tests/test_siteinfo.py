@@ -90,6 +90,16 @@ def test_siteinfo_json_aliases_magic_words_and_direction():
     assert site.redirect_magic_words == ("#تحويل", "#REDIRECT")
 
 
+def test_namespace_of_title_and_redirect_target_by_the_wikis_own_words():
+    site = SiteInfo.from_siteinfo_json(SITEINFO_JSON)
+    assert site.namespace_of_title("صورة:مثال.png") == FILE_NS
+    assert site.namespace_of_title("kategorie:X") == CATEGORY_NS
+    assert site.namespace_of_title("القاهرة") == 0 and site.namespace_of_title("Nope:X") == 0
+    assert site.redirect_pattern.match(" #تحويل [[القاهرة|x]]").group(1) == "القاهرة"
+    assert site.redirect_pattern.match("#redirect: [[Cairo]]").group(1) == "Cairo"
+    assert site.redirect_pattern.match("القاهرة #تحويل [[ليست]]") is None
+
+
 def test_xml_header_merged_with_richer_json_keeps_local_names_and_gains_aliases():
     xml = ET.fromstring(
         "<siteinfo><dbname>arwiki</dbname><base>https://ar.wikipedia.org/wiki/x</base>"

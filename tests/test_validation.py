@@ -210,10 +210,10 @@ def test_script_share_by_unicode_script() -> None:
 
 
 def test_redirect_pattern_uses_siteinfo_magic_words_and_core_keyword() -> None:
-    pattern = validation.redirect_pattern(JA_SITE)
+    pattern = JA_SITE.redirect_pattern
     assert pattern.match("#転送 [[東京]]") and pattern.match("  #redirect:[[東京]]")
     assert not pattern.match("東京は #転送 [[ではない]]")
-    bare = validation.redirect_pattern(SiteInfo(dbname="xxwiki"))
+    bare = SiteInfo(dbname="xxwiki").redirect_pattern
     assert bare.match("#REDIRECT [[X]]") and not bare.match("#WEITERLEITUNG [[X]]")
 
 

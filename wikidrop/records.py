@@ -285,15 +285,10 @@ def _name_urls(items: Iterable[Any] | None, site: SiteInfo, default_ns: int) -> 
         else:
             name, url = _get(item, "name") or _get(item, "title"), _get(item, "url")
         if url is None:
-            full = name if (not prefix or _has_prefix(name, site)) else f"{prefix}:{name}"
+            full = name if (not prefix or site.namespace_of_title(name) != 0) else f"{prefix}:{name}"
             url = site.article_url(full)
         out.append({"name": name, "url": url})
     return out
-
-
-def _has_prefix(title: str, site: SiteInfo) -> bool:
-    head, sep, _ = title.partition(":")
-    return bool(sep) and site.namespace_by_prefix(head) is not None
 
 
 def _section(section: Any) -> dict[str, Any]:

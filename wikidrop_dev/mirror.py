@@ -40,7 +40,6 @@ import bz2
 import codecs
 import contextlib
 import gzip
-import hashlib
 import html
 import json
 import logging
@@ -59,8 +58,10 @@ from pathlib import Path
 from typing import IO, Any
 from xml.etree import ElementTree
 
+from wikidrop.checksums import FileDigest
 from wikidrop.dumps.dumpstatus import MULTISTREAM_JOB, NAMESPACES_JOB
 from wikidrop.dumps.siteinfo import SiteInfo
+from wikidrop.gzip_files import ReproducibleGzip
 
 log = logging.getLogger(__name__)
 
@@ -265,24 +266,6 @@ def _generator(header: bytes) -> str:
 
 
 # -- checksums and file names --------------------------------------------------------------------
-@dataclass(frozen=True)
-class FileDigest:
-    size: int
-    md5: str
-    sha1: str
-
-
-def digest_file(path: Path) -> FileDigest:
-    """Size, md5 and sha1 of a file, read in blocks."""
-    md5, sha1, size = hashlib.md5(), hashlib.sha1(), 0
-    with open(path, "rb") as f:
-        while block := f.read(READ_BLOCK):
-            md5.update(block)
-            sha1.update(block)
-            size += len(block)
-    return FileDigest(size=size, md5=md5.hexdigest(), sha1=sha1.hexdigest())
-
-
 def multistream_name(db: str, date: str, part: int | None = None, first: int = 0, last: int = 0) -> str:
     if part is None:
         return f"{db}-{date}-pages-articles-multistream.xml.bz2"
@@ -496,8 +479,8 @@ def _write_siteinfo(
             siteinfo_api_json(header_info, dbname, generator), ensure_ascii=False, sort_keys=True
         ).encode("utf-8")
         log.info("%s: siteinfo JSON derived from the export header", source)
-    # mtime=0: the same input gives the same bytes, hence the same checksums.
-    with open(target, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz:
+    # The same input gives the same bytes, hence the same checksums.
+    with ReproducibleGzip(target, level=9) as gz:
         gz.write(payload)
 
 
@@ -521,7 +504,7 @@ def write_checksums_and_status(
         raise MirrorBuildError(
             f"--in-progress: unknown job(s) {sorted(unknown)}; known: {sorted(jobs_files)}"
         )
-    digests = {p.name: digest_file(p) for paths in jobs_files.values() for p in paths}
+    digests = {p.name: FileDigest.of_file(p) for paths in jobs_files.values() for p in paths}
     (directory / f"{dbname}-{dump_date}-md5sums.txt").write_text(
         "".join(f"{d.md5}  {name}\n" for name, d in sorted(digests.items()))
     )
@@ -533,7 +516,7 @@ def write_checksums_and_status(
     for job, paths in jobs_files.items():
         files = {
             p.name: {
-                "size": digests[p.name].size,
+                "size": digests[p.name].bytes,
                 "url": f"/{dbname}/{dump_date}/{p.name}",
                 "md5": digests[p.name].md5,
                 "sha1": digests[p.name].sha1,

@@ -30,7 +30,6 @@ the partner receives) and one chunk per format at a time.
 
 from __future__ import annotations
 
-import base64
 import gzip
 import hashlib
 import heapq
@@ -46,7 +45,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from wikidrop.checksums import FileDigest
 from wikidrop.config import PartnerConfig
+from wikidrop.gzip_files import ReproducibleGzip
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,8 @@ DELETIONS = "deletions.ndjson.gz"
 FORMAT_EXTENSIONS = {"ndjson": ".ndjson.gz", "parquet": ".parquet", "plaintext": ".jsonl.gz"}
 PLAINTEXT_FIELDS = ("identifier", "name", "url", "text")
 
-_COPY_BUFFER = 1 << 20
+# The digests a manifest lists per file (sha1 is Wikimedia's, not the partners').
+MANIFEST_DIGESTS = ("bytes", "md5", "sha256", "crc32c")
 
 
 class DeliveryError(RuntimeError):
@@ -84,54 +86,6 @@ def snapshot_identifier(dbname: str, namespace: int) -> str:
 def snapshot_dir(dump_date: str, identifier: str) -> str:
     """Snapshot directory relative to the partner prefix."""
     return f"{SNAPSHOTS_DIR}/{dump_date}/{identifier}"
-
-
-# -- checksums ----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FileDigest:
-    """Size and checksums of one file, hex encoded (``gsutil hash -h`` prints the same)."""
-
-    bytes: int
-    md5: str
-    sha256: str
-    crc32c: str
-
-    @classmethod
-    def of_stream(cls, stream: Any) -> FileDigest:
-        import google_crc32c
-
-        md5, sha256, crc = hashlib.md5(), hashlib.sha256(), google_crc32c.Checksum()
-        size = 0
-        while block := stream.read(_COPY_BUFFER):
-            size += len(block)
-            md5.update(block)
-            sha256.update(block)
-            crc.update(block)
-        return cls(size, md5.hexdigest(), sha256.hexdigest(), crc.digest().hex())
-
-    @classmethod
-    def of_file(cls, path: str | os.PathLike[str]) -> FileDigest:
-        with open(path, "rb") as f:
-            return cls.of_stream(f)
-
-    @classmethod
-    def of_bytes(cls, data: bytes) -> FileDigest:
-        import io
-
-        return cls.of_stream(io.BytesIO(data))
-
-    def matches_blob(self, blob: Any) -> bool:
-        """Compare with the server's view of an object (base64 md5/crc32c in GCS metadata)."""
-        return (
-            blob.size == self.bytes
-            and blob.md5_hash == base64.b64encode(bytes.fromhex(self.md5)).decode()
-            and blob.crc32c == base64.b64encode(bytes.fromhex(self.crc32c)).decode()
-        )
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"bytes": self.bytes, "md5": self.md5, "sha256": self.sha256, "crc32c": self.crc32c}
 
 
 # -- the partner's bucket -----------------------------------------------------------------------------
@@ -522,27 +476,6 @@ def _json_bytes(obj: Any) -> bytes:
     return json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8") + b"\n"
 
 
-class ReproducibleGzip:
-    """A gzip file whose bytes depend only on its content: no file name, mtime 0, fixed level."""
-
-    def __init__(self, path: Path) -> None:
-        self._file = open(path, "wb")  # noqa: SIM115 - closed in close()
-        self._gzip = gzip.GzipFile(filename="", mode="wb", fileobj=self._file, compresslevel=6, mtime=0)
-
-    def write(self, data: bytes) -> None:
-        self._gzip.write(data)
-
-    def close(self) -> None:
-        self._gzip.close()
-        self._file.close()
-
-    def __enter__(self) -> ReproducibleGzip:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
 # -- sorting with bounded memory ------------------------------------------------------------------------
 
 
@@ -768,7 +701,7 @@ class SnapshotBuilder:
         digest = FileDigest.of_file(path)
         self._put(name, path, digest)
         path.unlink()
-        self.chunks.append({**entry, **digest.as_dict()})
+        self.chunks.append({**entry, **digest.as_dict(MANIFEST_DIGESTS)})
 
     def _put(self, name: str, source: bytes | Path, digest: FileDigest) -> None:
         outcome = self.bucket.put(self._rel(name), source, digest, replace=True)
@@ -831,7 +764,7 @@ class SnapshotBuilder:
         return {
             "path": DELETIONS,
             "records": count,
-            **digest.as_dict(),
+            **digest.as_dict(MANIFEST_DIGESTS),
             "previous_snapshot": (
                 None
                 if previous is None
@@ -865,7 +798,11 @@ class SnapshotBuilder:
             },
             "chunk_records": partner.chunk_records,
             "chunks": self.chunks,
-            "page_ids": {"path": PAGE_IDS, "records": self.record_count, **ids_digest.as_dict()},
+            "page_ids": {
+                "path": PAGE_IDS,
+                "records": self.record_count,
+                **ids_digest.as_dict(MANIFEST_DIGESTS),
+            },
             "deletions": deletions,
             "source_dump": {"files": [_public_file(f) for f in req.source_files]},
             "validation": _public_validation(req.validation),

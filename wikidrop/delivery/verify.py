@@ -26,7 +26,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
-from wikidrop.delivery.drops import MANIFEST, PAGE_IDS, SHA256SUMS, SUCCESS, FileDigest
+from wikidrop.checksums import FileDigest
+from wikidrop.delivery.drops import MANIFEST, PAGE_IDS, SHA256SUMS, SUCCESS
 
 
 class DropSource(Protocol):

@@ -434,7 +434,8 @@ class _ExportHandler:
             raise DumpError(f"{self._where()}: page has no <revision>")
         ns = self._int(page.get("ns"), "ns")
         if ns is None:
-            ns = self._namespace_from_title(title)
+            # Schemas before 0.6 have no <ns>: the title prefix names it, in the wiki's language.
+            ns = self.siteinfo.namespace_of_title(title) if self.siteinfo is not None else 0
         self.ready.append(
             Page(
                 id=page_id,  # type: ignore[arg-type]
@@ -449,14 +450,6 @@ class _ExportHandler:
         self.last_complete_page = (page_id, title)  # type: ignore[assignment]
         self._best_rev = None
         self._page = {}
-
-    def _namespace_from_title(self, title: str) -> int:
-        """Schemas before 0.6 have no ``<ns>``: the title prefix names it, in the wiki's language."""
-        prefix, sep, _ = title.partition(":")
-        if not sep or self.siteinfo is None:
-            return 0
-        namespace = self.siteinfo.namespace_by_prefix(prefix)
-        return namespace.id if namespace is not None else 0
 
 
 def _expat_message(source: str, error: expat.ExpatError, handler: _ExportHandler) -> str:

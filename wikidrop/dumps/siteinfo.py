@@ -42,6 +42,12 @@ MEDIAWIKI_CANONICAL_NAMESPACES: Mapping[int, str] = {
     15: "Category talk",
 }
 MEDIAWIKI_CORE_ALIASES: Mapping[int, tuple[str, ...]] = {6: ("Image",), 7: ("Image talk",)}
+# MediaWiki's own redirect keyword: every wiki accepts it whatever its language (software, like the
+# canonical namespace names), so it counts even when siteinfo lists no localized magic words.
+CORE_REDIRECT_MAGIC_WORD = "#REDIRECT"
+# Behaviour switches (``__NOTOC__``, ``__БЕЗ_ОГЛАВЛЕНИЯ__``): a double-underscored word in any script;
+# group 1 is the word. Its localized aliases need no list: the shape is the same in every language.
+BEHAVIOR_SWITCH = re.compile(r"__([^\W_]+(?:_[^\W_]+)*)__")
 
 # Languages MediaWiki renders right-to-left (languages/data/Names + $rtl in each MessagesXx.php).
 RTL_LANGUAGES = frozenset(
@@ -171,6 +177,22 @@ class SiteInfo:
     def namespace_by_prefix(self, prefix: str) -> Namespace | None:
         """The namespace a link prefix like ``Fichier`` or ``category`` names, if any."""
         return self._prefix_index().get(normalize_key(prefix))
+
+    def namespace_of_title(self, title: str) -> int:
+        """Namespace id of a full page title (``Talk:Foo`` -> 1) by the wiki's local names and aliases."""
+        prefix, sep, _ = title.partition(":")
+        if not sep:
+            return 0
+        namespace = self.namespace_by_prefix(prefix)
+        return namespace.id if namespace is not None else 0
+
+    @cached_property  # checked for every page of a dump
+    def redirect_pattern(self) -> re.Pattern[str]:
+        """Wikitext that is a redirect on this wiki: a redirect magic word (the wiki's aliases or
+        MediaWiki's ``#REDIRECT``), then a link; ``match`` it at the start, group 1 is the target."""
+        words = dict.fromkeys((*self.redirect_magic_words, CORE_REDIRECT_MAGIC_WORD))
+        alternatives = "|".join(re.escape(w) for w in words if w)
+        return re.compile(rf"\s*(?:{alternatives})\s*:?\s*\[\[([^\]|]+)", re.IGNORECASE)
 
     def _prefix_index(self) -> dict[str, Namespace]:
         cached = self.__dict__.get("_prefix_cache")

@@ -20,12 +20,12 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
-import hashlib
 import logging
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from wikidrop.checksums import Digester, FileDigest
 from wikidrop.dumps.dumpstatus import (
     DUMPSTATUS_NAME,
     INDEX,
@@ -63,9 +63,15 @@ class StagingChecksumError(ValueError):
 
 @dataclass(frozen=True)
 class Checksums:
+    """What dumpstatus.json promises of a file (size, md5, sha1), to compare with what was read."""
+
     size: int
     md5: str
     sha1: str
+
+    @classmethod
+    def of(cls, digest: FileDigest) -> Checksums:
+        return cls(digest.bytes, digest.md5, digest.sha1)
 
     def __str__(self) -> str:
         return f"size={self.size} md5={self.md5} sha1={self.sha1}"
@@ -98,14 +104,12 @@ def is_staged_and_verified(bucket: Any, name: str, expected: Checksums) -> bool:
 
 def _stream_to_blob(mirror: str, relpath: str, blob: Any) -> Checksums:
     """Copy ``<mirror>/<relpath>`` into ``blob`` chunk by chunk; return what was read."""
-    md5, sha1, size = hashlib.md5(), hashlib.sha1(), 0
+    digester = Digester()
     with open_mirror_file(mirror, relpath) as source, blob.open("wb", chunk_size=UPLOAD_CHUNK) as target:
         while chunk := source.read(READ_CHUNK):
-            md5.update(chunk)
-            sha1.update(chunk)
-            size += len(chunk)
+            digester.update(chunk)
             target.write(chunk)
-    return Checksums(size, md5.hexdigest(), sha1.hexdigest())
+    return Checksums.of(digester.digest())
 
 
 def _delete_if_exists(blob: Any) -> None:
@@ -216,7 +220,7 @@ def _stage_dumpstatus(payload: bytes, source_url: str, partition: StagingPartiti
     """Stage the dumpstatus.json the files were verified against (unchanged bytes are not re-uploaded)."""
     name = f"{partition.prefix}/dump/{DUMPSTATUS_NAME}"
     bucket = client.bucket(partition.bucket)
-    checksums = Checksums(len(payload), hashlib.md5(payload).hexdigest(), hashlib.sha1(payload).hexdigest())
+    checksums = Checksums.of(FileDigest.of_bytes(payload))
     if not is_staged_and_verified(bucket, name, checksums):
         blob = bucket.blob(name)
         blob.metadata = {

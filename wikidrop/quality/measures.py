@@ -11,7 +11,7 @@ import html
 import re
 from functools import lru_cache
 
-from wikidrop.dumps.siteinfo import CATEGORY_NS, FILE_NS, MEDIA_NS, SiteInfo
+from wikidrop.dumps.siteinfo import BEHAVIOR_SWITCH, CATEGORY_NS, FILE_NS, MEDIA_NS, SiteInfo
 
 # -- leftover markup ------------------------------------------------------------------------------
 _LINK_BRACKETS = re.compile(r"\[\[|\]\]")
@@ -29,7 +29,6 @@ _HTML_ATTRIBUTE = re.compile(
     r"\b(?:style|class|align|valign|colspan|rowspan|bgcolor|cellpadding|cellspacing|width)"
     r"\s*=\s*[\"']"
 )
-_MAGIC_WORD = re.compile(r"__([^\W_]+(?:_[^\W_]+)*)__")
 _ENTITY = re.compile(r"&(?:[A-Za-z][A-Za-z0-9]{1,31}|#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6});")
 
 LEFTOVER_CATEGORIES = (
@@ -56,7 +55,7 @@ def _prefix_pattern(names: tuple[str, ...]) -> re.Pattern[str] | None:
 def _count_magic_words(text: str) -> int:
     if "__" not in text:
         return 0
-    return sum(1 for m in _MAGIC_WORD.finditer(text) if m.group(1).upper() == m.group(1))
+    return sum(1 for m in BEHAVIOR_SWITCH.finditer(text) if m.group(1).upper() == m.group(1))
 
 
 def leftover_markup(text: str, site: SiteInfo) -> dict[str, int]:

@@ -72,9 +72,6 @@ ARTICLE_COLUMNS = (
 )
 DEAD_LETTER_COLUMNS = ("identifier", "name", "namespace", "reason", "size", "source_file", "stream_offset")
 INDEX_NAME_RE = re.compile(r"multistream\d*-index[^/]*\.txt\.bz2$")
-# MediaWiki's own redirect keyword: every wiki accepts it whatever its language (software, like the
-# canonical namespace names), so it is checked even when siteinfo lists no localized magic words.
-CORE_REDIRECT_MAGIC_WORD = "#REDIRECT"
 # Unicode character-name prefixes of scripts whose letters are not named after the script itself.
 SCRIPT_NAME_PREFIXES = {
     "Han": ("CJK UNIFIED IDEOGRAPH", "CJK COMPATIBILITY IDEOGRAPH"),
@@ -208,13 +205,6 @@ def script_share(text: str, scripts: Sequence[str]) -> float | None:
     return min(in_script / letters, 1.0)
 
 
-def redirect_pattern(site: SiteInfo) -> re.Pattern[str]:
-    """Matches wikitext that is a redirect in this wiki: a redirect magic word, then a link."""
-    words = dict.fromkeys((*site.redirect_magic_words, CORE_REDIRECT_MAGIC_WORD))
-    alternatives = "|".join(re.escape(w) for w in words if w)
-    return re.compile(rf"^\s*(?:{alternatives})\s*:?\s*\[\[", re.IGNORECASE)
-
-
 def _leftover_markup_measure() -> Callable[[str, SiteInfo], Mapping[str, int]]:
     """The parse job's own residue measure (``wikidrop.quality.measures``), so both report the same number."""
     from wikidrop.quality.measures import leftover_markup
@@ -235,7 +225,7 @@ def article_frame(batch: pa.RecordBatch | pa.Table, site: SiteInfo, edition: Edi
     import pandas as pd
 
     leftover_markup = _leftover_markup_measure()
-    redirect = redirect_pattern(site)
+    redirect = site.redirect_pattern
     stub_bytes = edition.thresholds.stub_max_wikitext_bytes
     rows: dict[str, list[Any]] = {
         key: []
@@ -307,15 +297,6 @@ def article_shard_frame(source: Any, site: SiteInfo, edition: EditionConfig) -> 
 # -- the run-level frame ------------------------------------------------------------------------------
 
 
-def namespace_of_title(title: str, site: SiteInfo) -> int:
-    """Namespace id of a full page title (``Talk:Foo`` -> 1) from the wiki's localized prefixes."""
-    head, sep, _ = title.partition(":")
-    if not sep:
-        return 0
-    ns = site.namespace_by_prefix(head)
-    return ns.id if ns is not None else 0
-
-
 def count_index_pages(index_files: Iterable[tuple[str, Any]], site: SiteInfo) -> dict[int, int]:
     """Pages per namespace listed in the dump's multistream index files ``(name, binary file)``."""
     from wikidrop.dumps.multistream import open_index
@@ -323,7 +304,7 @@ def count_index_pages(index_files: Iterable[tuple[str, Any]], site: SiteInfo) ->
     counts: dict[int, int] = {}
     for name, fileobj in index_files:
         for entry in open_index(fileobj, source=name):
-            ns = namespace_of_title(entry.title, site)
+            ns = site.namespace_of_title(entry.title)
             counts[ns] = counts.get(ns, 0) + 1
     return counts
 

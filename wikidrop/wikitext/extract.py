@@ -30,7 +30,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from wikidrop.dumps.siteinfo import CATEGORY_NS, FILE_NS, MEDIA_NS, TEMPLATE_NS, SiteInfo
+from wikidrop.dumps.siteinfo import BEHAVIOR_SWITCH, CATEGORY_NS, FILE_NS, MEDIA_NS, TEMPLATE_NS, SiteInfo
 from wikidrop.dumps.titles import normalize_title
 from wikidrop.wikitext.render_rules import FOOTNOTE_TEMPLATES, TemplateCall, rules_for
 from wikidrop.wikitext.tree import (
@@ -111,7 +111,6 @@ _PROJECT_PREFIXES = frozenset(
 _LANGUAGE_PREFIX = re.compile(r"^[a-z]{2,3}(?:-[a-z0-9]{2,8})*$")
 
 _BOLD_ITALIC = re.compile(r"'{2,}")
-_MAGIC_WORD = re.compile(r"__([^\W_]+(?:_[^\W_]+)*)__")
 _SPACES = re.compile(r"(?<=\S)[ \t\u200b]{2,}")  # not indentation
 _TRAILING_SPACES = re.compile(r"[ \t]+$", re.MULTILINE)
 _BLANK_LINES = re.compile(r"\n[ \t]*(?:\n[ \t]*)+\n")
@@ -433,7 +432,7 @@ def _clean_block(raw: str) -> str:
     """Raw rendered text of a section -> paragraphs and list lines (see module docstring)."""
     raw = _BOLD_ITALIC.sub("", raw)
     if "__" in raw:
-        raw = _MAGIC_WORD.sub(_magic_word, raw)
+        raw = BEHAVIOR_SWITCH.sub(_magic_word, raw)
     out: list[str] = []
     counters: list[int] = []
     table_depth = 0
