@@ -596,8 +596,8 @@ def serve_mirror(
 
 
 # -- command line --------------------------------------------------------------------------------
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m wikidrop_dev.mirror", description=__doc__.split("\n")[0])
+def main(argv: Sequence[str] | None = None, prog: str = "python -m wikidrop_dev.mirror") -> int:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     build = commands.add_parser("build", help="build <root>/<db>/<date>/ from an export XML")
     build.add_argument("export", help="export XML (.xml, .xml.bz2, .xml.gz, .xml.xz)")

@@ -176,9 +176,9 @@ HEADER = (
 )
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, prog: str = "python -m wikidrop_dev.quality_report") -> int:
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("dumps", nargs="+", help="dump files or directories holding them")
     parser.add_argument("--limit", type=int, default=None, help="articles per dump (default: all)")

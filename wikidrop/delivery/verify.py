@@ -275,9 +275,9 @@ def verify(target: str) -> tuple[list[str], list[str]]:
     return [s.describe() for s in snapshots], problems
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, prog: str = "python -m wikidrop.delivery.verify") -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m wikidrop.delivery.verify",
+        prog=prog,
         description=__doc__,
         formatter_class=argparse.RawTextHelpFormatter,
     )
