@@ -14,7 +14,10 @@ Writes under ``--output`` (local or ``gs://``; a re-run replaces the previous ou
 ``stats.json`` (docs/architecture.md). ``--input`` and ``--index`` may repeat and take globs; a
 multistream file is paired with the index whose name is the file's name with ``-index`` and
 ``.txt`` (``...-multistream-index.txt.bz2`` for ``...-multistream.xml.bz2``, and the same for the
-partial ``multistream1.xml-p1p41242.bz2`` files).
+partial ``multistream1.xml-p1p41242.bz2`` files). ``--page-props`` takes the wiki's
+``<dbname>-<date>-page_props.sql.gz`` table dump: the records then carry ``main_entity`` (Wikidata
+item), ``is_disambiguation``, ``description`` and ``image``; without it these are null and
+stats.json's ``page_props`` is null.
 
 On Dataflow the same module runs with ``--runner DataflowRunner --project ... --region ...
 --temp_location gs://...`` plus the code as a package: build it with ``python -m build --sdist``
@@ -39,12 +42,12 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from beam_jobs.local_gcs import use_anonymous_gcs_for_emulator
-from beam_jobs.transforms import ParseArticles, ReadTask, build_stats, open_input
+from beam_jobs.transforms import ParseArticles, ReadTask, build_stats, open_input, read_page_props_file
 from wikidrop.dumps.export import DumpError, read_siteinfo
 from wikidrop.dumps.multistream import group_ranges, open_index, stream_ranges
 from wikidrop.dumps.siteinfo import MEDIAWIKI_CANONICAL_NAMESPACES, Namespace, SiteInfo
 from wikidrop.gzip_files import ReproducibleGzip
-from wikidrop.records import ARTICLE_SCHEMA, SCHEMA_VERSION, parser_version
+from wikidrop.records import SCHEMA_VERSION, article_schema, parser_version
 from wikidrop.wikitext.page_guard import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT_S
 
 log = logging.getLogger(__name__)
@@ -69,6 +72,13 @@ class ParseDumpOptions(PipelineOptions):
         parser.add_argument("--namespaces", default="0", help="comma-separated namespace ids to keep")
         parser.add_argument("--dbname", default=None, help="expected dbname (checked against the dump)")
         parser.add_argument("--siteinfo", default=None, help="siteinfo-namespaces.json[.gz] (API format)")
+        parser.add_argument(
+            "--page-props",
+            "--page_props",
+            dest="page_props",
+            default=None,
+            help="the wiki's page_props.sql[.gz] table dump (Wikidata id, disambiguation, description, image)",
+        )
         parser.add_argument("--dump-date", "--dump_date", dest="dump_date", default=None, help="YYYYMMDD")
         parser.add_argument(
             "--allow-truncated",
@@ -94,6 +104,7 @@ def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
     site = resolve_siteinfo(inputs, opts.siteinfo, opts.dbname)
     dump_date = opts.dump_date or dump_date_from_name(inputs[0], site.dbname)
     tasks = read_tasks(inputs, expand_inputs(opts.index) if opts.index else [], opts.work_unit_bytes)
+    page_props_file = expand_inputs([opts.page_props])[0] if opts.page_props else None
     output = opts.output.rstrip("/")
     clear_output(output)
     write_json(f"{output}/siteinfo.json", site.to_dict())
@@ -101,6 +112,13 @@ def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser = parser_version()
     log.info("parsing %s (%s): %d read tasks, namespaces %s", inputs, site.dbname, len(tasks), namespaces)
     with beam.Pipeline(runner=_runner(options), options=options) as pipeline:
+        page_props = None
+        if page_props_file is not None:
+            page_props = (
+                pipeline
+                | "ListPagePropsFile" >> beam.Create([page_props_file])
+                | "ReadPageProps" >> beam.FlatMap(read_page_props_file)
+            )
         parsed = (
             pipeline
             | "ListReadTasks" >> beam.Create(tasks, reshuffle=False)
@@ -112,6 +130,7 @@ def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
                 allow_truncated=opts.allow_truncated,
                 timeout_s=opts.page_timeout_s,
                 max_bytes=opts.max_page_bytes,
+                page_props=page_props,
             )
         )
         articles = parsed["articles"]
@@ -120,7 +139,7 @@ def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
             | "WriteArticlesParquet"
             >> beam.io.WriteToParquet(
                 f"{output}/articles/part",
-                ARTICLE_SCHEMA,
+                article_schema(page_props_file),
                 file_name_suffix=".parquet",
                 codec="zstd",
                 # Bounded buffers keep a worker's memory flat: ~200 records, row groups <= 32 MiB.
@@ -139,6 +158,7 @@ def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
             dump_date=dump_date,
             input_files=inputs,
             parser=parser,
+            page_props_file=page_props_file,
         )
     with FileSystems.open(f"{output}/stats.json") as f:
         return json.loads(f.read())

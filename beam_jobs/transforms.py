@@ -9,6 +9,14 @@ every redirect page and ``(title key, task key)`` for every other page; joining 
 gives each read task the redirects of its own pages, and the second read carries that small map
 with its task, so folding is a dict lookup per article. (A per-article side-input lookup cost a
 state request each, which measured at ~4 ms per article locally.)
+
+The page_props table (``--page-props``: Wikidata item, disambiguation, short description, image)
+joins the same way, by page id instead of title: one worker streams the SQL dump
+(``wikidrop.dumps.page_props``, a gzip file cannot be split) and emits ``(page id, props)`` for the
+pages having any of the record's four props; the title scan also emits ``(page id, task key)`` for
+every candidate article; joining the two routes each page's props to the read task holding the page,
+and the second read carries them in the same per-task map. No worker holds the table; the join's
+cost is one small element per article and one per page with props (benchmarks/README.md).
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ from apache_beam.metrics import Metrics
 
 from wikidrop.dumps.export import DEFAULT_MODEL, DumpReader, Page
 from wikidrop.dumps.multistream import StreamRange, read_range_pages
+from wikidrop.dumps.page_props import merge_props, read_page_props
 from wikidrop.dumps.siteinfo import SiteInfo
 from wikidrop.dumps.titles import normalize_title
 from wikidrop.records import build_article_record, dead_letter_record, parser_version, provenance
@@ -37,6 +46,7 @@ from wikidrop.wikitext.page_guard import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT_S, P
 DEAD_LETTER = "dead_letter"
 OUTCOMES = "outcomes"
 REDIRECT_PAIRS = "redirect_pairs"
+PAGE_IDS = "page_ids"
 
 
 @dataclass(frozen=True)
@@ -57,7 +67,9 @@ class ReadTask:
 
 
 # An outcome is (kind, namespace, reason, count); kinds: read, article, redirect, skipped,
-# dead_lettered, folded, truncated (reason = JSON of the truncation).
+# dead_lettered, folded, truncated (reason = JSON of the truncation), page_props (reason: pages
+# = pages of the table with a record prop, matched = of them, pages read as candidate articles,
+# articles = articles that carry props).
 Outcome = tuple[str, int | None, str, int]
 
 
@@ -127,12 +139,20 @@ class ScanTitlesFn(_PageReaderFn):
 
     Main output ``(title key, task key)`` for every non-redirect page of ``namespaces``; tagged
     ``REDIRECT_PAIRS`` output ``(target key, {name, url})`` for every redirect page (see
-    ``redirect_pair``).
+    ``redirect_pair``); with ``page_ids``, tagged ``PAGE_IDS`` output ``(page id, task key)`` for
+    every non-redirect page of ``namespaces`` (the page_props join).
     """
 
-    def __init__(self, site: SiteInfo, namespaces: Iterable[int], allow_truncated: bool = False):
+    def __init__(
+        self,
+        site: SiteInfo,
+        namespaces: Iterable[int],
+        allow_truncated: bool = False,
+        page_ids: bool = False,
+    ):
         super().__init__(site, allow_truncated)
         self.namespaces = frozenset(namespaces)
+        self.page_ids = page_ids
 
     def process(self, task: ReadTask) -> Iterator[Any]:
         task_key = task.key
@@ -144,21 +164,28 @@ class ScanTitlesFn(_PageReaderFn):
                     yield beam.pvalue.TaggedOutput(REDIRECT_PAIRS, pair)
             else:
                 yield title_key(page.ns, page.title), task_key
+                if self.page_ids:
+                    yield beam.pvalue.TaggedOutput(PAGE_IDS, (page.id, task_key))
 
 
 class ReadPagesFn(_PageReaderFn):
-    """``(task, redirects by title key)`` -> ``(page, source_file, stream_offset, redirects)``.
+    """``(task, redirects by title key, props by page id or None)`` ->
+    ``(page, source_file, stream_offset, redirects, props)``.
 
-    Also emits ``("read", ns, "", n)`` outcomes (tagged ``OUTCOMES``) and a truncation note, so the
-    job can prove that every page read got exactly one outcome.
+    ``props`` is the page's page_props (``{}`` when it has none), or ``None`` for every page when
+    the job reads no page_props table. Also emits ``("read", ns, "", n)`` outcomes (tagged
+    ``OUTCOMES``) and a truncation note, so the job can prove that every page read got exactly one
+    outcome.
     """
 
-    def process(self, element: tuple[ReadTask, dict[str, list[dict[str, str]]]]) -> Iterator[Any]:
-        task, redirects_by_title = element
+    def process(self, element: tuple[ReadTask, dict[str, list], dict[int, dict] | None]) -> Iterator[Any]:
+        task, redirects_by_title, props_by_page = element
         read = Counter()
         for page, offset in self._pages(task):
             read[page.ns] += 1
-            yield page, task.path, offset, redirects_by_title.get(title_key(page.ns, page.title), [])
+            redirects = redirects_by_title.get(title_key(page.ns, page.title), [])
+            props = None if props_by_page is None else props_by_page.get(page.id, {})
+            yield page, task.path, offset, redirects, props
         for ns, n in sorted(read.items()):
             yield beam.pvalue.TaggedOutput(OUTCOMES, ("read", ns, "", n))
         if self._truncated is not None:
@@ -199,9 +226,10 @@ def redirect_pair(page: Page, site: SiteInfo) -> list[tuple[str, dict[str, str]]
 class ParseArticlesFn(beam.DoFn):
     """Classify each page; extract articles under the page guard; dead-letter what fails.
 
-    Input: ``(page, source_file, stream_offset, redirects)`` from ``ReadPagesFn``. Main output:
-    article records with their redirects folded in. Tagged outputs: ``DEAD_LETTER`` rows and
-    ``OUTCOMES``: ``(kind, ns, reason, 1)``, one per page, plus ``("folded", ns, "", n)``.
+    Input: ``(page, source_file, stream_offset, redirects, props)`` from ``ReadPagesFn``. Main
+    output: article records with their redirects folded in and their page_props fields. Tagged
+    outputs: ``DEAD_LETTER`` rows and ``OUTCOMES``: ``(kind, ns, reason, 1)``, one per page, plus
+    ``("folded", ns, "", n)`` and ``("page_props", None, "articles", 1)`` per article with props.
     """
 
     def __init__(
@@ -244,8 +272,10 @@ class ParseArticlesFn(beam.DoFn):
             counter.inc()
         return beam.pvalue.TaggedOutput(OUTCOMES, (kind, ns, reason, 1))
 
-    def process(self, element: tuple[Page, str, int | None, list[dict[str, str]]]) -> Iterator[Any]:
-        page, source, offset, redirects = element
+    def process(
+        self, element: tuple[Page, str, int | None, list[dict[str, str]], dict | None]
+    ) -> Iterator[Any]:
+        page, source, offset, redirects, props = element
         if page.ns not in self.namespaces:
             yield self._outcome("skipped", page.ns, "namespace")
             return
@@ -263,7 +293,9 @@ class ParseArticlesFn(beam.DoFn):
             yield self._outcome("dead_lettered", page.ns, result.reason or "")
             return
         prov = provenance(self.dump_date, source, offset, self._parser_version)
-        record = build_article_record(page, result.content, self.site, prov)
+        record = build_article_record(page, result.content, self.site, prov, props)
+        if props:
+            yield beam.pvalue.TaggedOutput(OUTCOMES, ("page_props", None, "articles", 1))
         if redirects:
             record["redirects"] = fold_redirects(redirects)
             yield beam.pvalue.TaggedOutput(OUTCOMES, ("folded", page.ns, "", len(record["redirects"])))
@@ -289,11 +321,45 @@ def route_redirects(joined: tuple[str, dict[str, Iterable[Any]]]) -> Iterator[tu
             yield task_key, (key, redirects)
 
 
-def task_with_redirects(joined: tuple[str, dict[str, Iterable[Any]]]) -> tuple[ReadTask, dict[str, list]]:
-    """``(task key, {task: [task], redirects: [(title key, redirects)]})`` -> ``(task, {title key: redirects})``."""
+def read_page_props_file(path: str) -> Iterator[tuple[int, dict[str, str]]]:
+    """``(page id, props)`` of a page_props SQL dump (local or gs://), streamed."""
+    from beam_jobs.local_gcs import use_anonymous_gcs_for_emulator
+
+    use_anonymous_gcs_for_emulator()
+    with open_input(path) as raw:
+        yield from read_page_props(raw, path)
+
+
+class RoutePagePropsFn(beam.DoFn):
+    """``(page id, {tasks, props})`` -> ``(task key, (page id, props))`` per task holding the page.
+
+    Tagged ``OUTCOMES``: ``("page_props", None, "pages", 1)`` per page of the table with props and
+    ``("page_props", None, "matched", 1)`` when that page is a candidate article being read.
+    """
+
+    def process(self, joined: tuple[int, dict[str, Iterable[Any]]]) -> Iterator[Any]:
+        page_id, groups = joined
+        parts = list(groups["props"])
+        if not parts:
+            return
+        yield beam.pvalue.TaggedOutput(OUTCOMES, ("page_props", None, "pages", 1))
+        tasks = sorted(set(groups["tasks"]))
+        if tasks:
+            yield beam.pvalue.TaggedOutput(OUTCOMES, ("page_props", None, "matched", 1))
+        props = merge_props(parts)
+        for task_key in tasks:
+            yield task_key, (page_id, props)
+
+
+def task_with_maps(
+    joined: tuple[str, dict[str, Iterable[Any]]], with_props: bool = False
+) -> tuple[ReadTask, dict[str, list], dict[int, dict[str, str]] | None]:
+    """``(task key, {task: [task], redirects: [(title key, redirects)], props: [(page id, props)]})``
+    -> ``(task, {title key: redirects}, {page id: props} or None without page_props)``."""
     _, groups = joined
     (task,) = groups["task"]
-    return task, dict(groups["redirects"])
+    props = dict(groups["props"]) if with_props else None
+    return task, dict(groups["redirects"]), props
 
 
 class CountOutcomesFn(beam.CombineFn):
@@ -329,16 +395,26 @@ def build_stats(
     input_files: list[str],
     parser: str,
     schema_version: str,
+    page_props_file: str | None = None,
 ) -> dict[str, Any]:
-    """stats.json (docs/architecture.md) from outcome counts; raise StatsError unless reconciled."""
+    """stats.json (docs/architecture.md) from outcome counts; raise StatsError unless reconciled.
+
+    ``page_props`` is ``null`` when the job read no page_props table (the record's main_entity,
+    is_disambiguation, description and image are then null), else where it came from and how many
+    of its pages matched the pages read.
+    """
     per_ns: dict[int, Counter] = {}
     skipped_reasons: Counter = Counter()
     dead_reasons: Counter = Counter()
     folded = 0
     truncated = []
+    props: Counter = Counter()
     for (kind, ns, reason), n in counts.items():
         if kind == "truncated":
             truncated.append(json.loads(reason))
+            continue
+        if kind == "page_props":
+            props[reason] += n
             continue
         if kind == "folded":
             folded += n
@@ -360,6 +436,8 @@ def build_stats(
     ]
     if folded > totals["redirects"]:
         problems.append(f"{folded} redirects folded but only {totals['redirects']} redirect pages read")
+    if not props["articles"] <= props["matched"] <= props["pages"]:
+        problems.append(f"page_props counts do not nest: {dict(props)}")
     if problems:
         raise StatsError(f"parse outcomes do not reconcile for {input_files}: " + "; ".join(problems))
     return {
@@ -373,6 +451,14 @@ def build_stats(
         "redirects_folded": folded,
         "redirects_unresolved": totals["redirects"] - folded,
         "truncated": sorted(truncated, key=lambda t: t["source"]) or None,
+        "page_props": None
+        if page_props_file is None
+        else {
+            "source_file": page_props_file,
+            "pages": props["pages"],
+            "matched": props["matched"],
+            "articles": props["articles"],
+        },
         "parser_version": parser,
         "schema_version": schema_version,
     }
@@ -381,7 +467,9 @@ def build_stats(
 class ParseArticles(beam.PTransform):
     """Read tasks -> articles with folded redirects, dead letters and outcome counts.
 
-    Returns a dict of PCollections: ``articles``, ``dead_letter``, ``counts`` (one dict).
+    ``page_props``: optional PCollection of ``(page id, props)`` (``read_page_props_file``); the
+    records' page_props fields are null without it. Returns a dict of PCollections: ``articles``,
+    ``dead_letter``, ``counts`` (one dict).
     """
 
     def __init__(
@@ -392,11 +480,13 @@ class ParseArticles(beam.PTransform):
         allow_truncated: bool = False,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         max_bytes: int = DEFAULT_MAX_BYTES,
+        page_props: beam.PCollection | None = None,
     ):
         super().__init__()
         self.site = site
         self.namespaces = frozenset(namespaces)
         self.dump_date = dump_date
+        self.page_props = page_props
         self.allow_truncated = allow_truncated
         self.timeout_s = timeout_s
         self.max_bytes = max_bytes
@@ -404,23 +494,35 @@ class ParseArticles(beam.PTransform):
     def expand(self, tasks: beam.PCollection[ReadTask]) -> dict[str, beam.PCollection]:
         site, namespaces = self.site, self.namespaces
         keyed_tasks = tasks | "KeyTasks" >> beam.Map(lambda task: (task.key, task))
+        with_props = self.page_props is not None
         scanned = (
             tasks
             | "SpreadTitleScans" >> beam.Reshuffle()
             | "ScanTitles"
-            >> beam.ParDo(ScanTitlesFn(site, namespaces, self.allow_truncated)).with_outputs(
-                REDIRECT_PAIRS, main="titles"
-            )
+            >> beam.ParDo(
+                ScanTitlesFn(site, namespaces, self.allow_truncated, page_ids=with_props)
+            ).with_outputs(REDIRECT_PAIRS, PAGE_IDS, main="titles")
         )
         redirects_per_task = (
             {"tasks": scanned.titles, "redirects": scanned[REDIRECT_PAIRS]}
             | "JoinRedirectsToTitles" >> beam.CoGroupByKey()
             | "RouteRedirectsToTasks" >> beam.FlatMap(route_redirects)
         )
+        per_task = {"task": keyed_tasks, "redirects": redirects_per_task}
+        outcomes = []
+        if with_props:
+            routed = (
+                {"tasks": scanned[PAGE_IDS], "props": self.page_props}
+                | "JoinPagePropsToPages" >> beam.CoGroupByKey()
+                | "RoutePagePropsToTasks"
+                >> beam.ParDo(RoutePagePropsFn()).with_outputs(OUTCOMES, main="props")
+            )
+            per_task["props"] = routed.props
+            outcomes.append(routed[OUTCOMES])
         read = (
-            {"task": keyed_tasks, "redirects": redirects_per_task}
+            per_task
             | "GiveTasksTheirRedirects" >> beam.CoGroupByKey()
-            | "PairTasksWithRedirects" >> beam.Map(task_with_redirects)
+            | "PairTasksWithMaps" >> beam.Map(task_with_maps, with_props=with_props)
             | "ReadPages"
             >> beam.ParDo(ReadPagesFn(site, self.allow_truncated)).with_outputs(OUTCOMES, main="pages")
         )
@@ -428,7 +530,7 @@ class ParseArticles(beam.PTransform):
             ParseArticlesFn(site, namespaces, self.dump_date, self.timeout_s, self.max_bytes)
         ).with_outputs(DEAD_LETTER, OUTCOMES, main="articles")
         counts = (
-            (read[OUTCOMES], parsed[OUTCOMES])
+            (read[OUTCOMES], parsed[OUTCOMES], *outcomes)
             | "MergeOutcomes" >> beam.Flatten()
             | "CountOutcomes" >> beam.CombineGlobally(CountOutcomesFn())
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import apache_beam as beam
 import pytest
 from apache_beam.metrics.metric import MetricsFilter
@@ -78,7 +80,7 @@ def test_parse_articles_classifies_every_page():
     p = _pipeline()
     parsed = (
         p
-        | beam.Create([(pg, "frwiki.xml", 100, []) for pg in PAGES])
+        | beam.Create([(pg, "frwiki.xml", 100, [], None) for pg in PAGES])
         | beam.ParDo(ParseArticlesFn(FRWIKI, [0, 828], "20240101", max_bytes=4000)).with_outputs(
             DEAD_LETTER, OUTCOMES, main="articles"
         )
@@ -189,6 +191,80 @@ def test_redirects_fold_into_their_normalised_target_across_read_tasks(tmp_path)
         )
 
 
+FRWIKI_FILES = dataclasses.replace(
+    FRWIKI, namespaces={**FRWIKI.namespaces, 6: Namespace(6, "Fichier", canonical="File")}
+)
+
+
+def test_page_props_reach_their_pages_across_read_tasks(tmp_path):
+    # Pages in two files (read tasks); props keyed by page id, one page's in two pieces.
+    first, second = tmp_path / "frwiki-1.xml", tmp_path / "frwiki-2.xml"
+    first.write_text(_export([PAGES[0], PAGES[4]]), encoding="utf-8")
+    second.write_text(_export([PAGES[1], PAGES[6], page(9, "Sans", "Rien de spécial.")]), encoding="utf-8")
+    props = [
+        (1, {"wikibase_item": "Q13099586", "page_image_free": "Pears_-_Poire_(fruit).jpg"}),
+        (7, {"disambiguation": ""}),
+        (1, {"wikibase-shortdesc": "Fruit du poirier"}),
+        (2, {"wikibase_item": "Q1"}),  # a redirect: not an article
+        (5, {"wikibase_item": "Q2"}),  # namespace 14, not read as an article
+        (999, {"wikibase_item": "Q3"}),  # in no input file
+    ]
+    fields = ("main_entity", "is_disambiguation", "description", "image")
+    with _pipeline() as p:
+        parsed = (
+            p
+            | beam.Create([ReadTask(str(first)), ReadTask(str(second))])
+            | ParseArticles(FRWIKI_FILES, [0], "20240101", page_props=p | "Props" >> beam.Create(props))
+        )
+        assert_that(
+            parsed["articles"] | beam.Map(lambda r: (r["name"], *(r[f] for f in fields))),
+            equal_to(
+                [
+                    (
+                        "Poire",
+                        {"identifier": "Q13099586", "url": "https://www.wikidata.org/entity/Q13099586"},
+                        False,
+                        "Fruit du poirier",
+                        {
+                            "name": "Pears - Poire (fruit).jpg",
+                            "url": "https://fr.wikipedia.org/wiki/Fichier:Pears_-_Poire_(fruit).jpg",
+                        },
+                    ),
+                    ("Énorme", None, True, None, None),
+                    ("Sans", None, False, None, None),
+                ]
+            ),
+            label="Fields",
+        )
+        assert_that(
+            parsed["counts"] | beam.Map(lambda c: {k: n for k, n in c.items() if k[0] == "page_props"}),
+            equal_to(
+                [
+                    {
+                        ("page_props", None, "pages"): 5,
+                        ("page_props", None, "matched"): 2,
+                        ("page_props", None, "articles"): 2,
+                    }
+                ]
+            ),
+            label="Counts",
+        )
+
+
+def test_without_page_props_the_fields_are_null(tmp_path):
+    dump = tmp_path / "frwiki.xml"
+    dump.write_text(_export([PAGES[0]]), encoding="utf-8")
+    with _pipeline() as p:
+        parsed = p | beam.Create([ReadTask(str(dump))]) | ParseArticles(FRWIKI, [0], "20240101")
+        assert_that(
+            parsed["articles"]
+            | beam.Map(
+                lambda r: [r[f] for f in ("main_entity", "is_disambiguation", "description", "image")]
+            ),
+            equal_to([[None, None, None, None]]),
+        )
+
+
 def test_redirect_target_from_element_or_localized_magic_word():
     assert redirect_target(PAGES[1], FRWIKI) == "Poire"
     assert redirect_target(PAGES[2], FRWIKI) == "poire#Botanique"
@@ -239,6 +315,27 @@ def test_stats_reconcile_per_namespace():
     assert stats["redirects_folded"] == 2 and stats["redirects_unresolved"] == 1
     assert stats["dead_letter_reasons"] == {"too_large": 1}
     assert stats["truncated"] == [{"source": "f", "pages_read": 6}]
+    assert stats["page_props"] is None
+
+
+def test_stats_say_where_page_props_came_from_and_how_many_matched():
+    counts = _counts(
+        [
+            ("read", 0, "", 2),
+            ("article", 0, "", 2),
+            ("page_props", None, "pages", 10),
+            ("page_props", None, "matched", 2),
+            ("page_props", None, "articles", 1),
+        ]
+    )
+    stats = build_stats(counts, **FACTS, page_props_file="frwiki-20240101-page_props.sql.gz")
+    assert stats["page_props"] == {
+        "source_file": "frwiki-20240101-page_props.sql.gz",
+        "pages": 10,
+        "matched": 2,
+        "articles": 1,
+    }
+    assert stats["pages_read"] == 2 and "None" not in stats["per_namespace"]
 
 
 def test_stats_that_do_not_add_up_fail_loudly():

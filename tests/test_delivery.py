@@ -29,7 +29,7 @@ from wikidrop.delivery.drops import (
     deliver,
 )
 from wikidrop.delivery.verify import verify
-from wikidrop.records import ARTICLE_SCHEMA, LICENSE, SCHEMA_VERSION
+from wikidrop.records import ARTICLE_SCHEMA, LICENSE, SCHEMA_VERSION, article_schema
 
 DUMP_DATE = "20250801"
 SOURCE_FILES = [
@@ -51,8 +51,15 @@ VALIDATION = {
 }
 
 
-def article(page_id: int, ns: int = 0, text: str | None = None, dbname: str = "frwiki") -> dict[str, Any]:
-    """One record with every ARTICLE_SCHEMA field, as the parse job writes it."""
+def article(
+    page_id: int,
+    ns: int = 0,
+    text: str | None = None,
+    dbname: str = "frwiki",
+    is_disambiguation: bool | None = None,
+) -> dict[str, Any]:
+    """One record with every ARTICLE_SCHEMA field, as the parse job writes it (page_props fields
+    null unless ``is_disambiguation`` is given: a run without the page_props table)."""
     name = f"Page {page_id}" if ns == 0 else f"Modèle:Page {page_id}"
     text = f"Texte de la page {page_id}. " * 5 if text is None else text
     url = f"https://fr.wikipedia.org/wiki/{name.replace(' ', '_')}"
@@ -64,6 +71,12 @@ def article(page_id: int, ns: int = 0, text: str | None = None, dbname: str = "f
         "in_language": {"identifier": "fr", "direction": "ltr"},
         "is_part_of": {"identifier": dbname, "url": "https://fr.wikipedia.org"},
         "date_modified": "2025-07-30T12:00:00Z",
+        "main_entity": None
+        if is_disambiguation is None
+        else {"identifier": f"Q{page_id}", "url": f"https://www.wikidata.org/entity/Q{page_id}"},
+        "is_disambiguation": is_disambiguation,
+        "description": None,
+        "image": None,
         "version": {
             "identifier": page_id * 10,
             "parent_identifier": None,
@@ -95,13 +108,17 @@ def article(page_id: int, ns: int = 0, text: str | None = None, dbname: str = "f
     }
 
 
-def write_shards(directory: Path, shards: Iterable[Iterable[dict[str, Any]]]) -> list[str]:
-    """Parquet shards in ARTICLE_SCHEMA (ids deliberately unsorted and interleaved across shards)."""
+def write_shards(
+    directory: Path, shards: Iterable[Iterable[dict[str, Any]]], page_props: str | None = None
+) -> list[str]:
+    """Parquet shards in ARTICLE_SCHEMA (ids deliberately unsorted and interleaved across shards),
+    stamped as the parse job does with the page_props file it read (``None``: none)."""
     directory.mkdir(parents=True, exist_ok=True)
     paths = []
+    schema = article_schema(page_props)
     for i, records in enumerate(shards):
         path = directory / f"part-{i:05d}.parquet"
-        pq.write_table(pa.Table.from_pylist(list(records), schema=ARTICLE_SCHEMA), path)
+        pq.write_table(pa.Table.from_pylist(list(records), schema=schema), path)
         paths.append(str(path))
     return paths
 
@@ -461,6 +478,26 @@ def test_filters_fields_and_namespaces(fake_gcs_client, make_fake_gcs_bucket, tm
             request(partner(bucket, prefix="other", fields=["title"]), shards),
             PartnerBucket(fake_gcs_client, bucket, "other"),
         )
+
+
+def test_exclude_disambiguation_acts_when_the_parse_read_page_props(
+    fake_gcs_client, make_fake_gcs_bucket, tmp_path
+) -> None:
+    bucket = make_fake_gcs_bucket("globex")
+    records = [
+        article(1, is_disambiguation=False),
+        article(2, is_disambiguation=True),
+        article(3, is_disambiguation=False),
+    ]
+    shards = write_shards(tmp_path / "a", [records], page_props="frwiki-20250801-page_props.sql.gz")
+    p = partner(bucket, formats=["ndjson"], filters={"exclude_disambiguation": True})
+    deliver(request(p, shards), PartnerBucket.for_partner(fake_gcs_client, p))
+    b = fake_gcs_client.bucket(bucket)
+    rows = read_ndjson(b.blob(f"{SNAP}/chunk_0000.ndjson.gz").download_as_bytes())
+    assert [r["identifier"] for r in rows] == [1, 3]
+    manifest = json.loads(b.blob(f"{SNAP}/manifest.json").download_as_bytes())
+    assert manifest["excluded_by_filters"] == {"exclude_disambiguation": 1}
+    assert manifest["filters_not_applicable"] == []
 
 
 def test_nested_field_selection(fake_gcs_client, make_fake_gcs_bucket, shards) -> None:

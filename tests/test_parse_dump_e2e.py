@@ -20,7 +20,7 @@ from beam_jobs.parse_dump import index_for, resolve_siteinfo, run
 from tests.conftest import PROJECT_ROOT, SHARED_DUMPS
 from wikidrop.dumps.export import DumpError, open_dump
 from wikidrop.dumps.titles import normalize_title
-from wikidrop.records import ARTICLE_SCHEMA, DEAD_LETTER_SCHEMA
+from wikidrop.records import ARTICLE_SCHEMA, DEAD_LETTER_SCHEMA, page_props_applied
 
 pytestmark = pytest.mark.slow
 
@@ -147,6 +147,7 @@ def test_ltg_complete_multistream_equals_sequential_and_redirects_fold(tmp_path)
     plain = parse(tmp_path / "plain", "--input", LTG_PLAIN)
     assert_reconciled(plain)
     assert plain["pages_read"] == multi["pages_read"] == 2004  # README
+    assert plain["page_props"] is None
     multi_records, _, _ = read_output(tmp_path / "multi")
     plain_records, ndjson, dead = read_output(tmp_path / "plain")
     assert plain_records == ndjson
@@ -171,6 +172,63 @@ def test_ltg_complete_multistream_equals_sequential_and_redirects_fold(tmp_path)
     assert plain["redirects"] == sum(1 for p in pages if p.ns == 0 and p.is_redirect)
     assert plain["skipped_reasons"]["namespace"] == sum(1 for p in pages if p.ns != 0)
     assert dead == [] and plain["dead_lettered"] == 0
+
+
+def _sql_string(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n") + "'"
+
+
+def write_page_props(path: Path, rows: list[tuple[int, str, str]]) -> None:
+    """A gzip page_props table dump as mysqldump writes it (key order, multi-row INSERTs)."""
+    values = [f"({page},{_sql_string(name)},{_sql_string(value)},NULL)" for page, name, value in sorted(rows)]
+    statements = [
+        "INSERT INTO `page_props` VALUES " + ",".join(values[i : i + 50]) + ";\n"
+        for i in range(0, len(values), 50)
+    ]
+    create = (
+        "CREATE TABLE `page_props` (\n  `pp_page` int(10) unsigned NOT NULL,\n"
+        "  `pp_propname` varbinary(60) NOT NULL DEFAULT '',\n  `pp_value` blob NOT NULL,\n"
+        "  `pp_sortkey` float DEFAULT NULL,\n  PRIMARY KEY (`pp_page`,`pp_propname`)\n) ENGINE=InnoDB;\n"
+    )
+    path.write_bytes(gzip.compress((create + "".join(statements)).encode("utf-8")))
+
+
+@pytest.mark.realdata
+def test_page_props_join_on_a_real_multistream_dump(tmp_path):
+    with open_dump(str(LTG_PLAIN)) as reader:
+        pages = list(reader.pages())
+    articles = [p for p in pages if p.ns == 0 and not p.is_redirect]
+    rows = [(p.id, "wikibase_item", f"Q{p.id}") for p in articles]
+    rows += [(p.id, "disambiguation", "") for p in articles[::10]]
+    rows += [(p.id, "wikibase-shortdesc", f"O'Brien \\ {p.title}") for p in articles[::3]]
+    rows += [(p.id, "defaultsort", "ignored") for p in articles[::2]]
+    others = [p for p in pages if p.ns != 0 or p.is_redirect][:20]
+    rows += [(p.id, "wikibase_item", "Q1") for p in others] + [(10**9, "wikibase_item", "Q2")]
+    props = tmp_path / "ltgwiki-20170101-page_props.sql.gz"
+    write_page_props(props, rows)
+
+    stats = parse(tmp_path / "out", "--input", LTG_MULTI, "--index", LTG_INDEX, "--page-props", props)
+    records, ndjson, _ = read_output(tmp_path / "out")
+    assert records == ndjson and len(records) == stats["articles"] == len(articles)
+    disambiguation = {p.id for p in articles[::10]}
+    described = {p.id: f"O'Brien \\ {p.title}" for p in articles[::3]}
+    for r in records:
+        assert r["main_entity"] == {
+            "identifier": f"Q{r['identifier']}",
+            "url": f"https://www.wikidata.org/entity/Q{r['identifier']}",
+        }
+        assert r["is_disambiguation"] == (r["identifier"] in disambiguation)
+        assert r["description"] == described.get(r["identifier"])
+        assert r["image"] is None
+    shard = next((tmp_path / "out" / "articles").glob("part-*.parquet"))
+    assert page_props_applied(pq.read_schema(shard))
+    assert stats["page_props"] == {
+        "source_file": str(props),
+        "pages": len(articles) + len(others) + 1,
+        "matched": len(articles),
+        "articles": len(articles),
+    }
+    assert_reconciled(stats)
 
 
 @pytest.mark.realdata

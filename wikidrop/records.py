@@ -5,9 +5,11 @@ every nested field has one JSON-friendly shape: lists of structs (never Arrow ma
 as lists of tuples). Infobox and reference template parameters are therefore ordered
 ``[{"key", "value"}]`` lists, which also keeps repeated parameters that a dict would lose.
 
-Fields computed only from page_props (``main_entity``, ``is_disambiguation``, ``description``) are
-not part of the schema yet: the parse job does not read the page_props table, and DESIGN.md says to
-omit what cannot be computed rather than fake it. Adding them later is a schema minor version bump.
+``main_entity`` (Wikidata item), ``is_disambiguation``, ``description`` (short description) and
+``image`` (the page's free lead image) come from the wiki's page_props table dump, not from the
+pages: with it (``parse_dump --page-props``) they are filled for every article (``False`` when a
+page is not a disambiguation page, ``None`` when it has no item, description or image); without it
+all four are ``None`` and stats.json's ``page_props`` says so (DESIGN.md: omit, never fake).
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ from typing import Any
 
 import pyarrow as pa
 
+from wikidrop.dumps import page_props
 from wikidrop.dumps.siteinfo import SiteInfo
 
-SCHEMA_VERSION = "1.0.0"
+SCHEMA_VERSION = "1.1.0"
 
 # Dumps since 2023-06-29 carry text under CC BY-SA 4.0 (older revisions: 3.0); Wikimedia Enterprise
 # labels every current article with the 4.0 licence, and so do we.
@@ -43,6 +46,10 @@ ARTICLE_SCHEMA = pa.schema(
         ("in_language", pa.struct([("identifier", pa.string()), ("direction", pa.string())])),
         ("is_part_of", pa.struct([("identifier", pa.string()), ("url", pa.string())])),
         ("date_modified", pa.string()),
+        ("main_entity", pa.struct([("identifier", pa.string()), ("url", pa.string())])),
+        ("is_disambiguation", pa.bool_()),
+        ("description", pa.string()),
+        ("image", _NAME_URL),
         (
             "version",
             pa.struct(
@@ -113,6 +120,23 @@ ARTICLE_SCHEMA = pa.schema(
     metadata={"wikidrop.schema_version": SCHEMA_VERSION},
 )
 
+# Parquet metadata key of the page_props table a run read ("" when none): the records' page_props
+# fields are then null for every page, and a filter on them cannot act (wikidrop/delivery).
+PAGE_PROPS_METADATA = b"wikidrop.page_props"
+
+
+def article_schema(page_props_source: str | None) -> pa.Schema:
+    """ARTICLE_SCHEMA stamped with the page_props file a run read (``None``: it read none)."""
+    return ARTICLE_SCHEMA.with_metadata(
+        {**ARTICLE_SCHEMA.metadata, PAGE_PROPS_METADATA: (page_props_source or "").encode()}
+    )
+
+
+def page_props_applied(schema: pa.Schema) -> bool:
+    """Whether records written under ``schema`` carry page_props fields (see ``article_schema``)."""
+    return bool((schema.metadata or {}).get(PAGE_PROPS_METADATA))
+
+
 DEAD_LETTER_SCHEMA = pa.schema(
     [
         ("identifier", pa.int64()),
@@ -155,12 +179,18 @@ def provenance(
 
 
 def build_article_record(
-    page: Any, content: Any, site: SiteInfo, provenance: Mapping[str, Any]
+    page: Any,
+    content: Any,
+    site: SiteInfo,
+    provenance: Mapping[str, Any],
+    page_props: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Assemble the record of one article page from the dump page, its extracted content and the wiki.
 
     ``page`` is a ``wikidrop.dumps.export.Page`` (its latest revision), ``content`` a
-    ``wikidrop.wikitext.PageContent``. Redirects are filled later by the job, when folded.
+    ``wikidrop.wikitext.PageContent``, ``page_props`` the page's props when the job read the
+    page_props table (``{}`` for a page with none), ``None`` when it did not. Redirects are filled
+    later by the job, when folded.
     """
     rev = _get(page, "revision")
     wikitext = _get(rev, "text") or ""
@@ -177,6 +207,7 @@ def build_article_record(
         "in_language": {"identifier": site.language, "direction": site.direction},
         "is_part_of": {"identifier": site.dbname, "url": site.server},
         "date_modified": _get(rev, "timestamp"),
+        **page_props_fields(page_props, site),
         "version": {
             "identifier": _int_or_none(_get(rev, "id")),
             "parent_identifier": _int_or_none(parent),
@@ -202,6 +233,33 @@ def build_article_record(
         "references": [_reference(r) for r in _get(content, "references") or ()],
         "links": _name_urls(_get(content, "links"), site, default_ns=0),
         "provenance": dict(provenance),
+    }
+
+
+# Wikidata's concept URI of an item, as Wikimedia Enterprise writes main_entity.url.
+WIKIDATA_ENTITY_URL = "https://www.wikidata.org/entity/"
+_FILE_NAMESPACE = 6
+
+
+def page_props_fields(props: Mapping[str, str] | None, site: SiteInfo) -> dict[str, Any]:
+    """``main_entity``, ``is_disambiguation``, ``description`` and ``image`` from a page's props.
+
+    ``props=None`` (the page_props table was not read): all four ``None``, unknown rather than
+    false. The image is the file description page on this wiki, under its localized File namespace.
+    """
+    if props is None:
+        return {"main_entity": None, "is_disambiguation": None, "description": None, "image": None}
+    item = props.get(page_props.WIKIBASE_ITEM)
+    image = props.get(page_props.FREE_IMAGE)
+    image_name = image.replace("_", " ") if image else None
+    file_prefix = site.namespace_name(_FILE_NAMESPACE) or "File"
+    return {
+        "main_entity": {"identifier": item, "url": WIKIDATA_ENTITY_URL + item} if item else None,
+        "is_disambiguation": page_props.DISAMBIGUATION in props,
+        "description": props.get(page_props.SHORT_DESCRIPTION) or None,
+        "image": {"name": image_name, "url": site.article_url(f"{file_prefix}:{image_name}")}
+        if image_name
+        else None,
     }
 
 

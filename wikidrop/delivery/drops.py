@@ -48,6 +48,7 @@ from typing import Any
 from wikidrop.checksums import FileDigest
 from wikidrop.config import PartnerConfig
 from wikidrop.gzip_files import ReproducibleGzip
+from wikidrop.records import page_props_applied
 
 log = logging.getLogger(__name__)
 
@@ -353,7 +354,7 @@ class RecordShape:
             needed.add("text")
         not_applicable = []
         if partner.filters.exclude_disambiguation:
-            if "is_disambiguation" in names:
+            if "is_disambiguation" in names and page_props_applied(schema):
                 needed.add("is_disambiguation")
             else:
                 not_applicable.append(
