@@ -4,6 +4,7 @@
     python scripts/devstack.py down    # stop every process `up` (or an interrupted demo) started
     python scripts/devstack.py status
     python scripts/devstack.py init    # in a running deployment (docker-compose): pool + buckets
+    python scripts/devstack.py compose-env   # .env with fresh secrets for docker-compose.yaml
 
 Processes (each in its own process group, pid file in var/run/, log in var/log/):
   gcs        gcp-storage-emulator, data in var/gcs/
@@ -192,13 +193,39 @@ def wait_http(url: str, timeout: float, what: str, accept: Sequence[int] = (200,
 # -- state: ports and secrets -----------------------------------------------------------------------
 def webhook_secret() -> str:
     """The local receiver's signing secret (Standard Webhooks ``whsec_`` form), generated once."""
-    import base64
-
     RUN.mkdir(parents=True, exist_ok=True)
     if not SECRET_FILE.exists():
-        SECRET_FILE.write_text("whsec_" + base64.b64encode(secrets.token_bytes(24)).decode())
+        SECRET_FILE.write_text(new_webhook_secret())
         SECRET_FILE.chmod(0o600)
     return SECRET_FILE.read_text().strip()
+
+
+def new_webhook_secret() -> str:
+    """A fresh signing secret in the Standard Webhooks ``whsec_<base64>`` form."""
+    import base64
+
+    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+def write_compose_env(path: Path) -> Path:
+    """A ``.env`` for docker-compose.yaml with fresh secrets (mode 600); an existing file is never replaced."""
+    import base64
+
+    values = {
+        "AIRFLOW_JWT_SECRET": secrets.token_urlsafe(32),
+        "AIRFLOW_FERNET_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+        "WIKIDROP_WEBHOOK_SECRET": new_webhook_secret(),
+        "_AIRFLOW_WWW_USER_USERNAME": "airflow",
+        "_AIRFLOW_WWW_USER_PASSWORD": secrets.token_urlsafe(18),
+        "AIRFLOW_UID": str(os.getuid()),
+    }
+    text = (
+        "# docker-compose.yaml secrets, written by `python scripts/devstack.py compose-env`. Never commit.\n"
+    )
+    text += "".join(f"{key}={value}\n" for key, value in values.items())
+    with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
+        out.write(text)
+    return path
 
 
 def conn_env_name(conn_id: str) -> str:
@@ -473,11 +500,26 @@ def init() -> int:
     return 0
 
 
+def compose_env() -> int:
+    """Write ``.env`` beside docker-compose.yaml with fresh secrets, unless one exists."""
+    path = ROOT / ".env"
+    try:
+        write_compose_env(path)
+    except FileExistsError:
+        log(f"{path.relative_to(ROOT)} exists: kept as it is (delete it first for new secrets)")
+        return 1
+    log(
+        f"wrote {path.relative_to(ROOT)} (mode 600, git-ignored): docker-compose.yaml reads its secrets from it"
+    )
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("command", choices=["up", "down", "status", "init"])
+    parser.add_argument("command", choices=["up", "down", "status", "init", "compose-env"])
     args = parser.parse_args(argv)
-    return {"up": up, "down": down, "status": status, "init": init}[args.command]()
+    commands = {"up": up, "down": down, "status": status, "init": init, "compose-env": compose_env}
+    return commands[args.command]()
 
 
 if __name__ == "__main__":

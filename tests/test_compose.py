@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import re
+import stat
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,9 +22,14 @@ import yaml
 
 from tests.conftest import PROJECT_ROOT, require_tool
 
+sys.path.insert(0, str(PROJECT_ROOT / "scripts"))
+import devstack  # scripts/ is not a package
+
 COMPOSE = PROJECT_ROOT / "docker-compose.yaml"
 DOCKERFILE = PROJECT_ROOT / "Dockerfile"
 SCHEMA = Path(__file__).parent / "data" / "compose_spec.json"
+# Variables docker-compose.yaml requires (``${VAR:?...}``): no default secret ever reaches a deployment.
+REQUIRED_SECRETS = ("AIRFLOW_JWT_SECRET", "WIKIDROP_WEBHOOK_SECRET", "_AIRFLOW_WWW_USER_PASSWORD")
 AIRFLOW_SERVICES = {
     "airflow-apiserver",
     "airflow-scheduler",
@@ -65,14 +73,77 @@ def test_a_typo_fails_the_schema_check(compose: dict, where: tuple[str, ...], ty
     assert schema_errors(broken), f"{'.'.join(where)}.{typo[1]} was accepted"
 
 
-def test_docker_compose_config_accepts_the_file(tmp_path: Path) -> None:
+def compose_config(compose_file: Path, env_file: Path, *args: str) -> subprocess.CompletedProcess:
+    """``docker-compose config`` with only ``env_file`` as the source of variables (not the caller's env)."""
     binary = require_tool("docker-compose")
-    ok = subprocess.run([binary, "-f", str(COMPOSE), "config", "-q"], capture_output=True, text=True)
+    environ = {k: v for k, v in os.environ.items() if k not in REQUIRED_SECRETS}
+    return subprocess.run(
+        [binary, "-f", str(compose_file), "--env-file", str(env_file), "config", *args],
+        capture_output=True,
+        text=True,
+        env=environ,
+        check=False,
+    )
+
+
+@pytest.fixture
+def env_file(tmp_path: Path) -> Path:
+    """A ``.env`` as ``python scripts/devstack.py compose-env`` writes it."""
+    path = tmp_path / ".env"
+    devstack.write_compose_env(path)
+    return path
+
+
+def test_docker_compose_config_accepts_the_file(tmp_path: Path, env_file: Path) -> None:
+    ok = compose_config(COMPOSE, env_file, "-q")
     assert ok.returncode == 0, ok.stderr
     typo = tmp_path / "docker-compose.yaml"
     typo.write_text(COMPOSE.read_text().replace("    command: scheduler\n", "    comand: scheduler\n"))
-    bad = subprocess.run([binary, "-f", str(typo), "config", "-q"], capture_output=True, text=True)
+    bad = compose_config(typo, env_file, "-q")
     assert bad.returncode != 0 and "comand" in bad.stderr
+
+
+@pytest.mark.parametrize("missing", REQUIRED_SECRETS)
+def test_compose_refuses_to_start_without_each_secret(tmp_path: Path, env_file: Path, missing: str) -> None:
+    partial = tmp_path / "partial.env"
+    partial.write_text("".join(line for line in env_file.open() if not line.startswith(f"{missing}=")))
+    refused = compose_config(COMPOSE, partial, "-q")
+    assert refused.returncode != 0
+    assert f"set {missing} in .env" in refused.stderr, refused.stderr[-500:]
+
+
+def test_secrets_reach_the_services_and_no_default_is_left(env_file: Path) -> None:
+    assert "change-me" not in COMPOSE.read_text()
+    secrets = dict(line.strip().split("=", 1) for line in env_file.open() if "=" in line)
+    rendered = compose_config(COMPOSE, env_file)
+    assert rendered.returncode == 0, rendered.stderr
+    services = yaml.safe_load(rendered.stdout)["services"]
+    env = services["airflow-scheduler"]["environment"]
+    assert env["AIRFLOW__API_AUTH__JWT_SECRET"] == secrets["AIRFLOW_JWT_SECRET"]
+    assert env["AIRFLOW__CORE__FERNET_KEY"] == secrets["AIRFLOW_FERNET_KEY"]
+    webhook = json.loads(env["AIRFLOW_CONN_WIKIDROP_WEBHOOK_ACME_AI"])
+    assert webhook["password"] == secrets["WIKIDROP_WEBHOOK_SECRET"]
+    init_env = services["airflow-init"]["environment"]
+    assert init_env["_AIRFLOW_WWW_USER_PASSWORD"] == secrets["_AIRFLOW_WWW_USER_PASSWORD"]
+
+
+def test_compose_env_is_private_fresh_and_never_overwritten(tmp_path: Path) -> None:
+    first, second = tmp_path / "a.env", tmp_path / "b.env"
+    devstack.write_compose_env(first)
+    devstack.write_compose_env(second)
+    assert stat.S_IMODE(first.stat().st_mode) == 0o600
+    values = [
+        dict(line.split("=", 1) for line in p.read_text().splitlines() if "=" in line)
+        for p in (first, second)
+    ]
+    assert set(REQUIRED_SECRETS) <= set(values[0])
+    for name in REQUIRED_SECRETS:
+        assert values[0][name] != values[1][name] and len(values[0][name]) >= 20, name
+    assert values[0]["WIKIDROP_WEBHOOK_SECRET"].startswith("whsec_")
+    before = first.read_text()
+    with pytest.raises(FileExistsError):
+        devstack.write_compose_env(first)
+    assert first.read_text() == before
 
 
 def test_production_shaped_services(compose: dict) -> None:
