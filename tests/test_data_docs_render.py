@@ -24,7 +24,7 @@ from wikidrop_airflow.reports.datadocs import vendor_site
 
 from tests.conftest import require_tool
 from tests.test_validation import FR_EDITION, FR_SITE, stats
-from wikidrop.quality import validation
+from wikidrop.quality import frames, gx, suites
 
 BREADCRUMB_GREY = (226, 227, 229)  # the styled Data Docs breadcrumb bar
 BOOTSTRAP_BODY_TEXT = (33, 37, 41)  # Bootstrap 4 $body-color #212529
@@ -41,8 +41,8 @@ class _LoggingHandler(http.server.SimpleHTTPRequestHandler):
 def sites(tmp_path_factory) -> dict[str, Path]:
     """The same Data Docs site twice: as GX writes it (CDN links) and vendored."""
     run_stats = stats(articles=95, dead=5)
-    params = validation.suite_parameters(FR_EDITION, FR_SITE, "20250801", run_stats["dead_letter_reasons"])
-    frame = validation.run_level_frame(
+    params = suites.suite_parameters(FR_EDITION, FR_SITE, "20250801", run_stats["dead_letter_reasons"])
+    frame = frames.run_level_frame(
         run_stats,
         FR_EDITION,
         parquet_rows=95,
@@ -51,12 +51,12 @@ def sites(tmp_path_factory) -> dict[str, Path]:
         previous_articles=None,
         index_pages=None,
     )
-    result = validation.run_suite("run_level", frame, params, "run_level")
+    result = gx.run_suite("run_level", frame, params, "run_level")
     assert not result["success"]  # the page shows a failure, not only green ticks
     built = {}
     for name in ("cdn", "vendored"):
         site = tmp_path_factory.mktemp(name)
-        validation.build_data_docs([("run_level", result)], site, run_name="manual__render-test")
+        gx.build_data_docs([("run_level", result)], site, run_name="manual__render-test")
         built[name] = site
     vendor_site(built["vendored"])
     return built

@@ -19,7 +19,8 @@ import pytest
 from wikidrop.config import EditionConfig, ValidationThresholds
 from wikidrop.dumps.siteinfo import Namespace, SiteInfo
 from wikidrop.layout import StagingPartition
-from wikidrop.quality import validation
+from wikidrop.quality import frames, gx, suites, validation
+from wikidrop.quality.measures import script_share
 from wikidrop.records import ARTICLE_SCHEMA, build_article_record, provenance
 
 DUMP_DATE = "20250801"
@@ -100,13 +101,13 @@ def good_records(
 
 
 def frame_of(records: list[dict[str, Any]], site: SiteInfo = FR_SITE, edition: EditionConfig = FR_EDITION):
-    return validation.article_frame(pa.Table.from_pylist(records, schema=ARTICLE_SCHEMA), site, edition)
+    return frames.article_frame(pa.Table.from_pylist(records, schema=ARTICLE_SCHEMA), site, edition)
 
 
 def check_articles(records, site: SiteInfo = FR_SITE, edition: EditionConfig = FR_EDITION) -> dict[str, Any]:
-    params = validation.suite_parameters(edition, site, DUMP_DATE)
-    result = validation.run_suite("articles", frame_of(records, site, edition), params, "part-00000")
-    return validation.outcome_of("articles", "part-00000", result)
+    params = suites.suite_parameters(edition, site, DUMP_DATE)
+    result = gx.run_suite("articles", frame_of(records, site, edition), params, "part-00000")
+    return gx.outcome_of("articles", "part-00000", result)
 
 
 def failed(outcome: dict[str, Any], severity: str = "critical") -> set[tuple[str, str]]:
@@ -122,7 +123,7 @@ def test_good_french_and_japanese_shards_pass() -> None:
     ja = check_articles(good_records(JA_SITE, JA_TEXTS), JA_SITE, JA_EDITION)
     assert fr["success"] and not fr["critical_failures"] and not fr["warnings"], fr
     assert ja["success"] and not ja["critical_failures"], ja
-    assert fr["evaluated_expectations"] == len(validation.read_suite_json("articles")["expectations"])
+    assert fr["evaluated_expectations"] == len(suites.read_suite_json("articles")["expectations"])
 
 
 def test_duplicate_identifiers_fail_uniqueness() -> None:
@@ -203,10 +204,10 @@ def test_wrong_script_fails_language_sanity() -> None:
 
 
 def test_script_share_by_unicode_script() -> None:
-    assert validation.script_share("Київ — столиця України", ["Cyrillic"]) == 1.0
-    assert validation.script_share("東京タワーはとうきょうにある", ["Han", "Hiragana", "Katakana"]) == 1.0
-    assert validation.script_share("Tokyo 東京", ["Han"]) == pytest.approx(2 / 7)
-    assert validation.script_share("1234 — !", ["Latin"]) is None
+    assert script_share("Київ — столиця України", ["Cyrillic"]) == 1.0
+    assert script_share("東京タワーはとうきょうにある", ["Han", "Hiragana", "Katakana"]) == 1.0
+    assert script_share("Tokyo 東京", ["Han"]) == pytest.approx(2 / 7)
+    assert script_share("1234 — !", ["Latin"]) is None
 
 
 def test_redirect_pattern_uses_siteinfo_magic_words_and_core_keyword() -> None:
@@ -261,11 +262,9 @@ def check_run(run_stats: dict[str, Any], **context: Any) -> dict[str, Any]:
         "index_pages": {0: run_stats["per_namespace"]["0"]["pages_read"], 1: run_stats["skipped"]},
         **context,
     }
-    frame = validation.run_level_frame(run_stats, FR_EDITION, **values)
-    params = validation.suite_parameters(FR_EDITION, FR_SITE, DUMP_DATE, run_stats["dead_letter_reasons"])
-    return validation.outcome_of(
-        "run_level", "run_level", validation.run_suite("run_level", frame, params, "run_level")
-    )
+    frame = frames.run_level_frame(run_stats, FR_EDITION, **values)
+    params = suites.suite_parameters(FR_EDITION, FR_SITE, DUMP_DATE, run_stats["dead_letter_reasons"])
+    return gx.outcome_of("run_level", "run_level", gx.run_suite("run_level", frame, params, "run_level"))
 
 
 def test_run_level_good_run_passes() -> None:

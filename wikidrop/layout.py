@@ -7,6 +7,7 @@
     gs://<staging>/<dbname>/<date>/validation/summary.json
     gs://<staging>/<dbname>/<date>/validation/results/<batch>.json
     gs://<reports>/<dbname>/<date>/<run id>/index.html    (Great Expectations Data Docs)
+    gs://<reports>/<dbname>/_runs/<run id>.json           (reports index: one entry per validated run)
 
 Partner bucket layout is delivery's own (see ``wikidrop.delivery.drops``).
 """
@@ -17,6 +18,7 @@ import re
 from dataclasses import dataclass
 
 DUMP_DATE_RE = re.compile(r"^\d{8}$")
+RUNS_INDEX_DIR = "_runs"
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,7 @@ class StagingPartition:
 
     @property
     def prefix(self) -> str:
-        return f"{self.dbname}/{self.dump_date}"
+        return f"{edition_prefix(self.dbname)}{self.dump_date}"
 
     @property
     def uri(self) -> str:
@@ -68,6 +70,15 @@ class StagingPartition:
         """Full Great Expectations results, one JSON per validated batch (input of the Data Docs)."""
         return f"{self.uri}/validation/results"
 
+    def validation_result_uri(self, batch: str) -> str:
+        """The full Great Expectations result of one validated batch (``part-00003``, ``run_level``)."""
+        return f"{self.validation_results_uri}/{batch}.json"
+
+
+def edition_prefix(dbname: str) -> str:
+    """The prefix of one edition in the staging and reports buckets; its subfolders are dump dates."""
+    return f"{dbname}/"
+
 
 def run_dir_name(run_id: str) -> str:
     """An Airflow run id made path-safe (``manual__2026-11-23T10:00:00+00:00`` -> ``manual__2026-11-23T10_00_00_00_00``)."""
@@ -76,4 +87,20 @@ def run_dir_name(run_id: str) -> str:
 
 def report_prefix(dbname: str, dump_date: str, run_id: str) -> str:
     """Object prefix of one run's Data Docs site in the reports bucket (run ids made path-safe)."""
-    return f"{dbname}/{dump_date}/{run_dir_name(run_id)}"
+    return report_site_prefix(dbname, dump_date, run_dir_name(run_id))
+
+
+def report_site_prefix(dbname: str, dump_date: str, run_dir: str) -> str:
+    """``report_prefix`` from a run directory name already made path-safe (as the reports index holds it)."""
+    return f"{edition_prefix(dbname)}{dump_date}/{run_dir}"
+
+
+def runs_index_prefix(dbname: str) -> str:
+    """Prefix of an edition's reports index: one small entry per validated run, for the UI's listing
+    and per-run link (so the UI never walks every report file of an edition)."""
+    return f"{edition_prefix(dbname)}{RUNS_INDEX_DIR}/"
+
+
+def run_pointer_name(dbname: str, run_id: str) -> str:
+    """Object name of a run's entry in the reports index (run id made path-safe as in its report)."""
+    return f"{runs_index_prefix(dbname)}{run_dir_name(run_id)}.json"

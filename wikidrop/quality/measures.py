@@ -1,14 +1,19 @@
 """Text quality measures shared by the quality report and validation (Great Expectations).
 
-Three questions about an article's clean ``text``: is markup left in it (``leftover_markup``), did
-removed templates leave holes ("At , Alabama has", "()") (``holes``), and did the list items of
-the source survive (``list_items_kept``). Pure functions, cheap enough to run on every record.
+Questions about an article's clean ``text``: is markup left in it (``leftover_markup``, and its
+rate ``residue_per_10k``), did removed templates leave holes ("At , Alabama has", "()")
+(``holes``), did the list items of the source survive (``list_items_kept``), how much of the page's
+wikitext is its own prose (``prose_wikitext_bytes``, which tells a stub) and is it written in the
+edition's scripts (``script_share``). Pure functions, cheap enough to run on every record.
 """
 
 from __future__ import annotations
 
 import html
 import re
+import sys
+import unicodedata
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 
 from wikidrop.dumps.siteinfo import BEHAVIOR_SWITCH, CATEGORY_NS, FILE_NS, MEDIA_NS, SiteInfo
@@ -286,3 +291,58 @@ def prose_wikitext_bytes(wikitext: str, site: SiteInfo) -> int:
     if not (tables or templates or hidden_links):
         kept += len(text[position:].encode("utf-8"))
     return kept
+
+
+# -- language sanity and residue rate ---------------------------------------------------------------
+# Unicode character-name prefixes of scripts whose letters are not named after the script itself.
+SCRIPT_NAME_PREFIXES = {
+    "Han": ("CJK UNIFIED IDEOGRAPH", "CJK COMPATIBILITY IDEOGRAPH"),
+    "Hangul": ("HANGUL",),
+    "Katakana": ("KATAKANA", "HALFWIDTH KATAKANA"),
+}
+_LETTER_RUNS = re.compile(r"[^\W\d_]+")
+
+
+@lru_cache(maxsize=16)
+def script_letters_pattern(scripts: tuple[str, ...]) -> re.Pattern[str]:
+    """Runs of letters of the given Unicode scripts (e.g. ``("Han", "Hiragana")``).
+
+    Built once from ``unicodedata`` character names (``LATIN SMALL LETTER A``, ``CJK UNIFIED
+    IDEOGRAPH-4E00``); it matches runs of such letters, so counting stays in C.
+    """
+    prefixes = tuple(p for s in scripts for p in SCRIPT_NAME_PREFIXES.get(s, (s.upper(),)))
+    ranges: list[tuple[int, int]] = []
+    for code in range(sys.maxunicode + 1):
+        char = chr(code)
+        if not unicodedata.category(char).startswith("L"):
+            continue
+        if unicodedata.name(char, "").startswith(prefixes):
+            if ranges and ranges[-1][1] == code - 1:
+                ranges[-1] = (ranges[-1][0], code)
+            else:
+                ranges.append((code, code))
+    if not ranges:
+        raise ValueError(f"no Unicode letters belong to scripts {list(scripts)}: check config scripts")
+    parts = "".join(
+        re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in ranges
+    )
+    return re.compile(f"[{parts}]+")
+
+
+def _run_length(pattern: re.Pattern[str], text: str) -> int:
+    """Characters of ``text`` inside matches of a runs pattern (3x faster than counting one by one)."""
+    return sum(map(len, pattern.findall(text)))
+
+
+def script_share(text: str, scripts: Sequence[str]) -> float | None:
+    """Share of the letters of ``text`` that belong to ``scripts``; None when it has no letters."""
+    letters = _run_length(_LETTER_RUNS, text)
+    if not letters:
+        return None
+    in_script = _run_length(script_letters_pattern(tuple(scripts)), text)
+    return min(in_script / letters, 1.0)
+
+
+def residue_per_10k(counts: Mapping[str, int], text: str) -> float | None:
+    """Leftover-markup occurrences (``leftover_markup``) per 10,000 characters of text; None for empty text."""
+    return 10_000 * sum(counts.values()) / len(text) if text else None

@@ -22,7 +22,7 @@ import re
 from typing import Any
 from urllib.parse import quote
 
-from wikidrop_airflow.reports.datadocs import RUNS_INDEX_DIR, run_pointer_name
+from wikidrop.layout import report_site_prefix, run_pointer_name, runs_index_prefix
 
 DBNAME_RE = re.compile(r"^[a-z][a-z0-9_]{1,30}wiki$")
 DUMP_DATE_RE = re.compile(r"^\d{8}$")
@@ -104,7 +104,7 @@ def create_app():
             raise HTTPException(status_code=404, detail="no such report file")
         if dbname not in editions:
             raise HTTPException(status_code=404, detail="no such report file")
-        data = ReportStore.from_config().read(f"{dbname}/{dump_date}/{run}/{path}")
+        data = ReportStore.from_config().read(f"{report_site_prefix(dbname, dump_date, run)}/{path}")
         if data is None:
             raise HTTPException(status_code=404, detail="no such report file")
         media_type = mimetypes.guess_type(parts[-1])[0] or "application/octet-stream"
@@ -144,7 +144,7 @@ class ReportStore:
         """Validated runs of an edition, newest dump date first (one small index object per run)."""
         pointers = [
             json.loads(blob.download_as_bytes())
-            for blob in self.client.list_blobs(self.bucket, prefix=f"{dbname}/{RUNS_INDEX_DIR}/")
+            for blob in self.client.list_blobs(self.bucket, prefix=runs_index_prefix(dbname))
         ]
         return sorted(pointers, key=lambda p: (p["dump_date"], p.get("built_at", "")), reverse=True)
 

@@ -19,9 +19,6 @@ from typing import Any
 
 VENDOR_DIR = Path(__file__).resolve().parent / "static" / "vendor"
 SITE_VENDOR_DIR = "static/vendor"
-# gs://<reports>/<dbname>/_runs/<run dir>.json: one small entry per validated run, for the UI's
-# listing and per-run link (so the UI never walks every report file of an edition).
-RUNS_INDEX_DIR = "_runs"
 
 # CDN URL (as GX 1.24's templates write it) -> path under static/vendor/.
 CDN_ASSETS: Mapping[str, str] = {
@@ -115,17 +112,12 @@ def upload_site(client: Any, site_dir: str | os.PathLike[str], bucket: str, pref
     return f"gs://{bucket}/{prefix.strip('/')}/index.html"
 
 
-def run_pointer_name(dbname: str, run_id: str) -> str:
-    """Object name of a run's entry in the reports index (run id made path-safe as in its report)."""
-    from wikidrop.layout import run_dir_name
-
-    return f"{dbname}/{RUNS_INDEX_DIR}/{run_dir_name(run_id)}.json"
-
-
 def write_run_pointer(client: Any, bucket: str, summary: Mapping[str, Any], prefix: str) -> None:
     """Record a published report in the reports index: where it is, and its headline result."""
     import json
     from datetime import UTC, datetime
+
+    from wikidrop.layout import run_pointer_name
 
     entry = {
         "dbname": summary["dbname"],

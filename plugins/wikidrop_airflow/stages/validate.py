@@ -100,8 +100,10 @@ def publish_summary(settings: Settings, run_context: dict[str, Any], outcomes: l
     """Build the Data Docs site, upload it, write summary.json; return the ValidationSummary."""
     import tempfile
 
+    from wikidrop.gcs import read_json_uri, write_json_uri
     from wikidrop.layout import report_prefix
     from wikidrop.quality import validation
+    from wikidrop.quality.gx import build_data_docs
     from wikidrop_airflow.reports.datadocs import upload_site, vendor_site, write_run_pointer
 
     client = _client(settings)
@@ -121,19 +123,19 @@ def publish_summary(settings: Settings, run_context: dict[str, Any], outcomes: l
     )
     prefix = report_prefix(run_context["dbname"], run_context["dump_date"], run_context["run_id"])
     with tempfile.TemporaryDirectory(prefix="wikidrop-datadocs-") as site_dir:
-        results = [(o["batch"], validation.read_json_uri(client, o["result_uri"])) for o in outcomes]
-        validation.build_data_docs(results, site_dir, run_name=run_context["run_id"])
+        results = [(o["batch"], read_json_uri(client, o["result_uri"])) for o in outcomes]
+        build_data_docs(results, site_dir, run_name=run_context["run_id"])
         vendor_site(site_dir)
         summary["report_uri"] = upload_site(client, site_dir, settings.reports_bucket, prefix)
     write_run_pointer(client, settings.reports_bucket, summary, prefix)
-    validation.write_json_uri(client, partition.validation_summary_uri, summary)
+    write_json_uri(client, partition.validation_summary_uri, summary)
     return summary
 
 
 def _store_result(client: Any, run_context: dict[str, Any], outcome: dict, result: dict) -> dict:
-    from wikidrop.quality.validation import write_json_uri
+    from wikidrop.gcs import write_json_uri
 
-    uri = f"{_partition(run_context).validation_results_uri}/{outcome['batch']}.json"
+    uri = _partition(run_context).validation_result_uri(outcome["batch"])
     write_json_uri(client, uri, result)
     return {**outcome, "result_uri": uri}
 
