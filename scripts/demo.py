@@ -151,7 +151,7 @@ def measure_export(dump: Path, max_pages: int = 300) -> tuple[str, list[str]]:
 def report(config, built, results, gcs_url: str, elapsed: float, notices_offset: int = 0) -> None:
     """Where everything is, read back from the emulator before it stops."""
     from wikidrop.gcs import storage_client
-    from wikidrop.layout import StagingPartition
+    from wikidrop.layout import SNAPSHOT, SUCCESS, DropPaths, StagingPartition
 
     client = storage_client(endpoint=gcs_url)
     settings = config.settings
@@ -182,18 +182,12 @@ def report(config, built, results, gcs_url: str, elapsed: float, notices_offset:
                     f"   Data Docs: {summary['report_uri']}\n              file://{_on_disk(summary['report_uri'])}"
                 )
         for partner in config.partners_for(dbname):
-            prefix = f"{partner.prefix}/snapshots/{dump_date}/".lstrip("/")
-            drops = sorted(
-                {
-                    name[: name.index("/", len(prefix)) + 1]
-                    for name in (
-                        b.name for b in client.list_blobs(partner.bucket, prefix=f"{prefix}{dbname}_")
-                    )
-                    if "/" in name[len(prefix) :]
-                }
-            )
-            for drop in drops:
-                done = client.bucket(partner.bucket).blob(f"{drop}_SUCCESS").exists()
+            for ns in config.edition(dbname).namespaces:
+                paths = DropPaths.of(SNAPSHOT, dump_date, dbname, ns)
+                drop = f"{partner.prefix}/{paths.dir}/".lstrip("/")
+                if not any(client.list_blobs(partner.bucket, prefix=drop, max_results=1)):
+                    continue
+                done = client.bucket(partner.bucket).blob(f"{drop}{SUCCESS}").exists()
                 lines.append(
                     f"   drop for {partner.id}: gs://{partner.bucket}/{drop} ({'_SUCCESS' if done else 'NOT committed'})"
                 )

@@ -19,16 +19,12 @@ import pytest
 from tests.conftest import PROJECT_ROOT
 from wikidrop.checksums import FileDigest
 from wikidrop.config import PartnerConfig
-from wikidrop.delivery.drops import (
-    DeliveryConflict,
-    DeliveryError,
-    DeliveryRequest,
-    ExternalSort,
-    OutsidePartnerPrefix,
-    PartnerBucket,
-    deliver,
-)
+from wikidrop.delivery.bucket import PartnerBucket
+from wikidrop.delivery.drops import DeliveryRequest, deliver
+from wikidrop.delivery.errors import DeliveryConflict, DeliveryError, OutsidePartnerPrefix
+from wikidrop.delivery.sort import ExternalSort
 from wikidrop.delivery.verify import verify
+from wikidrop.layout import BATCH
 from wikidrop.records import ARTICLE_SCHEMA, LICENSE, SCHEMA_VERSION, article_schema
 
 DUMP_DATE = "20250801"
@@ -280,7 +276,8 @@ KILLED_WORKER = """
 import json, os, signal, sys
 
 from tests.test_delivery import partner, request
-from wikidrop.delivery.drops import PartnerBucket, deliver
+from wikidrop.delivery.bucket import PartnerBucket
+from wikidrop.delivery.drops import deliver
 from wikidrop.gcs import storage_client
 
 bucket, endpoint, shards = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
@@ -575,3 +572,57 @@ def test_external_sort_spills_and_merges_in_rounds(tmp_path) -> None:
         sorter.add(key, {"payload": key})
     assert len(list(tmp_path.iterdir())) < 500 // 3  # spilled, and merged in rounds
     assert [k for k, _ in sorter.sorted()] == sorted(keys)
+
+
+def test_batch_is_a_drop_kind_with_its_own_folder_and_latest(
+    fake_gcs, fake_gcs_client, make_fake_gcs_bucket, tmp_path, monkeypatch
+) -> None:
+    """A nightly batch goes through the same delivery as a snapshot, under batches/, without tombstones."""
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", fake_gcs)
+    event_type = pa.struct([("type", pa.string()), ("date_published", pa.string())])
+    schema = ARTICLE_SCHEMA.append(pa.field("event", event_type))
+
+    def day(directory: str, changes: dict[int, str]) -> list[str]:
+        rows = [
+            {**article(i), "event": {"type": t, "date_published": "2025-08-02T01:00:00Z"}}
+            for i, t in changes.items()
+        ]
+        path = tmp_path / directory / "part-00000.parquet"
+        path.parent.mkdir()
+        pq.write_table(pa.Table.from_pylist(rows, schema=schema), path)
+        return [str(path)]
+
+    bucket = make_fake_gcs_bucket("acme")
+    p = partner(bucket, formats=["ndjson", "parquet"], fields=["name"])
+    pb = PartnerBucket.for_partner(fake_gcs_client, p)
+    deliver(request(p, day("d1", {4: "update", 2: "create"}), dump_date="20250802", kind=BATCH), pb)
+    drop = deliver(request(p, day("d2", {7: "create"}), dump_date="20250803", kind=BATCH), pb)
+
+    batch = "wikipedia/batches/20250803/frwiki_namespace_0"
+    assert drop["manifest_uri"] == f"gs://{bucket}/{batch}/manifest.json"
+    names = set(objects(fake_gcs_client, bucket))
+    assert "wikipedia/latest.json" not in names  # the snapshots' pointer is not touched
+    assert not any("snapshots/" in n or n.endswith("deletions.ndjson.gz") for n in names)
+    b = fake_gcs_client.bucket(bucket)
+    records = read_ndjson(b.blob(f"{batch}/chunk_0000.ndjson.gz").download_as_bytes())
+    assert records == [
+        {
+            "name": "Page 7",
+            "identifier": 7,
+            "event": {"type": "create", "date_published": "2025-08-02T01:00:00Z"},
+        }
+    ]
+    manifest = json.loads(b.blob(f"{batch}/manifest.json").download_as_bytes())
+    assert manifest["deletions"] is None and manifest["fields"] == ["name", "identifier", "event"]
+    latest = json.loads(b.blob("wikipedia/batches/latest.json").download_as_bytes())
+    assert latest == {
+        "batches": {
+            "frwiki_namespace_0": {
+                "dump_date": "20250803",
+                "manifest": "batches/20250803/frwiki_namespace_0/manifest.json",
+                "manifest_sha256": drop["manifest_sha256"],
+                "record_count": 1,
+            }
+        }
+    }
+    assert verify(f"gs://{bucket}/{batch}")[1] == []

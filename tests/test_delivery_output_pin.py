@@ -13,7 +13,8 @@ import os
 from pathlib import Path
 
 from tests.test_delivery import article, partner, request, write_shards
-from wikidrop.delivery.drops import PartnerBucket, deliver
+from wikidrop.delivery.bucket import PartnerBucket
+from wikidrop.delivery.drops import deliver
 
 PINNED = Path(__file__).parent / "data" / "delivery_pinned"
 UPDATE_ENV = "WIKIDROP_UPDATE_PINNED"

@@ -13,7 +13,8 @@ import pytest
 
 from tests.conftest import PROJECT_ROOT
 from tests.test_delivery import DUMP_DATE, article, partner, request, write_shards
-from wikidrop.delivery.drops import PartnerBucket, deliver
+from wikidrop.delivery.bucket import PartnerBucket
+from wikidrop.delivery.drops import deliver
 from wikidrop.delivery.verify import main
 
 SNAPSHOT = f"snapshots/{DUMP_DATE}/frwiki_namespace_0"

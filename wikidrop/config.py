@@ -15,6 +15,8 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator, model_validator
 
+from wikidrop.delivery.formats import FORMAT_NAMES
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_PATH = PROJECT_ROOT / "config" / "wikidrop.yaml"
 CONFIG_ENV_VAR = "WIKIDROP_CONFIG"
@@ -153,7 +155,7 @@ class PartnerConfig(StrictModel):
     bucket: BucketName
     prefix: ObjectPrefix = ""
     gcs_conn_id: ConnId = Field(description="Airflow connection holding this partner's bucket credentials")
-    formats: list[Literal["ndjson", "parquet", "plaintext"]] = Field(min_length=1)
+    formats: list[Literal[FORMAT_NAMES]] = Field(min_length=1)
     fields: list[Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*$")]] | None = Field(
         None, description="record fields to deliver, dotted for sub-fields (version.sha1); null = all"
     )

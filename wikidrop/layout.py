@@ -1,4 +1,4 @@
-"""Where everything lives in the staging and reports buckets: one place, so no stage guesses a path.
+"""Where everything lives in the staging, reports and partner buckets: one place, so no stage guesses a path.
 
     gs://<staging>/<dbname>/<date>/dump/<dump file names as Wikimedia names them>
     gs://<staging>/<dbname>/<date>/parsed/articles/part-*.parquet, part-*.ndjson.gz
@@ -9,7 +9,18 @@
     gs://<reports>/<dbname>/<date>/<run id>/index.html    (Great Expectations Data Docs)
     gs://<reports>/<dbname>/_runs/<run id>.json           (reports index: one entry per validated run)
 
-Partner bucket layout is delivery's own (see ``wikidrop.delivery.drops``).
+A partner's area, ``gs://<partner bucket>/<partner prefix>/``, holds drops of two kinds, each named
+as Wikimedia Enterprise names its snapshots (``<dbname>_namespace_<ns>``)::
+
+    snapshots/<YYYYMMDD>/<dbname>_namespace_<ns>/   the whole namespace as of a full dump
+    batches/<YYYYMMDD>/<dbname>_namespace_<ns>/     what changed that day (nightly adds-changes)
+        chunk_0000.<format extension> ...   the records, page-id order, ``chunk_records`` per chunk
+        page_ids.txt.gz                     every delivered page id, ascending
+        deletions.ndjson.gz                 snapshots only: ids of the previous snapshot now gone
+        manifest.json  sha256sums.txt
+        _SUCCESS                            written last: the drop is committed
+    latest.json                             newest committed snapshot per identifier
+    batches/latest.json                     newest committed batch per identifier
 """
 
 from __future__ import annotations
@@ -104,3 +115,78 @@ def runs_index_prefix(dbname: str) -> str:
 def run_pointer_name(dbname: str, run_id: str) -> str:
     """Object name of a run's entry in the reports index (run id made path-safe as in its report)."""
     return f"{runs_index_prefix(dbname)}{run_dir_name(run_id)}.json"
+
+
+# -- partner buckets (paths relative to the partner's prefix) -------------------------------------------
+
+MANIFEST = "manifest.json"
+SHA256SUMS = "sha256sums.txt"
+SUCCESS = "_SUCCESS"
+PAGE_IDS = "page_ids.txt.gz"
+DELETIONS = "deletions.ndjson.gz"
+
+
+@dataclass(frozen=True)
+class DropKind:
+    """A kind of partner drop: the folder its dates live in, its latest pointer, whether it has tombstones.
+
+    A snapshot is a whole namespace, so the ids of the previous snapshot that are gone are its
+    tombstones; a batch holds one day's changes only, and adds-changes dumps carry no deletions.
+    """
+
+    name: str
+    directory: str
+    latest: str
+    tombstones: bool
+
+
+SNAPSHOT = DropKind("snapshot", "snapshots", "latest.json", tombstones=True)
+BATCH = DropKind("batch", "batches", "batches/latest.json", tombstones=False)
+DROP_KINDS = {kind.name: kind for kind in (SNAPSHOT, BATCH)}
+
+
+def drop_identifier(dbname: str, namespace: int) -> str:
+    """A drop's name as Wikimedia Enterprise spells its snapshots: ``enwiki_namespace_0``."""
+    return f"{dbname}_namespace_{namespace}"
+
+
+def chunk_name(index: int, extension: str) -> str:
+    """``chunk_0007.ndjson.gz``: chunk names sort in page-id order within a format."""
+    return f"chunk_{index:04d}{extension}"
+
+
+@dataclass(frozen=True)
+class DropPaths:
+    """The paths of one drop (kind, date, identifier) inside a partner's area."""
+
+    kind: DropKind
+    dump_date: str
+    identifier: str
+
+    def __post_init__(self) -> None:
+        if not DUMP_DATE_RE.match(self.dump_date):
+            raise ValueError(f"dump date must be YYYYMMDD, got {self.dump_date!r}")
+
+    @classmethod
+    def of(cls, kind: DropKind, dump_date: str, dbname: str, namespace: int) -> DropPaths:
+        return cls(kind, dump_date, drop_identifier(dbname, namespace))
+
+    @property
+    def dir(self) -> str:
+        return f"{self.kind.directory}/{self.dump_date}/{self.identifier}"
+
+    def file(self, name: str) -> str:
+        """A file of the drop (``manifest.json``, a chunk name), relative to the partner's prefix."""
+        return f"{self.dir}/{name}"
+
+    @property
+    def manifest(self) -> str:
+        return self.file(MANIFEST)
+
+    @property
+    def success(self) -> str:
+        return self.file(SUCCESS)
+
+    def at(self, dump_date: str) -> DropPaths:
+        """The same drop identifier on another date (the previous snapshot, for tombstones)."""
+        return DropPaths(self.kind, dump_date, self.identifier)

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from wikidrop.checksums import FileDigest
-from wikidrop.delivery.drops import MANIFEST, PAGE_IDS, SHA256SUMS, SUCCESS
+from wikidrop.layout import MANIFEST, PAGE_IDS, SHA256SUMS, SUCCESS
 
 
 class DropSource(Protocol):
@@ -165,7 +165,7 @@ def verify_snapshot(source: DropSource) -> list[str]:
     for key in ("page_ids", "deletions"):
         if key not in manifest:
             problems.append(f"{source.describe(MANIFEST)}: no {key} entry")
-        else:
+        elif manifest[key] is not None:  # a batch has no tombstones: deletions is null
             problems += _check_file(source, manifest[key])
     return problems
 
@@ -193,7 +193,7 @@ def _check_sha256sums(source: DropSource, manifest: dict, manifest_sha256: str) 
         listed[path] = digest
     expected = {c["path"]: c["sha256"] for c in manifest.get("chunks", [])}
     for key in ("page_ids", "deletions"):
-        if key in manifest:
+        if manifest.get(key):
             expected[manifest[key]["path"]] = manifest[key]["sha256"]
     expected[MANIFEST] = manifest_sha256
     if listed != expected:

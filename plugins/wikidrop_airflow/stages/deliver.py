@@ -71,7 +71,8 @@ def add_delivery(
         from airflow.sdk import get_current_context
         from airflow.sdk.exceptions import AirflowSkipException
 
-        from wikidrop.delivery.drops import DeliveryRequest, PartnerBucket
+        from wikidrop.delivery.bucket import PartnerBucket
+        from wikidrop.delivery.drops import DeliveryRequest
         from wikidrop.delivery.drops import deliver as deliver_drop
         from wikidrop_airflow.hooks.gcs import WikidropGCSHook
 

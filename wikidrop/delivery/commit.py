@@ -1,0 +1,183 @@
+"""Committing a drop once every chunk is in, and the partner's latest pointer after it.
+
+Order: page ids, tombstones (snapshots), ``manifest.json``, ``sha256sums.txt``, removal of objects an
+earlier, differently chunked attempt left, then ``_SUCCESS`` last: a drop without ``_SUCCESS`` is work
+in progress, which a retry rebuilds deterministically and finishes. Only then is ``latest.json`` (of
+the drop's kind) moved to it. A committed drop is left alone unless delivery is forced; then its
+``_SUCCESS`` is withdrawn first, so nobody reads it while it is rewritten.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from wikidrop.checksums import FileDigest
+from wikidrop.delivery.bucket import PartnerBucket
+from wikidrop.delivery.chunks import WrittenChunks
+from wikidrop.delivery.encoding import json_document
+from wikidrop.delivery.manifest import build_manifest, file_entry, listed_files, sha256sums, success_document
+from wikidrop.delivery.projection import RecordShape
+from wikidrop.delivery.tombstones import write_tombstones
+from wikidrop.layout import DELETIONS, MANIFEST, PAGE_IDS, SHA256SUMS, DropPaths
+
+if TYPE_CHECKING:
+    from wikidrop.delivery.drops import DeliveryRequest
+
+log = logging.getLogger(__name__)
+
+PUT_OUTCOMES = ("created", "kept", "replaced")
+
+
+@dataclass
+class DropResult:
+    """One committed drop (a namespace of an edition), as the Drop XCom lists it."""
+
+    identifier: str
+    namespace: int
+    manifest_uri: str
+    manifest_sha256: str
+    record_count: int
+    committed: bool
+    unchanged: bool = False
+    objects: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "identifier": self.identifier,
+            "namespace": self.namespace,
+            "manifest_uri": self.manifest_uri,
+            "manifest_sha256": self.manifest_sha256,
+            "record_count": self.record_count,
+            "committed": self.committed,
+            "unchanged": self.unchanged,
+            "objects": dict(self.objects),
+        }
+
+
+def commit_drop(
+    bucket: PartnerBucket,
+    request: DeliveryRequest,
+    namespace: int,
+    shape: RecordShape,
+    written: WrittenChunks,
+    excluded: Mapping[str, int],
+    workdir: Path,
+) -> DropResult:
+    """Upload page ids, tombstones, manifest and checksums, remove strays, then ``_SUCCESS``."""
+    paths = request.paths(namespace)
+    objects = written.objects
+
+    def put(name: str, source: bytes | Path, digest: FileDigest) -> None:
+        objects[bucket.put(paths.file(name), source, digest, replace=True)] += 1
+
+    formats = request.partner.formats
+    chunks = sorted(written.chunks, key=lambda c: (formats.index(c["format"]), c["path"]))
+    ids_digest = FileDigest.of_file(written.page_ids)
+    put(PAGE_IDS, written.page_ids, ids_digest)
+    deletions = None
+    if paths.kind.tombstones:
+        local = workdir / DELETIONS
+        count, previous = write_tombstones(bucket, paths, written.page_ids, local)
+        digest = FileDigest.of_file(local)
+        put(DELETIONS, local, digest)
+        local.unlink()
+        deletions = {**file_entry(DELETIONS, count, digest), "previous_snapshot": previous}
+    manifest = build_manifest(
+        request,
+        namespace,
+        shape,
+        chunks,
+        written.record_count,
+        excluded,
+        file_entry(PAGE_IDS, written.record_count, ids_digest),
+        deletions,
+    )
+    manifest_bytes = json_document(manifest)
+    manifest_digest = FileDigest.of_bytes(manifest_bytes)
+    files = listed_files(manifest, manifest_digest.sha256)
+    sums = sha256sums(files)
+    put(MANIFEST, manifest_bytes, manifest_digest)
+    put(SHA256SUMS, sums, FileDigest.of_bytes(sums))
+    _remove_strays(bucket, paths, {path for _, path in files} | {SHA256SUMS})
+    success = success_document(manifest_digest.sha256, written.record_count)
+    bucket.put(paths.success, success, FileDigest.of_bytes(success))
+    log.info(
+        "committed %s: %d records, %d chunks (objects %s)",
+        bucket.uri(paths.dir),
+        written.record_count,
+        len(chunks),
+        dict(objects),
+    )
+    return DropResult(
+        identifier=paths.identifier,
+        namespace=namespace,
+        manifest_uri=bucket.uri(paths.manifest),
+        manifest_sha256=manifest_digest.sha256,
+        record_count=written.record_count,
+        committed=True,
+        objects={outcome: objects[outcome] for outcome in PUT_OUTCOMES},
+    )
+
+
+def _remove_strays(bucket: PartnerBucket, paths: DropPaths, expected: set[str]) -> None:
+    """Objects left by an earlier, differently chunked attempt are not part of the drop."""
+    for blob in bucket.list(paths.dir):
+        rel = bucket.relative(blob.name)[len(paths.dir) + 1 :]
+        if rel not in expected:
+            log.warning("removing stray object %s from an earlier attempt", blob.name)
+            bucket.delete(blob)
+
+
+def committed_drop(bucket: PartnerBucket, paths: DropPaths, namespace: int) -> DropResult | None:
+    """The drop as its ``_SUCCESS`` describes it, or None when it is not committed."""
+    success = bucket.read_bytes(paths.success)
+    if success is None:
+        return None
+    facts = json.loads(success)
+    return DropResult(
+        identifier=paths.identifier,
+        namespace=namespace,
+        manifest_uri=bucket.uri(paths.manifest),
+        manifest_sha256=facts["manifest_sha256"],
+        record_count=facts["record_count"],
+        committed=True,
+        unchanged=True,
+    )
+
+
+def withdraw(bucket: PartnerBucket, paths: DropPaths) -> None:
+    """Forced redelivery: remove ``_SUCCESS`` first, so nobody reads the drop while it is rewritten."""
+    blob = bucket.get(paths.success)
+    if blob is not None:
+        log.warning("forced redelivery: withdrawing %s", bucket.uri(paths.success))
+        bucket.delete(blob)
+
+
+def update_latest(bucket: PartnerBucket, paths: DropPaths, result: DropResult) -> None:
+    """Point the kind's ``latest.json`` at a committed drop unless a newer date is already there.
+
+    ``{"snapshots": {identifier: {dump_date, manifest, manifest_sha256, record_count}}}`` (``batches``
+    for batches); the manifest path is relative to the partner's prefix.
+    """
+    key = paths.kind.directory
+
+    def change(doc: dict[str, Any]) -> dict[str, Any] | None:
+        drops = dict(doc.get(key, {}))
+        current = drops.get(result.identifier)
+        entry = {
+            "dump_date": paths.dump_date,
+            "manifest": paths.manifest,
+            "manifest_sha256": result.manifest_sha256,
+            "record_count": result.record_count,
+        }
+        if current == entry or (current is not None and current["dump_date"] > paths.dump_date):
+            return None
+        drops[result.identifier] = entry
+        return {**doc, key: dict(sorted(drops.items()))}
+
+    bucket.update_json(paths.kind.latest, change)

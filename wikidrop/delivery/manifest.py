@@ -1,0 +1,96 @@
+"""What a committed drop says about itself: ``manifest.json``, ``sha256sums.txt`` and ``_SUCCESS``.
+
+The manifest lists every file of the drop with its size and md5/sha256/crc32c (hex), the record
+count per format, the fields and filters applied, and the public facts of the source dump and of
+its validation (never staging URIs). ``_SUCCESS`` holds the manifest's sha256, so a reader can tell
+a committed drop from one being written and from a manifest swapped afterwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from wikidrop.checksums import FileDigest
+from wikidrop.delivery.encoding import json_document
+from wikidrop.delivery.formats import PLAINTEXT_FIELDS
+from wikidrop.layout import MANIFEST
+
+if TYPE_CHECKING:
+    from wikidrop.delivery.drops import DeliveryRequest
+    from wikidrop.delivery.projection import RecordShape
+
+MANIFEST_VERSION = "1.0"
+# The digests a manifest lists per file (sha1 is Wikimedia's, not the partners').
+MANIFEST_DIGESTS = ("bytes", "md5", "sha256", "crc32c")
+
+
+def file_entry(path: str, records: int, digest: FileDigest, **facts: Any) -> dict[str, Any]:
+    """A manifest entry for one file of the drop (path relative to the drop directory)."""
+    return {"path": path, **facts, "records": records, **digest.as_dict(MANIFEST_DIGESTS)}
+
+
+def build_manifest(
+    request: DeliveryRequest,
+    namespace: int,
+    shape: RecordShape,
+    chunks: Sequence[Mapping[str, Any]],
+    record_count: int,
+    excluded: Mapping[str, int],
+    page_ids: Mapping[str, Any],
+    deletions: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    partner = request.partner
+    counts = {fmt: sum(c["records"] for c in chunks if c["format"] == fmt) for fmt in partner.formats}
+    return {
+        "manifest_version": MANIFEST_VERSION,
+        "identifier": request.paths(namespace).identifier,
+        "dbname": request.dbname,
+        "namespace": namespace,
+        "dump_date": request.dump_date,
+        "schema_version": request.schema_version,
+        "record_count": record_count,
+        "records_per_format": counts,
+        "partner": partner.id,
+        "formats": list(partner.formats),
+        "fields": shape.field_paths(),
+        "plaintext_fields": list(PLAINTEXT_FIELDS) if "plaintext" in partner.formats else None,
+        "filters": partner.filters.model_dump(mode="json"),
+        "filters_not_applicable": list(shape.filters_not_applicable),
+        "excluded_by_filters": dict(excluded),
+        "chunk_records": partner.chunk_records,
+        "chunks": list(chunks),
+        "page_ids": dict(page_ids),
+        "deletions": None if deletions is None else dict(deletions),
+        "source_dump": {"files": [public_file(f) for f in request.source_files]},
+        "validation": public_validation(request.validation),
+        "pipeline": {"run_id": request.run_id},
+    }
+
+
+def listed_files(manifest: Mapping[str, Any], manifest_sha256: str) -> list[tuple[str, str]]:
+    """``(sha256, path)`` of every file of the drop: chunks, page ids, deletions, then the manifest."""
+    files = [(c["sha256"], c["path"]) for c in manifest["chunks"]]
+    files += [(manifest[k]["sha256"], manifest[k]["path"]) for k in ("page_ids", "deletions") if manifest[k]]
+    files.append((manifest_sha256, MANIFEST))
+    return files
+
+
+def sha256sums(files: Sequence[tuple[str, str]]) -> bytes:
+    """``sha256sum -c`` input for ``listed_files``."""
+    return "".join(f"{digest}  {path}\n" for digest, path in files).encode()
+
+
+def success_document(manifest_sha256: str, record_count: int) -> bytes:
+    return json_document({"manifest_sha256": manifest_sha256, "record_count": record_count})
+
+
+def public_file(staged: Mapping[str, Any]) -> dict[str, Any]:
+    """Dump file facts a partner can check against Wikimedia's own checksums (no internal URIs)."""
+    return {k: staged[k] for k in ("name", "job", "size", "md5", "sha1") if k in staged}
+
+
+def public_validation(validation: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        k: validation[k] for k in ("success", "critical_failures", "warnings", "counts") if k in validation
+    }

@@ -1,0 +1,156 @@
+"""What a partner receives of each record: the selected fields (dotted paths into structs and lists
+of structs) and the filters (namespaces, minimum text length, disambiguation pages).
+
+Selected fields are checked against the staged records' Arrow schema, and the projected record keeps
+the schema's field order, so every format writes its fields in one order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from wikidrop.delivery.errors import DeliveryError
+from wikidrop.delivery.formats import FORMATS
+from wikidrop.records import page_props_applied
+
+if TYPE_CHECKING:
+    from wikidrop.config import PartnerConfig
+
+FieldTree = dict[str, "FieldTree | None"]  # selected sub-fields; None = the whole field
+
+
+@dataclass(frozen=True)
+class RecordShape:
+    """Which columns are read, which records pass the partner's filters, what each format carries."""
+
+    partner: PartnerConfig
+    namespaces: frozenset[int]
+    fields: FieldTree
+    read_columns: tuple[str, ...]
+    filters_not_applicable: tuple[str, ...]
+
+    @classmethod
+    def build(cls, partner: PartnerConfig, namespaces: Iterable[int], schema: Any) -> RecordShape:
+        names = list(schema.names)
+        fields: FieldTree = {}
+        for path in partner.fields if partner.fields is not None else names:
+            _select(fields, path.split("."), schema, path, partner.id)
+        # delivered whatever the selection: order, first/last ids and tombstones are keyed on the page
+        # id, and a batch's records say what happened to the page that day
+        fields["identifier"] = None
+        if "event" in names:
+            fields["event"] = None
+        needed = {"identifier", "namespace", *fields}
+        for fmt in partner.formats:
+            needed.update(FORMATS[fmt].fixed_fields or ())
+        if partner.filters.min_text_length:
+            needed.add("text")
+        not_applicable = []
+        if partner.filters.exclude_disambiguation:
+            if "is_disambiguation" in names and page_props_applied(schema):
+                needed.add("is_disambiguation")
+            else:
+                not_applicable.append(
+                    "exclude_disambiguation: the records carry no is_disambiguation (page_props not read)"
+                )
+        missing = sorted(needed - set(names))
+        if missing:
+            raise DeliveryError(f"partner {partner.id!r}: the staged articles lack columns {missing}")
+        return cls(
+            partner=partner,
+            namespaces=frozenset(namespaces),
+            fields={n: fields[n] for n in names if n in fields},
+            read_columns=tuple(n for n in names if n in needed),
+            filters_not_applicable=tuple(not_applicable),
+        )
+
+    def exclusion(self, record: Mapping[str, Any]) -> str | None:
+        """Why the partner's filters leave this record out (a filter name), or None to deliver it."""
+        filters = self.partner.filters
+        if record["namespace"]["identifier"] not in self.namespaces:
+            return "namespaces"
+        if filters.min_text_length and len(record.get("text") or "") < filters.min_text_length:
+            return "min_text_length"
+        if filters.exclude_disambiguation and record.get("is_disambiguation"):
+            return "exclude_disambiguation"
+        return None
+
+    def project(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        """The selected fields of a record (sub-fields inside structs and lists of structs), schema order."""
+        return {k: _project_value(record[k], sub) for k, sub in self.fields.items()}
+
+    def arrow_schema(self, schema: Any) -> Any:
+        """The staged records' schema cut down to the selected fields (metadata kept)."""
+        import pyarrow as pa
+
+        return pa.schema(
+            [
+                f.with_type(_project_type(f.type, self.fields[f.name]))
+                for f in schema
+                if f.name in self.fields
+            ],
+            metadata=schema.metadata,
+        )
+
+    def field_paths(self) -> list[str]:
+        """The delivered fields as dotted paths, schema order (what the manifest lists)."""
+        return _field_paths(self.fields)
+
+
+def _children(arrow_type: Any) -> dict[str, Any] | None:
+    """Sub-field types of a schema, struct or list of structs; None for a leaf."""
+    import pyarrow as pa
+
+    if isinstance(arrow_type, pa.Schema):
+        return {f.name: f.type for f in arrow_type}
+    if pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type):
+        return _children(arrow_type.value_type)
+    if pa.types.is_struct(arrow_type):
+        return {f.name: f.type for f in arrow_type.fields}
+    return None
+
+
+def _select(tree: FieldTree, parts: list[str], arrow_type: Any, path: str, partner_id: str) -> None:
+    """Add the dotted ``path`` to ``tree``, checked against the schema."""
+    children = _children(arrow_type) or {}
+    name, rest = parts[0], parts[1:]
+    if name not in children:
+        where = path[: -len(".".join(parts))].rstrip(".") or "the article record"
+        raise DeliveryError(
+            f"partner {partner_id!r}: field {path!r}: {where} has no {name!r} (it has {', '.join(children)})"
+        )
+    if not rest:
+        tree[name] = None
+    elif tree.get(name, {}) is not None:  # not already selected whole
+        _select(tree.setdefault(name, {}), rest, children[name], path, partner_id)
+
+
+def _project_value(value: Any, tree: FieldTree | None) -> Any:
+    if tree is None or value is None:
+        return value
+    if isinstance(value, list):
+        return [_project_value(v, tree) for v in value]
+    return {k: _project_value(v, tree[k]) for k, v in value.items() if k in tree}
+
+
+def _project_type(arrow_type: Any, tree: FieldTree | None) -> Any:
+    import pyarrow as pa
+
+    if tree is None:
+        return arrow_type
+    if pa.types.is_list(arrow_type):
+        return pa.list_(_project_type(arrow_type.value_type, tree))
+    return pa.struct(
+        [f.with_type(_project_type(f.type, tree[f.name])) for f in arrow_type.fields if f.name in tree]
+    )
+
+
+def _field_paths(tree: FieldTree, parent: str = "") -> list[str]:
+    """``{"version": {"sha1": None}, "name": None}`` -> ``["version.sha1", "name"]``."""
+    paths = []
+    for name, sub in tree.items():
+        path = f"{parent}{name}"
+        paths += [path] if sub is None else _field_paths(sub, f"{path}.")
+    return paths

@@ -1,0 +1,92 @@
+"""The staged article shards as delivery reads them: the schema from a footer, the partner's records
+filtered and in (namespace, page id) order.
+
+Shards are Parquet files, local or ``gs://`` (downloaded one at a time into the work directory).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from wikidrop.delivery.errors import DeliveryError
+from wikidrop.delivery.projection import RecordShape
+from wikidrop.delivery.sort import ExternalSort
+
+
+def open_shard(uri: str, staging_client: Any | None, workdir: Path) -> Path:
+    """A local path for a shard: local files as they are, ``gs://`` ones downloaded into ``workdir``."""
+    if not uri.startswith("gs://"):
+        return Path(uri)
+    from wikidrop.gcs import split_gs_uri
+
+    if staging_client is None:
+        raise DeliveryError(f"{uri}: a gs:// shard needs a staging client")
+    bucket, name = split_gs_uri(uri)
+    local = workdir / "shard.parquet"
+    staging_client.bucket(bucket).blob(name).download_to_filename(str(local))
+    return local
+
+
+def shard_schema(uri: str, staging_client: Any | None) -> Any:
+    """The Arrow schema of a shard, from its footer only (ranged reads for ``gs://``)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from wikidrop.gcs import split_gs_uri
+
+    try:
+        if not uri.startswith("gs://"):
+            return pq.read_schema(uri)
+        if staging_client is None:
+            raise DeliveryError(f"{uri}: a gs:// shard needs a staging client")
+        bucket, name = split_gs_uri(uri)
+        with staging_client.bucket(bucket).blob(name).open("rb") as f:
+            return pq.read_schema(f)
+    except (OSError, pa.ArrowException) as exc:
+        raise DeliveryError(f"{uri}: cannot read articles shard: {exc}") from exc
+
+
+def sorted_articles(
+    shards: Sequence[str],
+    shape: RecordShape,
+    workdir: Path,
+    staging_client: Any | None = None,
+    excluded: Counter[tuple[int, str]] | None = None,
+) -> Iterator[dict[str, Any]]:
+    """The partner's records from every shard, ordered by (namespace, page id); duplicates are errors.
+
+    Records the filters leave out are counted in ``excluded`` per (namespace, filter), complete
+    before the first record is yielded.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    sorter = ExternalSort(workdir / "runs")
+    sorter.workdir.mkdir(exist_ok=True)
+    for uri in shards:
+        local = open_shard(uri, staging_client, workdir)
+        try:
+            pf = pq.ParquetFile(local)
+            for batch in pf.iter_batches(batch_size=2048, columns=list(shape.read_columns)):
+                for record in batch.to_pylist():
+                    if record["identifier"] is None:
+                        raise DeliveryError(f"{uri}: an article without identifier ({record.get('name')!r})")
+                    reason = shape.exclusion(record)
+                    if reason is None:
+                        sorter.add((record["namespace"]["identifier"], record["identifier"]), record)
+                    elif excluded is not None:
+                        excluded[record["namespace"]["identifier"], reason] += 1
+        except (OSError, pa.ArrowException) as exc:
+            raise DeliveryError(f"{uri}: cannot read articles shard: {exc}") from exc
+        finally:
+            if local.parent == workdir:
+                local.unlink()
+    previous = None
+    for key, record in sorter.sorted():
+        if key == previous:
+            raise DeliveryError(f"page id {key[1]} (namespace {key[0]}) appears twice in the staged articles")
+        previous = key
+        yield record
