@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import re
 from typing import Any
 
 import pyarrow as pa
@@ -264,7 +265,10 @@ def check_run(run_stats: dict[str, Any], **context: Any) -> dict[str, Any]:
     }
     frame = frames.run_level_frame(run_stats, FR_EDITION, **values)
     params = suites.suite_parameters(FR_EDITION, FR_SITE, DUMP_DATE, run_stats["dead_letter_reasons"])
-    return gx.outcome_of("run_level", "run_level", gx.run_suite("run_level", frame, params, "run_level"))
+    skip = validation.run_level_preconditions(values["previous_articles"])
+    return gx.outcome_of(
+        "run_level", "run_level", gx.run_suite("run_level", frame, params, "run_level", skip)
+    )
 
 
 def test_run_level_good_run_passes() -> None:
@@ -285,10 +289,34 @@ def test_forty_percent_drop_vs_previous_snapshot_fails() -> None:
     assert "0.4" in outcome["critical_failures"][0]["observed"]
 
 
-def test_no_previous_snapshot_is_a_warning_only() -> None:
-    outcome = check_run(stats(), previous_articles=None)
-    assert outcome["success"]
-    assert failed(outcome, "warning") == {("expect_column_values_to_not_be_null", "previous_articles")}
+def test_first_run_skips_the_comparison_with_a_previous_snapshot() -> None:
+    """Nothing to compare with is neither a failure nor a warning: the expectation is skipped, and says so."""
+    first = check_run(stats(articles=60), previous_articles=None)
+    assert first["success"] and not first["warnings"] and not first["critical_failures"], first
+    [skipped] = first["skipped"]
+    assert (skipped["expectation"], skipped["column"]) == (
+        "expect_column_values_to_be_between",
+        "article_drop_vs_previous",
+    )
+    assert "no earlier successful snapshot" in skipped["reason"]
+    # with a previous snapshot the same expectation runs (and here fails: 40% fewer articles)
+    later = check_run(stats(articles=60), previous_articles=100)
+    assert not later["skipped"] and not later["success"]
+
+
+def test_failing_rows_are_identified_by_the_suites_row_key() -> None:
+    dirty = "Paris {{Infobox Commune}} est [[Catégorie:Ville]] la capitale de la France."
+    records = [*good_records(), record(77, "Sale", dirty)]
+    params = suites.suite_parameters(FR_EDITION, FR_SITE, DUMP_DATE)
+    result = gx.run_suite("articles", frame_of(records), params, "part-00000")
+    [per_row] = [
+        r
+        for r in result["results"]
+        if r["expectation_config"]["kwargs"].get("column") == "residue_per_10k"
+        and "mostly" in r["expectation_config"]["kwargs"]
+    ]
+    [row] = per_row["result"]["partial_unexpected_index_list"]
+    assert (row["identifier"], row["name"]) == (77, "Sale") and row["residue_per_10k"] > 1
 
 
 def test_reconciliation_and_dump_count_mismatches_fail() -> None:
@@ -446,3 +474,28 @@ def test_summary_and_gate_message_name_expectation_observed_and_threshold() -> N
     message = validation.failure_message(summary)
     assert "articles[part-00000] expect_column_values_to_be_unique(identifier)" in message
     assert "observed 2 of 12 rows" in message
+
+
+def test_data_docs_show_a_first_run_as_passed_with_the_comparison_skipped(tmp_path) -> None:
+    """The first run of an edition: no red cross anywhere, and the skipped check marked as skipped."""
+    run_stats = stats()
+    frame = frames.run_level_frame(
+        run_stats,
+        FR_EDITION,
+        parquet_rows=run_stats["articles"],
+        duplicate_identifiers=0,
+        dead_letter_rows=0,
+        previous_articles=None,
+        index_pages={0: run_stats["per_namespace"]["0"]["pages_read"]},
+    )
+    params = suites.suite_parameters(FR_EDITION, FR_SITE, DUMP_DATE)
+    result = gx.run_suite("run_level", frame, params, "run_level", validation.run_level_preconditions(None))
+    assert result["success"]
+    gx.build_data_docs([("run_level", result)], tmp_path, run_name="manual__first")
+    [page] = tmp_path.glob("validations/**/*.html")
+    html = page.read_text()
+    assert "fa-times" not in html and "Succeeded" in html
+    [row] = [r for r in re.findall(r"<tr>.*?</tr>", html, re.DOTALL) if "skipped: no earlier" in r]
+    assert gx.SKIPPED_ICON in row and "fa-check-circle" not in row
+    assert ">0.2<" in row  # the threshold that would have applied (max_row_drop_vs_previous)
+    assert "fa-times" not in (tmp_path / "index.html").read_text()

@@ -115,8 +115,10 @@ def test_good_output_passes_and_reaches_delivery(
     summary = json.loads(gcs_client.bucket(staging).blob("delivered.json").download_as_bytes())
     assert summary["success"] and summary["counts"]["articles"] == 24
     assert summary["counts"]["article_shards"] == 2 and summary["counts"]["article_rows_validated"] == 24
-    # no previous snapshot, no multistream index staged: recorded as warnings, shown, not blocking
-    assert [w["column"] for w in summary["warnings"]] == ["previous_articles", "dump_count_source"]
+    # no multistream index staged: a warning, shown, not blocking; no previous snapshot: the
+    # comparison with it is skipped (a first run), neither failed nor warned about
+    assert [w["column"] for w in summary["warnings"]] == ["dump_count_source"]
+    assert [s["column"] for s in summary["skipped"]] == ["article_drop_vs_previous"]
     stored = json.loads(
         gcs_client.bucket(staging).blob(f"frwiki/{DUMP_DATE}/validation/summary.json").download_as_bytes()
     )

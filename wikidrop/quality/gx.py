@@ -9,6 +9,7 @@ imported inside functions: DAG files import the stage modules at parse time.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +21,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": 10}
+# Observed value of an expectation that could not apply (see ``run_suite``), as Data Docs show it.
+SKIPPED_PREFIX = "skipped: "
 
 
 def gx_context(data_docs_dir: str | Path | None = None):
@@ -52,11 +55,23 @@ def gx_context(data_docs_dir: str | Path | None = None):
 
 
 def run_suite(
-    suite_name: str, frame: pd.DataFrame, parameters: Mapping[str, Any], batch_name: str
+    suite_name: str,
+    frame: pd.DataFrame,
+    parameters: Mapping[str, Any],
+    batch_name: str,
+    cannot_apply: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Validate one frame against one suite; return the GX result as JSON (``to_json_dict``)."""
+    """Validate one frame against one suite; return the GX result as JSON (``to_json_dict``).
+
+    ``cannot_apply`` maps a precondition an expectation names in ``meta.requires`` (e.g.
+    ``previous_snapshot``) to why it does not hold for this batch: such expectations are not run
+    but recorded as skipped (``meta.skipped``), so a first run does not read as a failed check.
+    Failing rows are identified by the suite's ``meta.row_key`` columns (for the drill-down).
+    """
     context = gx_context()
     suite = load_suite(suite_name)
+    skipped = [e for e in suite.expectations if (e.meta or {}).get("requires") in (cannot_apply or {})]
+    suite.expectations = [e for e in suite.expectations if e not in skipped]
     batch = (
         context.data_sources.add_pandas("wikidrop")
         .add_dataframe_asset(name=batch_name)
@@ -67,10 +82,39 @@ def run_suite(
     missing = sorted(wanted - set(parameters))
     if missing:
         raise ValueError(f"suite {suite_name}: no value for parameters {missing}")
+    row_key = list((suite.meta or {}).get("row_key") or ())
     result = batch.validate(
-        suite, expectation_parameters={k: parameters[k] for k in wanted}, result_format=RESULT_FORMAT
+        suite,
+        expectation_parameters={k: parameters[k] for k in wanted},
+        result_format={**RESULT_FORMAT, **({"unexpected_index_column_names": row_key} if row_key else {})},
+    ).to_json_dict()
+    result["results"].extend(
+        _skipped_result(e, cannot_apply[e.meta["requires"]], parameters) for e in skipped
     )
-    return result.to_json_dict()
+    return result
+
+
+def _skipped_result(expectation: Any, reason: str, parameters: Mapping[str, Any]) -> dict[str, Any]:
+    """A result entry for an expectation that was not run: success (nothing failed), marked skipped.
+
+    Its ``$PARAMETER`` values are filled in as GX does for the expectations it runs, so the report
+    shows the threshold that would have applied.
+    """
+    from great_expectations.core.expectation_validation_result import ExpectationValidationResult
+
+    config = expectation.configuration
+    config.kwargs = {
+        key: parameters.get(value["$PARAMETER"], value)
+        if isinstance(value, dict) and "$PARAMETER" in value
+        else value
+        for key, value in config.kwargs.items()
+    }
+    return ExpectationValidationResult(
+        success=True,
+        expectation_config=config,
+        result={"observed_value": f"{SKIPPED_PREFIX}{reason}"},
+        meta={"skipped": reason},
+    ).to_json_dict()
 
 
 _DOMAIN_KWARGS = {
@@ -112,16 +156,30 @@ def _threshold(kwargs: Mapping[str, Any]) -> str:
 def outcome_of(suite_name: str, batch_name: str, result: Mapping[str, Any]) -> dict[str, Any]:
     """The small, XCom-sized digest of one GX result: failures by severity, with readable messages."""
     failures: dict[str, list[dict[str, Any]]] = {"critical": [], "warning": []}
+    skipped: list[dict[str, Any]] = []
     for item in result["results"]:
         config = item["expectation_config"]
         severity = config.get("severity", "critical")
-        exception = (item.get("exception_info") or {}).get("exception_message")
-        if item["success"] and not exception:
-            continue
         kwargs = config.get("kwargs", {})
         column = kwargs.get("column") or ", ".join(
             str(kwargs[k]) for k in ("column_A", "column_B", "column_list") if k in kwargs
         )
+        reason = (item.get("meta") or {}).get("skipped")
+        if reason:
+            skipped.append(
+                {
+                    "suite": suite_name,
+                    "batch": batch_name,
+                    "expectation": config["type"],
+                    "column": column,
+                    "severity": severity,
+                    "reason": reason,
+                }
+            )
+            continue
+        exception = (item.get("exception_info") or {}).get("exception_message")
+        if item["success"] and not exception:
+            continue
         observed = f"error: {exception}" if exception else _observed(item.get("result") or {})
         threshold = _threshold(kwargs)
         failures.setdefault(severity, []).append(
@@ -145,6 +203,7 @@ def outcome_of(suite_name: str, batch_name: str, result: Mapping[str, Any]) -> d
         "evaluated_expectations": stats.get("evaluated_expectations", 0),
         "critical_failures": failures["critical"],
         "warnings": failures["warning"] + failures.get("info", []),
+        "skipped": skipped,
     }
 
 
@@ -182,4 +241,42 @@ def build_data_docs(
     index = Path(site_dir) / "index.html"
     if not index.exists():
         raise RuntimeError(f"Great Expectations wrote no Data Docs index in {site_dir}")
+    expected_skips = sum(
+        1 for _, result in results for item in result["results"] if (item.get("meta") or {}).get("skipped")
+    )
+    marked = sum(_mark_skipped_rows(page) for page in sorted(Path(site_dir).glob("validations/**/*.html")))
+    if marked != expected_skips:
+        raise RuntimeError(
+            f"Data Docs: {expected_skips} skipped expectation(s) but {marked} row(s) found to mark as skipped:"
+            " the Great Expectations page layout changed"
+        )
     return index
+
+
+# A result row of a validation page, and GX's success icon in it (GX 1.24's table template).
+_RESULT_ROW_RE = re.compile(r"<tr>(?:(?!</tr>).)*</tr>", re.DOTALL)
+_SUCCESS_ICON = '<i class="fas fa-check-circle text-success" ></i>'
+SKIPPED_ICON = '<i class="fas fa-minus-circle text-secondary" title="skipped: could not apply" ></i>'
+
+
+def _mark_skipped_rows(page: Path) -> int:
+    """Give skipped expectations their own icon instead of GX's success tick; return rows marked.
+
+    GX knows only success and failure; a skipped expectation is stored as a success whose observed
+    value starts with ``SKIPPED_PREFIX``, and shown here as neither passed nor failed.
+    """
+    marked = 0
+
+    def mark(row: re.Match[str]) -> str:
+        nonlocal marked
+        text = row.group(0)
+        if f">{SKIPPED_PREFIX}" not in text or _SUCCESS_ICON not in text:
+            return text
+        marked += 1
+        return text.replace(_SUCCESS_ICON, SKIPPED_ICON, 1)
+
+    html = page.read_text(encoding="utf-8")
+    rewritten = _RESULT_ROW_RE.sub(mark, html)
+    if marked:
+        page.write_text(rewritten, encoding="utf-8")
+    return marked

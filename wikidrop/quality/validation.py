@@ -52,16 +52,19 @@ def summarize(outcomes: Sequence[Mapping[str, Any]], counts: Mapping[str, Any]) 
     """The run's ValidationSummary (without URIs): success only if no critical expectation failed."""
     critical = [f for o in outcomes for f in o["critical_failures"]]
     warnings = [f for o in outcomes for f in o["warnings"]]
+    skipped = [s for o in outcomes for s in o.get("skipped", ())]
     return {
         "success": not critical,
         "critical_failures": critical,
         "warnings": warnings,
+        "skipped": skipped,
         "counts": {
             **counts,
             "batches_validated": len(outcomes),
             "evaluated_expectations": sum(o["evaluated_expectations"] for o in outcomes),
             "critical_failures": len(critical),
             "warnings": len(warnings),
+            "skipped_expectations": len(skipped),
         },
     }
 
@@ -122,6 +125,13 @@ def iter_index_files(client: Any, uris: Iterable[str]) -> Iterator[tuple[str, An
             yield uri, io.BufferedReader(fileobj)
 
 
+def run_level_preconditions(previous_articles: int | None) -> dict[str, str]:
+    """Preconditions of run-level expectations that do not hold (``gx.run_suite``'s ``cannot_apply``)."""
+    if previous_articles:
+        return {}
+    return {"previous_snapshot": "no earlier successful snapshot of this edition to compare with"}
+
+
 # -- one shard, one run ----------------------------------------------------------------------------
 
 
@@ -169,16 +179,17 @@ def validate_run_level(
         checked.append((outcome_of("dead_letter", batch, result), result))
     index_uris = list_uris(client, dump_uri, INDEX_NAME_RE)
     index_pages = count_index_pages(iter_index_files(client, index_uris), site) if index_uris else None
+    previous_articles = previous_snapshot_articles(client, staging_bucket, edition.dbname, dump_date)
     frame = run_level_frame(
         stats,
         edition,
         parquet_rows=sum(shard_rows(client, uri) for uri in shard_uris),
         duplicate_identifiers=duplicate_count(shard_identifiers(client, uri) for uri in shard_uris),
         dead_letter_rows=dead_letter_rows,
-        previous_articles=previous_snapshot_articles(client, staging_bucket, edition.dbname, dump_date),
+        previous_articles=previous_articles,
         index_pages=index_pages,
     )
-    result = run_suite("run_level", frame, params, "run_level")
+    result = run_suite("run_level", frame, params, "run_level", run_level_preconditions(previous_articles))
     outcome = outcome_of("run_level", "run_level", result)
     row = json.loads(frame.iloc[0].to_json())  # plain JSON types, NaN/NA -> None
     outcome["counts"] = {key: row[key] for key in RUN_COUNT_KEYS}
