@@ -8,7 +8,9 @@ Run locally (Beam's in-process FnApiRunner, chosen explicitly: no runner downloa
         --output /tmp/jawiki-parsed --namespaces 0 \\
         --direct_running_mode multi_processing --direct_num_workers 2
 
-Writes under ``--output`` (local or ``gs://``; a re-run replaces the previous output):
+Writes under ``--output`` (local or ``gs://``; a re-run replaces the previous output; local paths are
+made absolute where the job is launched, so workers in other directories or on other machines
+write to the same place):
 ``articles/part-*.parquet`` and ``articles/part-*.ndjson.gz`` (the same records,
 ``wikidrop.records.ARTICLE_SCHEMA``), ``dead_letter/part-*.ndjson.gz``, ``siteinfo.json`` and
 ``stats.json`` (docs/architecture.md). ``--input`` and ``--index`` may repeat and take globs; a
@@ -23,7 +25,17 @@ On Dataflow the same module runs with ``--runner DataflowRunner --project ... --
 --temp_location gs://...`` plus the code as a package: build it with ``python -m build --sdist``
 and pass ``--extra_package dist/wikidrop-<version>.tar.gz`` (or ``--setup_file`` pointing at a
 ``setup.py`` that calls ``setuptools.setup()``; pyproject.toml holds the metadata). Workers import
-``wikidrop`` and ``beam_jobs`` from that package: no local paths, no pickled globals.
+``wikidrop`` and ``beam_jobs`` from that package: no local paths, no pickled globals. Add
+``--dry_run True`` to build the whole Dataflow job request without submitting it (nothing is
+written or uploaded).
+
+Through Beam's portable job API (the path Flink and Spark job servers take)::
+
+    python -m beam_jobs.parse_dump --input ... --index ... --output ... \\
+        --runner PortableRunner --job_endpoint localhost:8099 \\
+        --environment_type EXTERNAL --environment_config localhost:50000 --direct_num_workers 2
+
+(``scripts/beam_portable.py`` starts a local job service and worker pool for this.)
 """
 
 from __future__ import annotations
@@ -33,15 +45,18 @@ import json
 import logging
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import apache_beam as beam
 from apache_beam.io.filebasedsink import FileBasedSink
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions, TestOptions
+from apache_beam.runners.runner import PipelineResult
 
 from beam_jobs.local_gcs import use_anonymous_gcs_for_emulator
+from beam_jobs.paths import make_local_paths_absolute
 from beam_jobs.transforms import ParseArticles, ReadTask, build_stats, open_input, read_page_props_file
 from wikidrop.dumps.export import DumpError, read_siteinfo
 from wikidrop.dumps.multistream import group_ranges, open_index, stream_ranges
@@ -55,6 +70,8 @@ log = logging.getLogger(__name__)
 # Compressed bytes per read task: a few hundred multistream streams, ~20-40 MB of XML.
 DEFAULT_WORK_UNIT_BYTES = 4 * 1024 * 1024
 LOCAL_RUNNERS = frozenset({"DirectRunner", "FnApiRunner", "direct"})
+# Options holding local paths or URIs (made absolute before anything is planned or submitted).
+PATH_OPTIONS = ("input", "index", "output", "siteinfo", "page_props")
 
 
 class ParseDumpOptions(PipelineOptions):
@@ -92,12 +109,30 @@ class ParseDumpOptions(PipelineOptions):
         parser.add_argument("--work_unit_bytes", type=int, default=DEFAULT_WORK_UNIT_BYTES)
 
 
+@dataclass(frozen=True)
+class ParseRun:
+    """A finished job: its stats.json (None after a dry run) and Beam's result (state, ``metrics()``)."""
+
+    stats: dict[str, Any] | None
+    result: PipelineResult
+
+
 def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
-    """Run the job to completion and return its stats (the content of stats.json)."""
+    """Run the job to completion and return its stats (the content of stats.json; empty after a dry run)."""
+    return run_job(argv).stats or {}
+
+
+def run_job(argv: Sequence[str] | None = None) -> ParseRun:
+    """Run the job to completion (or only build it, with ``--dry_run``); see ``ParseRun``."""
     options = PipelineOptions(argv)
     opts = options.view_as(ParseDumpOptions)
     if not opts.input or not opts.output:
         raise ValueError("parse_dump needs --input PATH_OR_GLOB (repeatable) and --output DIR")
+    make_local_paths_absolute(opts, PATH_OPTIONS)
+    dry_run = bool(options.view_as(TestOptions).dry_run)
+    runner = _runner(options)
+    if dry_run and not isinstance(runner, str):
+        raise ValueError("--dry_run only builds a job for a remote runner (e.g. DataflowRunner)")
     use_anonymous_gcs_for_emulator()
     namespaces = sorted({int(ns) for ns in str(opts.namespaces).split(",") if ns.strip()})
     inputs = expand_inputs(opts.input)
@@ -106,12 +141,13 @@ def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
     tasks = read_tasks(inputs, expand_inputs(opts.index) if opts.index else [], opts.work_unit_bytes)
     page_props_file = expand_inputs([opts.page_props])[0] if opts.page_props else None
     output = opts.output.rstrip("/")
-    clear_output(output)
-    write_json(f"{output}/siteinfo.json", site.to_dict())
+    if not dry_run:
+        clear_output(output)
+        write_json(f"{output}/siteinfo.json", site.to_dict())
 
     parser = parser_version()
     log.info("parsing %s (%s): %d read tasks, namespaces %s", inputs, site.dbname, len(tasks), namespaces)
-    with beam.Pipeline(runner=_runner(options), options=options) as pipeline:
+    with beam.Pipeline(runner=runner, options=options) as pipeline:
         page_props = None
         if page_props_file is not None:
             page_props = (
@@ -160,8 +196,10 @@ def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
             parser=parser,
             page_props_file=page_props_file,
         )
+    if dry_run:
+        return ParseRun(None, pipeline.result)
     with FileSystems.open(f"{output}/stats.json") as f:
-        return json.loads(f.read())
+        return ParseRun(json.loads(f.read()), pipeline.result)
 
 
 # NDJSON shards are gzip written by ISA-L (``isal.igzip``: the same format, any gunzip reads it) at

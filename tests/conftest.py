@@ -57,6 +57,7 @@ pytest_plugins = [
     "tests.fixtures.airflow_db",
     "tests.fixtures.fake_gcs",
     "tests.fixtures.webhook_receiver",
+    "tests.fixtures.beam_portable",
 ]
 
 
