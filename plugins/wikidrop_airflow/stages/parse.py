@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from wikidrop.config import EditionConfig, Settings
 
+DATAFLOW_RUNNER = "DataflowRunner"
 DATAFLOW_EXTRA_HINT = (
     "settings.beam.runner is 'dataflow' but the Apache Beam provider is not installed: "
     "pip install 'wikidrop[dataflow]' (apache-airflow-providers-apache-beam[google])"
@@ -61,6 +62,31 @@ def beam_job_options(edition: EditionConfig, run_context: dict[str, Any], staged
         "namespaces": ",".join(str(ns) for ns in edition.namespaces),
         "dump-date": run_context["dump_date"],
     }
+
+
+def dataflow_pipeline_options(
+    edition: EditionConfig, settings: Settings, run_context: dict[str, Any], staged: dict[str, Any]
+) -> dict[str, Any]:
+    """What the Dataflow branch submits the job with, besides ``--runner`` (the operator adds
+    ``job_name`` and labels): the job's own options, project, region, temp location and
+    ``dataflow_extra_options`` (e.g. ``extra_package``). tests/test_dataflow_job.py builds the
+    Dataflow job request from exactly this, with ``--dry_run``."""
+    beam = settings.beam
+    platform = {
+        "project": beam.dataflow_project,
+        "region": beam.dataflow_region,
+        "temp_location": beam.dataflow_temp_location,
+    }
+    return (
+        beam_job_options(edition, run_context, staged)
+        | {key: value for key, value in platform.items() if value is not None}
+        | dict(beam.dataflow_extra_options)
+    )
+
+
+def dataflow_job_name(edition: EditionConfig) -> str:
+    """The Dataflow job name of an edition's parse (the operator appends a unique suffix per run)."""
+    return f"wikidrop-{edition.dbname.replace('_', '-')}"
 
 
 def options_to_argv(options: dict[str, Any]) -> list[str]:
@@ -118,22 +144,18 @@ def _add_dataflow_parse(
     @task(task_id="dataflow_options")
     def dataflow_options(run_context: dict[str, Any], staged: dict[str, Any]) -> dict[str, Any]:
         """Job options from the staged files (XCom), rendered into the operator at run time."""
-        return (
-            beam_job_options(edition, run_context, staged)
-            | {"temp_location": beam.dataflow_temp_location}
-            | dict(beam.dataflow_extra_options)
-        )
+        return dataflow_pipeline_options(edition, settings, run_context, staged)
 
     options = dataflow_options(run_context, staged)
     submit = BeamRunPythonPipelineOperator(
         task_id="parse_articles",
-        runner="DataflowRunner",
+        runner=DATAFLOW_RUNNER,
         py_file="beam_jobs.parse_dump",
         py_options=["-m"],
         pipeline_options=options,
         pool=beam.pool,
         dataflow_config=DataflowConfiguration(
-            job_name=f"wikidrop-{edition.dbname.replace('_', '-')}",
+            job_name=dataflow_job_name(edition),
             project_id=beam.dataflow_project,
             location=beam.dataflow_region,
             wait_until_finished=True,
