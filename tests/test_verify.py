@@ -55,9 +55,9 @@ def run_cli(target: str | Path) -> subprocess.CompletedProcess:
 
 def test_intact_drop_passes_in_gcs_and_downloaded(drop, fake_gcs_client, tmp_path, capsys) -> None:
     assert main([f"{drop}/{SNAPSHOT}"]) == 0
-    assert "OK: 1 snapshot(s) intact" in capsys.readouterr().out
+    assert "OK: 1 drop(s) intact" in capsys.readouterr().out
     assert main([f"{drop}/snapshots/{DUMP_DATE}"]) == 0  # every snapshot of the date
-    assert "OK: 2 snapshot(s) intact" in capsys.readouterr().out
+    assert "OK: 2 drop(s) intact" in capsys.readouterr().out
 
     local = download(fake_gcs_client, drop, tmp_path / "copy")
     result = run_cli(local / SNAPSHOT)
@@ -94,7 +94,7 @@ def test_local_copy_problems_are_reported(drop, fake_gcs_client, tmp_path) -> No
 
     result = run_cli(local)
     assert result.returncode == 1
-    assert f"FAIL {local}/_SUCCESS: missing (the snapshot is not committed)" in result.stdout
+    assert f"FAIL {local}: not committed (no _SUCCESS): incomplete or still being written" in result.stdout
     assert f"FAIL {parquet}: bytes, md5, sha256, crc32c differ from the manifest" in result.stdout
     assert f"FAIL {local}/chunk_0001.jsonl.gz: missing" in result.stdout
     assert "do not use this drop" in result.stderr
@@ -104,7 +104,12 @@ def rewrite_manifest(local: Path, change) -> None:
     """A producer bug: the manifest says something wrong, and every checksum file agrees with it."""
     manifest = json.loads((local / "manifest.json").read_text())
     change(manifest)
-    data = json.dumps(manifest).encode()
+    replace_manifest(local, manifest, manifest["record_count"])
+
+
+def replace_manifest(local: Path, document, record_count: int) -> None:
+    """Write ``document`` as the manifest, with sha256sums.txt and _SUCCESS agreeing with it."""
+    data = json.dumps(document).encode()
     (local / "manifest.json").write_bytes(data)
     sha = hashlib.sha256(data).hexdigest()
     sums = (local / "sha256sums.txt").read_text().splitlines()
@@ -113,9 +118,7 @@ def rewrite_manifest(local: Path, change) -> None:
             f"{sha}  manifest.json\n" if line.endswith("  manifest.json") else line + "\n" for line in sums
         )
     )
-    (local / "_SUCCESS").write_text(
-        json.dumps({"manifest_sha256": sha, "record_count": manifest["record_count"]})
-    )
+    (local / "_SUCCESS").write_text(json.dumps({"manifest_sha256": sha, "record_count": record_count}))
 
 
 def test_record_count_mismatch_is_reported_even_with_consistent_checksums(
@@ -150,4 +153,104 @@ def test_chunks_out_of_page_id_order_are_reported(drop, fake_gcs_client, tmp_pat
 
 def test_nothing_to_verify(tmp_path, capsys) -> None:
     assert main([str(tmp_path)]) == 1
-    assert "no manifest.json here or in its sub-directories" in capsys.readouterr().out
+    assert "no drop here or in its sub-directories" in capsys.readouterr().out
+
+
+def _without_chunk_sha256(manifest: dict) -> dict:
+    del manifest["chunks"][0]["sha256"]
+    return manifest
+
+
+def _count_as_string(manifest: dict) -> dict:
+    return {**manifest, "record_count": "5"}
+
+
+def _null_chunk(manifest: dict) -> dict:
+    return {**manifest, "chunks": [*manifest["chunks"], None]}
+
+
+def _without_page_ids(manifest: dict) -> dict:
+    del manifest["page_ids"]
+    return manifest
+
+
+@pytest.mark.parametrize(
+    ("malform", "expected"),
+    [
+        (lambda manifest: [], "manifest.json: malformed: not a JSON object"),
+        (_without_chunk_sha256, "manifest.json: malformed: chunks.0.sha256: missing"),
+        (_count_as_string, "manifest.json: malformed: record_count: not an integer"),
+        (_null_chunk, "manifest.json: malformed: chunks.6: not a JSON object"),
+        (_without_page_ids, "manifest.json: malformed: page_ids: missing"),
+    ],
+    ids=["list", "chunk-without-sha256", "count-as-string", "null-chunk", "no-page-ids"],
+)
+def test_malformed_manifest_is_a_fail_line_not_a_traceback(
+    drop, fake_gcs_client, tmp_path, malform, expected
+) -> None:
+    local = download(fake_gcs_client, drop, tmp_path / "copy") / SNAPSHOT
+    replace_manifest(local, malform(json.loads((local / "manifest.json").read_text())), 5)
+    result = run_cli(local)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr, result.stderr
+    assert f"FAIL {local}/{expected}" in result.stdout, result.stdout
+
+
+def test_manifest_paths_outside_the_snapshot_are_refused(drop, fake_gcs_client, tmp_path) -> None:
+    local = download(fake_gcs_client, drop, tmp_path / "copy") / SNAPSHOT
+    outside = local.parent / "elsewhere.ndjson.gz"
+    (local / "chunk_0000.ndjson.gz").rename(outside)  # the right bytes, in the wrong place
+
+    def point_outside(manifest: dict) -> None:
+        manifest["chunks"][0]["path"] = "../elsewhere.ndjson.gz"
+
+    rewrite_manifest(local, point_outside)
+    result = run_cli(local)
+    assert result.returncode == 1
+    assert (
+        f"FAIL {local}/manifest.json: malformed: chunks.0.path: '../elsewhere.ndjson.gz' is not a file "
+        "name inside the snapshot (refused)"
+    ) in result.stdout
+
+
+def test_uncommitted_snapshot_says_not_committed(drop, fake_gcs_client, tmp_path) -> None:
+    local = download(fake_gcs_client, drop, tmp_path / "copy") / SNAPSHOT
+    (local / "_SUCCESS").unlink()
+    result = run_cli(local)
+    assert result.returncode == 1
+    assert f"FAIL {local}: not committed (no _SUCCESS): incomplete or still being written" in result.stdout
+
+    (local / "manifest.json").unlink()  # a drop caught mid-write: chunks only
+    for target in (local, local.parent):
+        result = run_cli(target)
+        assert result.returncode == 1
+        assert (
+            f"FAIL {local}: not committed (no _SUCCESS): incomplete or still being written" in result.stdout
+        )
+        assert "no manifest.json here" not in result.stdout
+
+
+def test_garbage_beside_the_manifest_is_reported(drop, fake_gcs_client, tmp_path) -> None:
+    local = download(fake_gcs_client, drop, tmp_path / "copy") / SNAPSHOT
+    (local / "_SUCCESS").write_text("[1, 2]")
+    with (local / "sha256sums.txt").open("a") as sums:
+        sums.write("not a checksum line\n")
+    result = run_cli(local)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert f"FAIL {local}/_SUCCESS: malformed: not a JSON object" in result.stdout
+    assert f"FAIL {local}/sha256sums.txt: line 10 is not '<sha256>  <file name>'" in result.stdout
+
+
+def test_missing_bucket_is_a_fail_line(fake_gcs, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", fake_gcs)
+    assert main(["gs://no-such-bucket-for-wikidrop/wikipedia/snapshots"]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("FAIL gs://no-such-bucket-for-wikidrop/wikipedia/snapshots: cannot read"), out
+
+
+def test_readme_does_not_call_sha256sum_equivalent() -> None:
+    """sha256sum -c cannot tell a half-written drop: it never looks at _SUCCESS."""
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    section = readme[readme.index("## For partners") :]
+    assert "the same, with coreutils" not in section
+    assert "sha256sum -c" in section and "_SUCCESS" in section

@@ -4,13 +4,15 @@
     python -m wikidrop.delivery.verify gs://<bucket>/<prefix>/snapshots/20250801      # every snapshot of a date
     python -m wikidrop.delivery.verify ./enwiki_namespace_0                             # a downloaded copy
 
-For each snapshot: ``manifest.json`` and ``_SUCCESS`` present and matching each other,
-``sha256sums.txt`` agreeing with the manifest, and every chunk, page-id and deletions file present
-with the manifest's size, md5, sha256 and crc32c and the record count and first/last page id it
-states; per format, chunks follow each other in page-id order and add up to the snapshot's record
-count. ``gs://`` targets use
-``STORAGE_EMULATOR_HOST`` or Application Default Credentials. Exit status 0 when everything checks
-out, 1 with one line per problem otherwise.
+For each drop (a snapshot or a nightly batch): ``_SUCCESS`` present (else the drop is not
+committed: incomplete or still being written), ``manifest.json`` well formed and matching
+``_SUCCESS``, ``sha256sums.txt`` agreeing with the manifest, and every chunk, page-id and deletions
+file present with the manifest's size, md5, sha256 and crc32c and the record count and first/last
+page id it states; per format, chunks follow each other in page-id order and add up to the drop's
+record count. Files are only ever looked for inside the drop's directory: a manifest naming any
+other path is refused. ``gs://`` targets use ``STORAGE_EMULATOR_HOST`` or Application Default
+Credentials. Exit status 0 when everything checks out, 1 with one ``FAIL`` line per problem
+otherwise; nothing a drop contains makes it crash.
 """
 
 from __future__ import annotations
@@ -19,12 +21,15 @@ import argparse
 import gzip
 import hashlib
 import json
+import re
 import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Annotated, Any, Protocol
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from wikidrop.checksums import FileDigest
 from wikidrop.layout import MANIFEST, PAGE_IDS, SHA256SUMS, SUCCESS
@@ -38,6 +43,8 @@ class DropSource(Protocol):
     def local_copy(self, rel: str) -> Any: ...
 
     def subdirs(self) -> list[str]: ...
+
+    def has_files(self) -> bool: ...
 
     def child(self, name: str) -> DropSource: ...
 
@@ -59,6 +66,9 @@ class LocalSource:
 
     def subdirs(self) -> list[str]:
         return sorted(p.name for p in self.root.iterdir() if p.is_dir()) if self.root.is_dir() else []
+
+    def has_files(self) -> bool:
+        return self.root.is_dir() and any(p.is_file() for p in self.root.iterdir())
 
     def child(self, name: str) -> LocalSource:
         return LocalSource(self.root / name)
@@ -105,6 +115,10 @@ class GCSSource:
         list(pages)
         return sorted(p[len(prefix) :].rstrip("/") for p in pages.prefixes)
 
+    def has_files(self) -> bool:
+        prefix = f"{self.prefix}/" if self.prefix else ""
+        return any(self.client.list_blobs(self.bucket, prefix=prefix, delimiter="/", max_results=1))
+
     def child(self, name: str) -> GCSSource:
         return GCSSource(self.client, self.bucket.name, self._name(name))
 
@@ -123,105 +137,181 @@ def open_source(target: str) -> DropSource:
     return LocalSource(Path(target))
 
 
+# -- what a manifest must hold ---------------------------------------------------------------------------
+
+_FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+def _inside_drop(path: str) -> str:
+    if not _FILE_NAME.match(path):
+        raise ValueError(f"{path!r} is not a file name inside the snapshot (refused)")
+    return path
+
+
+class _Document(BaseModel):
+    model_config = ConfigDict(strict=True, extra="allow")
+
+
+class ListedFile(_Document):
+    """A file of the drop as the manifest lists it (a plain name: nothing outside the drop is read)."""
+
+    path: Annotated[str, AfterValidator(_inside_drop)]
+    records: int = Field(ge=0)
+    bytes: int = Field(ge=0)
+    md5: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
+    sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+    crc32c: Annotated[str, Field(pattern=r"^[0-9a-f]{8}$")]
+
+
+class ListedChunk(ListedFile):
+    format: str
+    first_identifier: int | None
+    last_identifier: int | None
+
+
+class Manifest(_Document):
+    record_count: int = Field(ge=0)
+    formats: list[str]
+    chunks: list[ListedChunk]
+    page_ids: ListedFile
+    deletions: ListedFile | None  # null in a batch: adds-changes dumps carry no deletions
+
+
+class SuccessMarker(_Document):
+    manifest_sha256: str
+    record_count: int
+
+
+_PYDANTIC_MESSAGES = {
+    "missing": "missing",
+    "int_type": "not an integer",
+    "string_type": "not a string",
+    "list_type": "not a list",
+    "model_type": "not a JSON object",
+    "model_attributes_type": "not a JSON object",
+    "dict_type": "not a JSON object",
+}
+
+
+def _parse(source: DropSource, name: str, data: bytes, model: type[_Document]) -> tuple[Any, list[str]]:
+    """The document as ``model``, or None and one ``malformed`` line per problem."""
+    try:
+        return model.model_validate(json.loads(data)), []
+    except ValueError as exc:
+        if not isinstance(exc, ValidationError):
+            return None, [f"{source.describe(name)}: malformed: not JSON ({exc})"]
+        lines = []
+        for error in exc.errors():
+            where = ".".join(str(part) for part in error["loc"])
+            message = _PYDANTIC_MESSAGES.get(error["type"]) or error["msg"].removeprefix("Value error, ")
+            lines.append(f"{source.describe(name)}: malformed: {where + ': ' if where else ''}{message}")
+        return None, lines
+
+
 # -- checks ----------------------------------------------------------------------------------------------
 
 
 def verify_snapshot(source: DropSource) -> list[str]:
-    """Problems found in one snapshot directory (empty list: the snapshot is intact)."""
+    """Problems found in one drop directory (empty list: the drop is intact)."""
     problems: list[str] = []
+    success_bytes = source.read_bytes(SUCCESS)
     manifest_bytes = source.read_bytes(MANIFEST)
-    success = source.read_bytes(SUCCESS)
-    if success is None:
-        problems.append(f"{source.describe(SUCCESS)}: missing (the snapshot is not committed)")
+    if success_bytes is None:
+        problems.append(
+            f"{source.describe()}: not committed (no {SUCCESS}): incomplete or still being written"
+        )
     if manifest_bytes is None:
-        problems.append(f"{source.describe(MANIFEST)}: missing")
+        if success_bytes is not None:
+            problems.append(f"{source.describe(MANIFEST)}: missing")
         return problems
-    try:
-        manifest = json.loads(manifest_bytes)
-    except ValueError as exc:
-        return [*problems, f"{source.describe(MANIFEST)}: not JSON ({exc})"]
+    manifest, malformed = _parse(source, MANIFEST, manifest_bytes, Manifest)
+    if manifest is None:
+        return problems + malformed
     manifest_sha256 = hashlib.sha256(manifest_bytes).hexdigest()
-    if success is not None:
-        problems += _check_success(source, success, manifest, manifest_sha256)
+    if success_bytes is not None:
+        problems += _check_success(source, success_bytes, manifest, manifest_sha256)
     problems += _check_sha256sums(source, manifest, manifest_sha256)
     per_format: dict[str, int] = {}
-    last_id: dict[str, int] = {}
-    for chunk in manifest.get("chunks", []):
+    last_id: dict[str, int | None] = {}
+    for chunk in manifest.chunks:
         problems += _check_file(source, chunk)
-        fmt = chunk["format"]
-        per_format[fmt] = per_format.get(fmt, 0) + chunk["records"]
-        if fmt in last_id and chunk["first_identifier"] <= last_id[fmt]:
+        fmt = chunk.format
+        per_format[fmt] = per_format.get(fmt, 0) + chunk.records
+        previous = last_id.get(fmt)
+        if previous is not None and chunk.first_identifier is not None and chunk.first_identifier <= previous:
             problems.append(
-                f"{source.describe(chunk['path'])}: starts at page id {chunk['first_identifier']}, "
-                f"not after the previous {fmt} chunk's {last_id[fmt]} (overlap or wrong order)"
+                f"{source.describe(chunk.path)}: starts at page id {chunk.first_identifier}, "
+                f"not after the previous {fmt} chunk's {previous} (overlap or wrong order)"
             )
-        last_id[fmt] = chunk["last_identifier"]
-    for fmt in manifest.get("formats", []):
-        if per_format.get(fmt, 0) != manifest["record_count"]:
+        last_id[fmt] = chunk.last_identifier
+    for fmt in manifest.formats:
+        if per_format.get(fmt, 0) != manifest.record_count:
             problems.append(
                 f"{source.describe(MANIFEST)}: {fmt} chunks hold {per_format.get(fmt, 0)} records, "
-                f"manifest says {manifest['record_count']}"
+                f"manifest says {manifest.record_count}"
             )
-    for key in ("page_ids", "deletions"):
-        if key not in manifest:
-            problems.append(f"{source.describe(MANIFEST)}: no {key} entry")
-        elif manifest[key] is not None:  # a batch has no tombstones: deletions is null
-            problems += _check_file(source, manifest[key])
+    problems += _check_file(source, manifest.page_ids)
+    if manifest.deletions is not None:
+        problems += _check_file(source, manifest.deletions)
     return problems
 
 
-def _check_success(source: DropSource, success: bytes, manifest: dict, manifest_sha256: str) -> list[str]:
-    try:
-        facts = json.loads(success)
-    except ValueError:
-        return [f"{source.describe(SUCCESS)}: not JSON"]
+def _check_success(source: DropSource, success: bytes, manifest: Manifest, manifest_sha256: str) -> list[str]:
+    facts, malformed = _parse(source, SUCCESS, success, SuccessMarker)
+    if facts is None:
+        return malformed
     problems = []
-    if facts.get("manifest_sha256") != manifest_sha256:
+    if facts.manifest_sha256 != manifest_sha256:
         problems.append(f"{source.describe(MANIFEST)}: sha256 {manifest_sha256} differs from {SUCCESS}'s")
-    if facts.get("record_count") != manifest.get("record_count"):
+    if facts.record_count != manifest.record_count:
         problems.append(f"{source.describe(SUCCESS)}: record count differs from the manifest's")
     return problems
 
 
-def _check_sha256sums(source: DropSource, manifest: dict, manifest_sha256: str) -> list[str]:
+def _check_sha256sums(source: DropSource, manifest: Manifest, manifest_sha256: str) -> list[str]:
     data = source.read_bytes(SHA256SUMS)
     if data is None:
         return [f"{source.describe(SHA256SUMS)}: missing"]
+    problems = []
     listed = {}
-    for line in data.decode("utf-8", errors="replace").splitlines():
-        digest, _, path = line.partition("  ")
+    for number, line in enumerate(data.decode("utf-8", errors="replace").splitlines(), start=1):
+        digest, separator, path = line.partition("  ")
+        if not separator or not re.fullmatch(r"[0-9a-f]{64}", digest) or not path:
+            problems.append(f"{source.describe(SHA256SUMS)}: line {number} is not '<sha256>  <file name>'")
+            continue
         listed[path] = digest
-    expected = {c["path"]: c["sha256"] for c in manifest.get("chunks", [])}
-    for key in ("page_ids", "deletions"):
-        if manifest.get(key):
-            expected[manifest[key]["path"]] = manifest[key]["sha256"]
+    expected = {c.path: c.sha256 for c in manifest.chunks}
+    for entry in (manifest.page_ids, manifest.deletions):
+        if entry is not None:
+            expected[entry.path] = entry.sha256
     expected[MANIFEST] = manifest_sha256
     if listed != expected:
         differing = sorted(p for p in set(listed) | set(expected) if listed.get(p) != expected.get(p))
-        return [f"{source.describe(SHA256SUMS)}: disagrees with the manifest on {', '.join(differing)}"]
-    return []
+        problems.append(
+            f"{source.describe(SHA256SUMS)}: disagrees with the manifest on {', '.join(differing)}"
+        )
+    return problems
 
 
-def _check_file(source: DropSource, entry: dict) -> list[str]:
-    where = source.describe(entry["path"])
-    with source.local_copy(entry["path"]) as path:
+def _check_file(source: DropSource, entry: ListedFile) -> list[str]:
+    where = source.describe(entry.path)
+    with source.local_copy(entry.path) as path:
         if path is None:
             return [f"{where}: missing"]
         actual = FileDigest.of_file(path)
-        wrong = [k for k in ("bytes", "md5", "sha256", "crc32c") if getattr(actual, k) != entry[k]]
+        wrong = [k for k in ("bytes", "md5", "sha256", "crc32c") if getattr(actual, k) != getattr(entry, k)]
         if wrong:
             return [f"{where}: {', '.join(wrong)} differ from the manifest (corrupt or incomplete download)"]
         try:
-            records, first, last = _count_records(path, entry["path"])
+            records, first, last = _count_records(path, entry.path)
         except Exception as exc:  # a file that matches its checksums but cannot be read
             return [f"{where}: unreadable ({exc})"]
     problems = []
-    if records != entry["records"]:
-        problems.append(f"{where}: holds {records} records, manifest says {entry['records']}")
-    if "first_identifier" in entry and (first, last) != (entry["first_identifier"], entry["last_identifier"]):
+    if records != entry.records:
+        problems.append(f"{where}: holds {records} records, manifest says {entry.records}")
+    if isinstance(entry, ListedChunk) and (first, last) != (entry.first_identifier, entry.last_identifier):
         problems.append(
-            f"{where}: page ids {first}..{last}, manifest says "
-            f"{entry['first_identifier']}..{entry['last_identifier']}"
+            f"{where}: page ids {first}..{last}, manifest says {entry.first_identifier}..{entry.last_identifier}"
         )
     return problems
 
@@ -256,23 +346,21 @@ def _identifier(line: bytes | None, name: str) -> int | None:
 
 
 def verify(target: str) -> tuple[list[str], list[str]]:
-    """Verify a snapshot directory, or every snapshot directly below ``target``.
+    """Verify a drop directory, or every drop directly below ``target``.
 
-    Returns (snapshots checked, problems).
+    A directory holding files is a drop (committed or not); otherwise each sub-directory is.
+    Returns (drops checked, problems).
     """
     source = open_source(target)
-    if source.read_bytes(MANIFEST) is not None or source.read_bytes(SUCCESS) is not None:
+    if source.has_files():
         return [source.describe()], verify_snapshot(source)
-    children = [source.child(name) for name in source.subdirs()]
-    snapshots = [
-        c for c in children if c.read_bytes(MANIFEST) is not None or c.read_bytes(SUCCESS) is not None
-    ]
-    if not snapshots:
-        return [], [f"{source.describe()}: no {MANIFEST} here or in its sub-directories"]
+    drops = [child for child in map(source.child, source.subdirs()) if child.has_files()]
+    if not drops:
+        return [], [f"{source.describe()}: no drop here or in its sub-directories"]
     problems = []
-    for snapshot in snapshots:
-        problems += verify_snapshot(snapshot)
-    return [s.describe() for s in snapshots], problems
+    for drop in drops:
+        problems += verify_snapshot(drop)
+    return [d.describe() for d in drops], problems
 
 
 def main(argv: list[str] | None = None, prog: str = "python -m wikidrop.delivery.verify") -> int:
@@ -285,7 +373,10 @@ def main(argv: list[str] | None = None, prog: str = "python -m wikidrop.delivery
         "target", help="gs://bucket/prefix/snapshots/<date>[/<snapshot>] or a local directory"
     )
     args = parser.parse_args(argv)
-    checked, problems = verify(args.target)
+    try:
+        checked, problems = verify(args.target)
+    except Exception as exc:  # the drop's storage, not its content: say what failed, in one line
+        checked, problems = [], [f"{args.target}: cannot read ({type(exc).__name__}: {exc})"]
     for snapshot in checked:
         print(f"checked {snapshot}")
     for problem in problems:
@@ -293,7 +384,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m wikidrop.delivery
     if problems:
         print(f"{len(problems)} problem(s): do not use this drop", file=sys.stderr)
         return 1
-    print(f"OK: {len(checked)} snapshot(s) intact")
+    print(f"OK: {len(checked)} drop(s) intact")
     return 0
 
 
