@@ -626,3 +626,82 @@ def test_batch_is_a_drop_kind_with_its_own_folder_and_latest(
         }
     }
     assert verify(f"gs://{bucket}/{batch}")[1] == []
+
+
+class Crash(Exception):
+    """Stands for the worker dying at that point: nothing after it runs."""
+
+
+def latest_entry(client: Any, bucket: str, path: str = "wikipedia/latest.json") -> dict[str, Any] | None:
+    blob = client.bucket(bucket).get_blob(path)
+    return (
+        None if blob is None else json.loads(blob.download_as_bytes())["snapshots"].get("frwiki_namespace_0")
+    )
+
+
+def test_retry_finishes_a_commit_that_stopped_before_latest_json(
+    fake_gcs_client, make_fake_gcs_bucket, shards, tmp_path, monkeypatch
+) -> None:
+    import wikidrop.delivery.drops as drops
+
+    bucket = make_fake_gcs_bucket("acme")
+    p = partner(bucket)
+    pb = PartnerBucket.for_partner(fake_gcs_client, p)
+    deliver(request(p, write_shards(tmp_path / "old", [[article(1)]]), dump_date="20250701"), pb)
+
+    def crash(*args: Any, **kwargs: Any) -> None:
+        raise Crash
+
+    with monkeypatch.context() as patch:
+        patch.setattr(drops, "update_latest", crash)
+        with pytest.raises(Crash):
+            deliver(request(p, shards), pb)
+    assert pb.get(f"snapshots/{DUMP_DATE}/frwiki_namespace_0/_SUCCESS") is not None
+    assert latest_entry(fake_gcs_client, bucket)["dump_date"] == "20250701"
+
+    drop = deliver(request(p, shards), pb)  # the retry finds the snapshot committed
+    assert drop["snapshots"][0]["unchanged"]
+    latest = latest_entry(fake_gcs_client, bucket)
+    assert (latest["dump_date"], latest["manifest_sha256"]) == (DUMP_DATE, drop["manifest_sha256"])
+
+
+def test_forced_redelivery_never_leaves_latest_json_on_an_uncommitted_snapshot(
+    fake_gcs_client, make_fake_gcs_bucket, shards, tmp_path, monkeypatch
+) -> None:
+    bucket = make_fake_gcs_bucket("acme")
+    p = partner(bucket)
+    pb = PartnerBucket.for_partner(fake_gcs_client, p)
+    old = deliver(request(p, write_shards(tmp_path / "old", [[article(1)]]), dump_date="20250701"), pb)
+    new = deliver(request(p, shards), pb)
+    real_put = PartnerBucket.put
+
+    def crash_at_first_chunk(self, rel, *args: Any, **kwargs: Any) -> str:
+        if "/chunk_" in rel:
+            raise Crash
+        return real_put(self, rel, *args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(PartnerBucket, "put", crash_at_first_chunk)
+        with pytest.raises(Crash):
+            deliver(request(p, shards, force=True), pb)
+    assert pb.get(f"snapshots/{DUMP_DATE}/frwiki_namespace_0/_SUCCESS") is None  # withdrawn
+    latest = latest_entry(fake_gcs_client, bucket)
+    assert latest == {
+        "dump_date": "20250701",
+        "manifest": "snapshots/20250701/frwiki_namespace_0/manifest.json",
+        "manifest_sha256": old["manifest_sha256"],
+        "record_count": 1,
+    }
+
+    deliver(request(p, shards), pb)
+    assert latest_entry(fake_gcs_client, bucket)["manifest_sha256"] == new["manifest_sha256"]
+
+    # with no older snapshot to fall back on, the entry is gone while the snapshot is rewritten
+    only = partner(bucket, id="acme_only", prefix="only")
+    pb_only = PartnerBucket.for_partner(fake_gcs_client, only)
+    deliver(request(only, shards), pb_only)
+    with monkeypatch.context() as patch:
+        patch.setattr(PartnerBucket, "put", crash_at_first_chunk)
+        with pytest.raises(Crash):
+            deliver(request(only, shards, force=True), pb_only)
+    assert latest_entry(fake_gcs_client, bucket, "only/latest.json") is None

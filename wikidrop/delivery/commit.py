@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,7 +22,7 @@ from wikidrop.delivery.chunks import WrittenChunks
 from wikidrop.delivery.encoding import json_document
 from wikidrop.delivery.manifest import build_manifest, file_entry, listed_files, sha256sums, success_document
 from wikidrop.delivery.projection import RecordShape
-from wikidrop.delivery.tombstones import write_tombstones
+from wikidrop.delivery.tombstones import previous_drop, write_tombstones
 from wikidrop.layout import DELETIONS, MANIFEST, PAGE_IDS, SHA256SUMS, DropPaths
 
 if TYPE_CHECKING:
@@ -151,33 +151,67 @@ def committed_drop(bucket: PartnerBucket, paths: DropPaths, namespace: int) -> D
 
 
 def withdraw(bucket: PartnerBucket, paths: DropPaths) -> None:
-    """Forced redelivery: remove ``_SUCCESS`` first, so nobody reads the drop while it is rewritten."""
+    """Forced redelivery: point ``latest.json`` away from the drop, then remove its ``_SUCCESS``.
+
+    So nobody reads the drop while it is rewritten, and a crash meanwhile never leaves
+    ``latest.json`` naming a drop without ``_SUCCESS``: it names the previous committed drop of the
+    identifier (or none) until the rewritten one is committed.
+    """
     blob = bucket.get(paths.success)
-    if blob is not None:
-        log.warning("forced redelivery: withdrawing %s", bucket.uri(paths.success))
-        bucket.delete(blob)
+    if blob is None:
+        return
+    previous = previous_drop(bucket, paths)
+
+    def change(drops: dict[str, Any]) -> dict[str, Any] | None:
+        current = drops.get(paths.identifier)
+        if current is None or current["dump_date"] != paths.dump_date:
+            return None
+        if previous is None:
+            return {k: v for k, v in drops.items() if k != paths.identifier}
+        older = paths.at(previous["dump_date"])
+        entry = _latest_entry(older, previous["manifest_sha256"], previous["record_count"])
+        return {**drops, paths.identifier: entry}
+
+    _update_latest(bucket, paths, change)
+    log.warning("forced redelivery: withdrawing %s", bucket.uri(paths.success))
+    bucket.delete(blob)
 
 
 def update_latest(bucket: PartnerBucket, paths: DropPaths, result: DropResult) -> None:
     """Point the kind's ``latest.json`` at a committed drop unless a newer date is already there.
 
     ``{"snapshots": {identifier: {dump_date, manifest, manifest_sha256, record_count}}}`` (``batches``
-    for batches); the manifest path is relative to the partner's prefix.
+    for batches); the manifest path is relative to the partner's prefix. Idempotent: a retry calls it
+    for every committed drop, so a crash between ``_SUCCESS`` and here is finished by the next run.
     """
-    key = paths.kind.directory
+    entry = _latest_entry(paths, result.manifest_sha256, result.record_count)
 
-    def change(doc: dict[str, Any]) -> dict[str, Any] | None:
-        drops = dict(doc.get(key, {}))
-        current = drops.get(result.identifier)
-        entry = {
-            "dump_date": paths.dump_date,
-            "manifest": paths.manifest,
-            "manifest_sha256": result.manifest_sha256,
-            "record_count": result.record_count,
-        }
+    def change(drops: dict[str, Any]) -> dict[str, Any] | None:
+        current = drops.get(paths.identifier)
         if current == entry or (current is not None and current["dump_date"] > paths.dump_date):
             return None
-        drops[result.identifier] = entry
-        return {**doc, key: dict(sorted(drops.items()))}
+        return {**drops, paths.identifier: entry}
 
-    bucket.update_json(paths.kind.latest, change)
+    _update_latest(bucket, paths, change)
+
+
+def _latest_entry(paths: DropPaths, manifest_sha256: str, record_count: int) -> dict[str, Any]:
+    return {
+        "dump_date": paths.dump_date,
+        "manifest": paths.manifest,
+        "manifest_sha256": manifest_sha256,
+        "record_count": record_count,
+    }
+
+
+def _update_latest(
+    bucket: PartnerBucket, paths: DropPaths, change: Callable[[dict[str, Any]], dict[str, Any] | None]
+) -> None:
+    """Apply ``change`` to the kind's drops in ``latest.json`` (None: leave the object as it is)."""
+    key = paths.kind.directory
+
+    def change_document(doc: dict[str, Any]) -> dict[str, Any] | None:
+        drops = change(dict(doc.get(key, {})))
+        return None if drops is None else {**doc, key: dict(sorted(drops.items()))}
+
+    bucket.update_json(paths.kind.latest, change_document)

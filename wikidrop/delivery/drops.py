@@ -99,11 +99,12 @@ def deliver(
     todo = [ns for ns in namespaces if request.force or done[ns] is None]
     if not todo:
         log.info(
-            "%s: every %s is already committed; nothing to do",
+            "%s: every %s is already committed; only %s is brought up to date",
             bucket.uri(request.kind.directory),
             request.kind.name,
+            request.kind.latest,
         )
-        return drop_summary(request, [done[ns] for ns in namespaces])
+        return _finish(bucket, request, done)
     for ns in todo:
         if done[ns] is not None:
             withdraw(bucket, request.paths(ns))
@@ -134,9 +135,16 @@ def deliver(
             ns_excluded = {reason: n for (in_ns, reason), n in sorted(excluded.items()) if in_ns == ns}
             ns_dir = tmpdir / request.paths(ns).identifier
             results[ns] = commit_drop(bucket, request, ns, shape, written[ns], ns_excluded, ns_dir)
-    for ns, result in results.items():
-        update_latest(bucket, request.paths(ns), result)
-    return drop_summary(request, [results.get(ns) or done[ns] for ns in namespaces])
+    return _finish(bucket, request, {**done, **results})
+
+
+def _finish(
+    bucket: PartnerBucket, request: DeliveryRequest, drops: Mapping[int, DropResult]
+) -> dict[str, Any]:
+    """Point latest.json at every committed drop (again: a crash may have come before), then summarise."""
+    for ns, drop in sorted(drops.items()):
+        update_latest(bucket, request.paths(ns), drop)
+    return drop_summary(request, [drop for _, drop in sorted(drops.items())])
 
 
 def _write_chunks(

@@ -23,7 +23,8 @@ from wikidrop.layout import MANIFEST, SUCCESS, DropPaths
 
 
 def previous_drop(bucket: PartnerBucket, paths: DropPaths) -> dict[str, Any] | None:
-    """The newest committed drop of the same identifier dated before ``paths``: date, manifest sha256, page ids."""
+    """The newest committed drop of the same identifier dated before ``paths``: its date, manifest
+    sha256, record count and page-id file entry."""
     dates = (d for d in bucket.subdirs(paths.kind.directory) if d < paths.dump_date)
     for date in sorted(dates, reverse=True):
         older = paths.at(date)
@@ -40,6 +41,7 @@ def previous_drop(bucket: PartnerBucket, paths: DropPaths) -> dict[str, Any] | N
         return {
             "dump_date": date,
             "manifest_sha256": manifest_sha,
+            "record_count": manifest["record_count"],
             "page_ids": {**manifest["page_ids"], "path": older.file(manifest["page_ids"]["path"])},
         }
     return None
