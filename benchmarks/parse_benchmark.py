@@ -11,6 +11,10 @@ page-guard children too):
 - the page guard's IPC cost per page (guard vs direct call on the same pages);
 - peak RSS of the 1-worker job on an input ten times smaller, to show memory does not grow with it.
 
+``--page-props-overhead N`` measures only what ``--page-props`` adds: the 1-worker job on the same
+dump without and with an enwiki-shaped page_props table for its pages
+(benchmarks/page_props_benchmark.py), alternating, N times each.
+
     PYTHONPATH=.:plugins .venv/bin/python benchmarks/parse_benchmark.py --target-mb 100
 """
 
@@ -180,7 +184,10 @@ def guard_overhead(multistream: str, limit: int = 2000) -> dict[str, float]:
     }
 
 
-def job_command(multistream: Path, index: Path, output: Path, workers: int) -> list[str]:
+def job_command(
+    multistream: Path, index: Path, output: Path, workers: int, page_props: Path | None = None
+) -> list[str]:
+    extra = ["--page-props", str(page_props)] if page_props else []
     return [
         sys.executable,
         "-m",
@@ -195,6 +202,7 @@ def job_command(multistream: Path, index: Path, output: Path, workers: int) -> l
         "multi_processing",
         "--direct_num_workers",
         str(workers),
+        *extra,
     ]
 
 
@@ -213,9 +221,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--target-mb", type=float, default=100)
     parser.add_argument("--workdir", default=None, help="keep the generated dumps here")
     parser.add_argument("--bare", nargs=2, metavar=("MULTISTREAM", "MODE"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--page-props-overhead", type=int, metavar="N", help="only compare without/with page_props"
+    )
     args = parser.parse_args(argv)
     if args.bare:
         bare_loop(*args.bare)
+        return
+    if args.page_props_overhead:
+        page_props_overhead(args.target_mb, args.page_props_overhead, args.workdir)
         return
     with tempfile.TemporaryDirectory(prefix="wikidrop-bench-", dir=args.workdir) as tmp:
         work = Path(tmp)
@@ -255,6 +269,41 @@ def main(argv: list[str] | None = None) -> None:
         print(
             f"page guard: {overhead['guarded_ms']:.2f} CPU-ms/page guarded (owner side {overhead['owner_ms']:.2f}) "
             f"vs {overhead['direct_ms']:.2f} CPU-ms/page direct over {overhead['pages']} pages",
+            flush=True,
+        )
+
+
+def page_props_overhead(target_mb: float, repeat: int, workdir: str | None) -> None:
+    """CPU of the 1-worker job without and with a page_props table for every page of the dump."""
+    from benchmarks.page_props_benchmark import write_page_props
+    from wikidrop.dumps.multistream import open_index
+
+    with tempfile.TemporaryDirectory(prefix="wikidrop-bench-", dir=workdir) as tmp:
+        work = Path(tmp)
+        print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()}", flush=True)
+        multistream, index, xml_bytes = build_dump(work, int(target_mb * 1e6))
+        with open(index, "rb") as raw:
+            page_ids = sorted(entry.page_id for entry in open_index(raw, str(index)))
+        props = work / "benchwiki-20260101-page_props.sql.gz"
+        rows = write_page_props(props, page_ids)
+        print(
+            f"input: {xml_bytes / 1e6:.1f} MB XML, {len(page_ids)} pages; page_props {rows} rows", flush=True
+        )
+        cpu: dict[bool, list[float]] = {False: [], True: []}
+        for _ in range(repeat):
+            for with_props in (False, True):
+                out = work / f"out-{with_props}"
+                m = measure(job_command(multistream, index, out, 1, props if with_props else None))
+                stats = json.loads((out / "stats.json").read_text())
+                cpu[with_props].append(m["cpu_s"])
+                label = "with page_props" if with_props else "without page_props"
+                report(f"beam job, 1 worker, {label}", xml_bytes, stats["pages_read"], m)
+                if with_props:
+                    print(f"  stats page_props: {stats['page_props']}", flush=True)
+        base, extra = min(cpu[False]), min(cpu[True])
+        print(
+            f"page_props overhead: {extra - base:+.1f} CPU-s ({100 * (extra - base) / base:+.1f}%), "
+            f"best of {repeat}: {base:.1f} -> {extra:.1f} CPU-s; all runs {cpu}",
             flush=True,
         )
 

@@ -310,7 +310,10 @@ def create_buckets(config, gcs_url: str) -> list[str]:
 
 
 def build_mirror(exports: Sequence[tuple[Path, Path | None]]) -> list[tuple[str, str]]:
-    """``python -m wikidrop_dev.mirror build`` per export; returns (dbname, dump date) of each."""
+    """``python -m wikidrop_dev.mirror build`` per export; returns (dbname, dump date) of each.
+
+    A ``<db>-<date>-page_props.sql`` beside a sample export is published with it.
+    """
     built = []
     MIRROR_DIR.mkdir(parents=True, exist_ok=True)
     for export, siteinfo in exports:
@@ -318,6 +321,9 @@ def build_mirror(exports: Sequence[tuple[Path, Path | None]]) -> list[tuple[str,
         match = SAMPLE_RE.match(export.name)
         if match:
             argv += ["--dbname", match["dbname"], "--date", match["date"]]
+            page_props = export.with_name(f"{match['dbname']}-{match['date']}-page_props.sql")
+            if page_props.exists():
+                argv += ["--page-props", str(page_props)]
         if siteinfo is not None:
             argv += ["--siteinfo-json", str(siteinfo)]
         result = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=False)

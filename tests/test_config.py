@@ -24,6 +24,10 @@ EXPECTED_ERRORS: dict[str, list[str]] = {
     "unknown_format.yaml": ["partners.0.formats.0", "'ndjson'"],
     "no_editions.yaml": ["editions", "Field required"],
     "bad_webhook_url.yaml": ["partners.0.notices.webhook.url", "valid URL"],
+    "exclude_disambiguation_without_page_props.yaml": [
+        "partners.0.filters.exclude_disambiguation",
+        "editions ['ltgwiki'] have page_props: false",
+    ],
 }
 
 

@@ -73,6 +73,28 @@ def _run(config, dbname: str, conf: dict):
     return dag_run, states
 
 
+def _sample_disambiguation_pages(dbname: str) -> set[int]:
+    """Page ids the sample's own page_props table marks as disambiguation pages."""
+    from tests.fixtures.dump_mirror import SAMPLES
+    from wikidrop.dumps.page_props import DISAMBIGUATION, read_page_props
+
+    with open(SAMPLES / f"{dbname}-{SAMPLE_DUMP_DATE}-page_props.sql", "rb") as f:
+        return {page for page, props in read_page_props(f) if DISAMBIGUATION in props}
+
+
+def _drop_records(gcs_client, bucket: str, drop: str) -> list[dict]:
+    """The records of a snapshot's NDJSON or plaintext JSONL chunks (each format holds them all)."""
+    import gzip
+
+    chunks = sorted(b.name for b in gcs_client.list_blobs(bucket, prefix=f"{drop}/chunk_"))
+    return [
+        json.loads(line)
+        for name in chunks
+        if name.endswith((".ndjson.gz", ".jsonl.gz"))
+        for line in gzip.decompress(gcs_client.bucket(bucket).blob(name).download_as_bytes()).splitlines()
+    ]
+
+
 def _json(gcs_client, uri: str) -> dict:
     from wikidrop.gcs import split_gs_uri
 
@@ -103,6 +125,10 @@ def test_edition_dag_end_to_end(dbname: str, airflow_db, dump_mirror: str, e2e_c
     )
     summary = _json(gcs_client, partition.validation_summary_uri)
     assert summary["success"] is True
+    # The sample's page_props table was staged and joined: every article of it got its props.
+    disambiguation = _sample_disambiguation_pages(dbname)
+    assert stats["page_props"]["source_file"].endswith(f"{dbname}-{SAMPLE_DUMP_DATE}-page_props.sql.gz")
+    assert stats["page_props"]["matched"] == stats["page_props"]["articles"] > len(disambiguation) > 0
 
     subscribers = config.partners_for(dbname)
     assert subscribers
@@ -111,6 +137,12 @@ def test_edition_dag_end_to_end(dbname: str, airflow_db, dump_mirror: str, e2e_c
         manifest = _json(gcs_client, f"gs://{partner.bucket}/{drop}/manifest.json")
         assert manifest["record_count"] > 0
         assert gcs_client.bucket(partner.bucket).blob(f"{drop}/_SUCCESS").exists()
+        delivered = {r["identifier"] for r in _drop_records(gcs_client, partner.bucket, drop)}
+        assert len(delivered) == manifest["record_count"]
+        if partner.filters.exclude_disambiguation:  # globex_llm: no disambiguation page in its drop
+            assert not delivered & disambiguation
+        elif not partner.filters.min_text_length:  # the same pages reach a partner without filters
+            assert disambiguation <= delivered
     notified = {e["data"]["partner"] for e in receiver.accepted.values() if e["data"]["edition"] == dbname}
     assert notified == {p.id for p in subscribers if p.notices.webhook}
 

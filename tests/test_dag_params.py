@@ -160,3 +160,7 @@ def test_parse_job_command_line(config) -> None:
         *("--output", f"{staging}/parsed"),
         *("--dbname", "ukwiki", "--namespaces", "0", "--dump-date", "20261101"),
     ]
+    # A staged page_props table is read too; a StagedDump without one parses without it.
+    staged["page_props"] = f"{staging}/dump/ukwiki-20261101-page_props.sql.gz"
+    argv = options_to_argv(beam_job_options(config.edition("ukwiki"), run_context, staged))
+    assert argv[-2:] == ["--page-props", staged["page_props"]]

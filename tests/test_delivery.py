@@ -444,7 +444,15 @@ def test_filters_fields_and_namespaces(fake_gcs_client, make_fake_gcs_bucket, tm
     bucket = make_fake_gcs_bucket("globex")
     shards = write_shards(
         tmp_path / "a",
-        [[article(1, text="court"), article(2), article(3, ns=10), article(4, ns=10, text="x")]],
+        [
+            [
+                article(1, text="court", is_disambiguation=False),
+                article(2, is_disambiguation=False),
+                article(3, ns=10, is_disambiguation=False),
+                article(4, ns=10, text="x", is_disambiguation=False),
+            ]
+        ],
+        page_props="frwiki-20250801-page_props.sql.gz",
     )
     p = partner(
         bucket,
@@ -466,9 +474,6 @@ def test_filters_fields_and_namespaces(fake_gcs_client, make_fake_gcs_bucket, tm
     assert [list(r) for r in rows] == [["name", "identifier", "text"]] and rows[0]["identifier"] == 3
     manifest = json.loads(b.blob(f"{SNAP}/manifest.json").download_as_bytes())
     assert manifest["excluded_by_filters"] == {"min_text_length": 1}
-    assert manifest["filters_not_applicable"] == [
-        "exclude_disambiguation: the records carry no is_disambiguation (page_props not read)"
-    ]
 
     with pytest.raises(DeliveryError, match="field 'title': the article record has no 'title'"):
         deliver(
@@ -494,7 +499,20 @@ def test_exclude_disambiguation_acts_when_the_parse_read_page_props(
     assert [r["identifier"] for r in rows] == [1, 3]
     manifest = json.loads(b.blob(f"{SNAP}/manifest.json").download_as_bytes())
     assert manifest["excluded_by_filters"] == {"exclude_disambiguation": 1}
-    assert manifest["filters_not_applicable"] == []
+
+
+def test_exclude_disambiguation_without_page_props_fails_the_drop(
+    fake_gcs_client, make_fake_gcs_bucket, tmp_path
+) -> None:
+    """Delivering would pass every disambiguation page through: the drop fails before writing."""
+    bucket = make_fake_gcs_bucket("globex")
+    shards = write_shards(tmp_path / "a", [[article(1), article(2)]])  # parsed without page_props
+    p = partner(bucket, formats=["ndjson"], filters={"exclude_disambiguation": True})
+    with pytest.raises(
+        DeliveryError, match="exclude_disambiguation cannot act: the parse read no page_props"
+    ):
+        deliver(request(p, shards), PartnerBucket.for_partner(fake_gcs_client, p))
+    assert list(fake_gcs_client.bucket(bucket).list_blobs()) == []
 
 
 def test_nested_field_selection(fake_gcs_client, make_fake_gcs_bucket, shards) -> None:

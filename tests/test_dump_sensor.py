@@ -249,7 +249,8 @@ def test_dag_waits_while_in_progress_then_stages(
     assert mirror_server.requests[STATUS_PATH] >= 3  # polled again after the flip
     staged = json.loads(gcs_client.bucket(staging).blob("staged.json").download_as_bytes())
     assert staged["dumpstatus_uri"] == f"gs://{staging}/frwiki/{SAMPLE_DUMP_DATE}/dump/dumpstatus.json"
-    assert len(staged["files"]) == 3 and len(staged["pages_articles"]) == 1
+    assert len(staged["files"]) == 4 and len(staged["pages_articles"]) == 1  # with page_props
+    assert staged["page_props"].endswith("frwiki-20261101-page_props.sql.gz")
 
 
 @pytest.mark.slow

@@ -11,6 +11,7 @@ import pytest
 from tests.fixtures.dump_mirror import SAMPLE_DUMP_DATE, SAMPLES, ServedMirror, upload_mirror
 from wikidrop.dumps.dumpstatus import (
     INDEX,
+    PAGE_PROPS,
     PAGES_ARTICLES,
     SITEINFO_JSON,
     DumpStatusError,
@@ -47,6 +48,7 @@ def test_fetch_over_http_and_file_list(dump_mirror: str):
         ("jawiki-20261101-pages-articles-multistream.xml.bz2", PAGES_ARTICLES),
         ("jawiki-20261101-pages-articles-multistream-index.txt.bz2", INDEX),
         ("jawiki-20261101-siteinfo-namespaces.json.gz", SITEINFO_JSON),
+        ("jawiki-20261101-page_props.sql.gz", PAGE_PROPS),
     ]
     assert all(f.size > 0 and len(f.md5) == 32 and len(f.sha1) == 40 for f in files)
 
@@ -142,7 +144,12 @@ def test_gs_mirror_on_the_emulator(gcs_client, make_bucket, sample_mirror_root: 
     assert list_dump_dates(mirror, "ukwiki") == [SAMPLE_DUMP_DATE]
     assert resolve_latest(mirror, "ukwiki") == SAMPLE_DUMP_DATE
     status = fetch_dumpstatus(mirror, "ukwiki", SAMPLE_DUMP_DATE)
-    assert [f.kind for f in files_to_stage(status, mirror)] == [PAGES_ARTICLES, INDEX, SITEINFO_JSON]
+    assert [f.kind for f in files_to_stage(status, mirror)] == [
+        PAGES_ARTICLES,
+        INDEX,
+        SITEINFO_JSON,
+        PAGE_PROPS,
+    ]
     with pytest.raises(MirrorFileNotFound, match="no such object"):
         fetch_dumpstatus(mirror, "ukwiki", "20990101")
 

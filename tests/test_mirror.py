@@ -111,6 +111,26 @@ def test_dumpstatus_lists_every_file_with_matching_checksums(tmp_path: Path):
         assert info["url"] == f"/ukwiki/20261101/{name}"
 
 
+def test_page_props_are_published_as_the_pagepropstable_job(tmp_path: Path):
+    props = SAMPLES / f"frwiki-{SAMPLE_DUMP_DATE}-page_props.sql"
+    build = build_mirror(sample("frwiki"), tmp_path, page_props=props)
+    name = "frwiki-20261101-page_props.sql.gz"
+    assert build.page_props == build.directory / name
+    assert gzip.decompress(build.page_props.read_bytes()) == props.read_bytes()
+    status = json.loads(build.dumpstatus.read_text())
+    job = status["jobs"]["pagepropstable"]
+    assert job["status"] == "done"
+    assert job["files"][name]["md5"] == hashlib.md5(build.page_props.read_bytes()).hexdigest()
+    # Rebuilt the same way: the same bytes (no clock in the gzip header).
+    first = build.page_props.read_bytes()
+    assert build_mirror(sample("frwiki"), tmp_path, page_props=props).page_props.read_bytes() == first
+
+    bad = tmp_path / "bad.sql"
+    bad.write_text("INSERT INTO `page_props` VALUES (1,'wikibase_item');\n")
+    with pytest.raises(MirrorBuildError, match=r"--page-props: .*bad\.sql"):
+        build_mirror(sample("frwiki"), tmp_path, page_props=bad)
+
+
 LOCAL_ALIASES = {"frwiki": (4, "WP"), "ukwiki": (6, "Зображення"), "jawiki": (6, "画像")}
 
 

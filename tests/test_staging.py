@@ -20,6 +20,7 @@ FRWIKI_FILES = [
     "frwiki-20261101-pages-articles-multistream.xml.bz2",
     "frwiki-20261101-pages-articles-multistream-index.txt.bz2",
     "frwiki-20261101-siteinfo-namespaces.json.gz",
+    "frwiki-20261101-page_props.sql.gz",
 ]
 
 
@@ -45,6 +46,7 @@ def test_stage_dump_copies_verified_files_and_returns_staged_dump(
     assert staged["pages_articles"] == [f"{dump_uri}/{FRWIKI_FILES[0]}"]
     assert staged["index"] == [f"{dump_uri}/{FRWIKI_FILES[1]}"]
     assert staged["siteinfo_json"] == f"{dump_uri}/{FRWIKI_FILES[2]}"
+    assert staged["page_props"] == f"{dump_uri}/{FRWIKI_FILES[3]}"
     json.dumps(staged)  # an XCom value
 
     source = sample_mirror_root / "frwiki" / SAMPLE_DUMP_DATE
@@ -55,7 +57,7 @@ def test_stage_dump_copies_verified_files_and_returns_staged_dump(
         assert entry["size"] == len(content)
         assert entry["md5"] == hashlib.md5(content).hexdigest() == blob.metadata[META_MD5]
         assert entry["sha1"] == hashlib.sha1(content).hexdigest() == blob.metadata[META_SHA1]
-        assert entry["job"] in ("articlesmultistreamdump", "namespaces")
+        assert entry["job"] in ("articlesmultistreamdump", "namespaces", "pagepropstable")
     staged_status = gcs_client.bucket(bucket).blob("frwiki/20261101/dump/dumpstatus.json").download_as_bytes()
     assert staged_status == (source / "dumpstatus.json").read_bytes()
     assert not [b.name for b in gcs_client.list_blobs(bucket) if f"/{TEMP_DIR}/" in b.name]
@@ -67,7 +69,7 @@ def test_rerun_of_a_finished_staging_uploads_and_downloads_nothing(mirror_server
     first = stage_dump(mirror_server.url, "jawiki", SAMPLE_DUMP_DATE, partition, gcs_client)
     generations = object_generations(gcs_client, bucket)
     downloads = file_requests(mirror_server)
-    assert downloads == 3 and len(generations) == 4
+    assert downloads == 4 and len(generations) == 5  # 4 dump files (page_props too) + dumpstatus.json
 
     again = stage_dump(mirror_server.url, "jawiki", SAMPLE_DUMP_DATE, partition, gcs_client)
     assert again == first
@@ -154,6 +156,34 @@ def test_partial_files_are_all_staged_in_order(tmp_path: Path, gcs_client, make_
         "ukwiki-20261101-pages-articles-multistream3.xml-p22p30.bz2",
     ]
     assert len(staged["index"]) == 3
+
+
+def test_page_props_job_is_optional_and_staged_only_when_done(tmp_path: Path, gcs_client, make_bucket):
+    export = SAMPLES / f"jawiki-{SAMPLE_DUMP_DATE}-pages-articles.xml.bz2"
+    props = SAMPLES / f"jawiki-{SAMPLE_DUMP_DATE}-page_props.sql"
+    bucket = make_bucket("staging")
+    partition = StagingPartition(bucket, "jawiki", SAMPLE_DUMP_DATE)
+
+    build_mirror(export, tmp_path, page_props=props, in_progress=["pagepropstable"])
+    staged = stage_dump(str(tmp_path), "jawiki", SAMPLE_DUMP_DATE, partition, gcs_client)
+    assert staged["page_props"] is None and len(staged["files"]) == 3
+
+    build_mirror(export, tmp_path)  # a dump without the job at all
+    staged = stage_dump(str(tmp_path), "jawiki", SAMPLE_DUMP_DATE, partition, gcs_client)
+    assert staged["page_props"] is None
+
+    build_mirror(export, tmp_path, page_props=props)
+    staged = stage_dump(str(tmp_path), "jawiki", SAMPLE_DUMP_DATE, partition, gcs_client)
+    name = f"jawiki-{SAMPLE_DUMP_DATE}-page_props.sql.gz"
+    assert staged["page_props"] == f"gs://{bucket}/jawiki/{SAMPLE_DUMP_DATE}/dump/{name}"
+    staged_bytes = (
+        gcs_client.bucket(bucket).blob(f"jawiki/{SAMPLE_DUMP_DATE}/dump/{name}").download_as_bytes()
+    )
+    assert staged_bytes == (tmp_path / "jawiki" / SAMPLE_DUMP_DATE / name).read_bytes()
+
+    # Not asked for (an edition that declares no page_props): not staged though it is done.
+    staged = stage_dump(str(tmp_path), "jawiki", SAMPLE_DUMP_DATE, partition, gcs_client, optional_jobs=())
+    assert staged["page_props"] is None and len(staged["files"]) == 3
 
 
 def test_partition_of_another_dump_is_refused(dump_mirror, gcs_client):

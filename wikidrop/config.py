@@ -102,6 +102,12 @@ class EditionConfig(StrictModel):
     schedule: str | None = Field(None, description="cron expression, or null for manual runs only")
     namespaces: list[int] = Field(default_factory=lambda: [0], min_length=1)
     thresholds: ValidationThresholds = Field(default_factory=ValidationThresholds)
+    page_props: bool = Field(
+        True,
+        description="stage and read the dump's page_props table (job pagepropstable): Wikidata ids, "
+        "disambiguation flags, short descriptions, images; false: those fields stay null and no "
+        "partner may filter on them",
+    )
     description: str = ""
 
     @field_validator("schedule")
@@ -186,6 +192,13 @@ class WikidropConfig(StrictModel):
             if unknown:
                 raise ValueError(
                     f"partners.{i}.editions: partner {p.id!r} subscribes to unknown editions {unknown}"
+                )
+            without_props = [db for db in p.editions if not self.editions_by_dbname[db].page_props]
+            if p.filters.exclude_disambiguation and without_props:
+                raise ValueError(
+                    f"partners.{i}.filters.exclude_disambiguation: partner {p.id!r} filters out "
+                    f"disambiguation pages, but editions {without_props} have page_props: false, so no "
+                    "record says whether it is one; set page_props: true on them or drop the filter"
                 )
         buckets = [(p.bucket, p.prefix) for p in self.partners]
         _no_duplicates("partners.*.bucket/prefix pairs", buckets)

@@ -8,6 +8,8 @@ Layout written under ``<root>``, as on https://dumps.wikimedia.org::
                                                                           own bz2 stream
     <root>/<db>/<date>/<db>-<date>-pages-articles-multistream-index.txt.bz2  offset:page_id:title
     <root>/<db>/<date>/<db>-<date>-siteinfo-namespaces.json.gz           API meta=siteinfo JSON
+    <root>/<db>/<date>/<db>-<date>-page_props.sql.gz                     page_props table dump
+                                                                          (with --page-props)
     <root>/<db>/<date>/<db>-<date>-md5sums.txt, <db>-<date>-sha1sums.txt
     <root>/<db>/<date>/dumpstatus.json                                   jobs + per-file checksums
     <root>/<db>/latest/<db>-latest-pages-articles-multistream.xml.bz2-rss.xml  latest pointer
@@ -23,14 +25,16 @@ Command line::
 
     python -m wikidrop_dev.mirror build EXPORT.xml[.bz2|.gz|.xz] --root var/mirror \\
         [--dbname frwiki] [--date 20261101] [--siteinfo-json frwiki-siteinfo.json] \\
-        [--pages-per-stream 100] [--pages-per-part N] [--in-progress articlesmultistreamdump] \\
-        [--allow-truncated]
+        [--page-props frwiki-page_props.sql] [--pages-per-stream 100] [--pages-per-part N] \\
+        [--in-progress articlesmultistreamdump] [--allow-truncated]
     python -m wikidrop_dev.mirror serve --root var/mirror [--host 127.0.0.1] [--port 8765]
 
 ``dbname`` defaults to the export's ``<dbname>`` (else the ``<db>wiki`` in the file name) and
 ``date`` to the ``<db>-<YYYYMMDD>`` in the file name, else the day of the newest revision (a dump
 is taken after its newest edit); flags win (useful for exports carrying a copied header). ``--in-progress JOB``
 writes that job as ``in-progress`` in dumpstatus.json, the way a dump looks while it is running.
+``--page-props`` publishes a page_props table dump (plain or gzip SQL, checked to be one) as the
+``pagepropstable`` job.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ import codecs
 import contextlib
 import gzip
 import html
+import io
 import json
 import logging
 import lzma
@@ -59,7 +64,8 @@ from typing import IO, Any
 from xml.etree import ElementTree
 
 from wikidrop.checksums import FileDigest
-from wikidrop.dumps.dumpstatus import MULTISTREAM_JOB, NAMESPACES_JOB
+from wikidrop.dumps.dumpstatus import MULTISTREAM_JOB, NAMESPACES_JOB, PAGE_PROPS_JOB
+from wikidrop.dumps.page_props import SqlDumpError, read_page_props
 from wikidrop.dumps.siteinfo import SiteInfo
 from wikidrop.gzip_files import ReproducibleGzip
 
@@ -347,6 +353,7 @@ class MirrorBuild:
     siteinfo_json: Path
     dumpstatus: Path
     truncated_input: bool = False
+    page_props: Path | None = None
 
 
 def build_mirror(
@@ -360,6 +367,7 @@ def build_mirror(
     pages_per_part: int | None = None,
     in_progress: Sequence[str] = (),
     allow_truncated: bool = False,
+    page_props: str | os.PathLike[str] | None = None,
 ) -> MirrorBuild:
     """Write ``<root>/<db>/<date>/`` (multistream, index, siteinfo JSON, checksums, dumpstatus)."""
     source = str(export)
@@ -418,8 +426,15 @@ def build_mirror(
 
     siteinfo_path = directory / siteinfo_name(dbname, dump_date)
     _write_siteinfo(siteinfo_path, siteinfo_json, header_info, dbname, _generator(split.header), source)
+    page_props_path = _write_page_props(directory, dbname, dump_date, page_props) if page_props else None
     status = write_checksums_and_status(
-        directory, dbname, dump_date, [Path(p) for p in data_paths + index_paths], siteinfo_path, in_progress
+        directory,
+        dbname,
+        dump_date,
+        [Path(p) for p in data_paths + index_paths],
+        siteinfo_path,
+        in_progress,
+        page_props_path,
     )
     if not in_progress:
         write_latest_pointer(Path(root), dbname, dump_date)
@@ -434,7 +449,20 @@ def build_mirror(
         siteinfo_json=siteinfo_path,
         dumpstatus=status,
         truncated_input=split.truncated,
+        page_props=page_props_path,
     )
+
+
+def _write_page_props(directory: Path, dbname: str, dump_date: str, source: str | os.PathLike[str]) -> Path:
+    """Publish a page_props SQL dump as ``<db>-<date>-page_props.sql.gz`` (gzip without a clock)."""
+    data = Path(source).read_bytes()
+    try:
+        sum(1 for _ in read_page_props(io.BytesIO(data), str(source)))
+    except SqlDumpError as exc:
+        raise MirrorBuildError(f"--page-props: {exc}") from exc
+    target = directory / f"{dbname}-{dump_date}-page_props.sql.gz"
+    target.write_bytes(data if data[:2] == b"\x1f\x8b" else gzip.compress(data, mtime=0))
+    return target
 
 
 def _remove_previous_build(directory: Path, dbname: str, dump_date: str) -> None:
@@ -496,9 +524,12 @@ def write_checksums_and_status(
     multistream_files: Sequence[Path],
     siteinfo_path: Path,
     in_progress: Sequence[str] = (),
+    page_props_path: Path | None = None,
 ) -> Path:
     """Write md5sums/sha1sums and a Wikimedia-format ``dumpstatus.json`` for the files given."""
     jobs_files = {MULTISTREAM_JOB: list(multistream_files), NAMESPACES_JOB: [siteinfo_path]}
+    if page_props_path is not None:
+        jobs_files[PAGE_PROPS_JOB] = [page_props_path]
     unknown = set(in_progress) - set(jobs_files)
     if unknown:
         raise MirrorBuildError(
@@ -605,6 +636,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m wikidrop_dev.
     build.add_argument("--dbname")
     build.add_argument("--date", dest="dump_date", help="dump date YYYYMMDD")
     build.add_argument("--siteinfo-json", help="meta=siteinfo JSON to publish (default: from the header)")
+    build.add_argument("--page-props", help="page_props table dump (.sql or .sql.gz) to publish")
     build.add_argument("--pages-per-stream", type=int, default=PAGES_PER_STREAM)
     build.add_argument("--pages-per-part", type=int, help="split into Wikimedia partial files")
     build.add_argument("--in-progress", action="append", default=[], metavar="JOB")
@@ -628,6 +660,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m wikidrop_dev.
                 pages_per_part=args.pages_per_part,
                 in_progress=args.in_progress,
                 allow_truncated=args.allow_truncated,
+                page_props=args.page_props,
             )
         except (MirrorBuildError, OSError) as exc:
             print(f"error: {exc}", file=sys.stderr)

@@ -56,7 +56,6 @@ def build_manifest(
         "fields": shape.field_paths(),
         "plaintext_fields": list(PLAINTEXT_FIELDS) if "plaintext" in partner.formats else None,
         "filters": partner.filters.model_dump(mode="json"),
-        "filters_not_applicable": list(shape.filters_not_applicable),
         "excluded_by_filters": dict(excluded),
         "chunk_records": partner.chunk_records,
         "chunks": list(chunks),

@@ -29,7 +29,6 @@ class RecordShape:
     namespaces: frozenset[int]
     fields: FieldTree
     read_columns: tuple[str, ...]
-    filters_not_applicable: tuple[str, ...]
 
     @classmethod
     def build(cls, partner: PartnerConfig, namespaces: Iterable[int], schema: Any) -> RecordShape:
@@ -47,14 +46,16 @@ class RecordShape:
             needed.update(FORMATS[fmt].fixed_fields or ())
         if partner.filters.min_text_length:
             needed.add("text")
-        not_applicable = []
         if partner.filters.exclude_disambiguation:
-            if "is_disambiguation" in names and page_props_applied(schema):
-                needed.add("is_disambiguation")
-            else:
-                not_applicable.append(
-                    "exclude_disambiguation: the records carry no is_disambiguation (page_props not read)"
+            # A filter that cannot act fails the drop instead of delivering what it should remove.
+            if not page_props_applied(schema):
+                raise DeliveryError(
+                    f"partner {partner.id!r}: exclude_disambiguation cannot act: the parse read no "
+                    "page_props table (stats.json page_props is null: the dump's pagepropstable job "
+                    "was not done, or the edition has page_props: false), so no record says whether "
+                    "it is a disambiguation page"
                 )
+            needed.add("is_disambiguation")
         missing = sorted(needed - set(names))
         if missing:
             raise DeliveryError(f"partner {partner.id!r}: the staged articles lack columns {missing}")
@@ -63,7 +64,6 @@ class RecordShape:
             namespaces=frozenset(namespaces),
             fields={n: fields[n] for n in names if n in fields},
             read_columns=tuple(n for n in names if n in needed),
-            filters_not_applicable=tuple(not_applicable),
         )
 
     def exclusion(self, record: Mapping[str, Any]) -> str | None:

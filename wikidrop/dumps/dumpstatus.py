@@ -31,6 +31,9 @@ from wikidrop.gcs import GS_SCHEME, split_gs_uri
 MULTISTREAM_JOB = "articlesmultistreamdump"
 NAMESPACES_JOB = "namespaces"
 REQUIRED_JOBS: tuple[str, ...] = (MULTISTREAM_JOB, NAMESPACES_JOB)
+# Staged when done, never waited for: without it the records' page_props fields are null.
+PAGE_PROPS_JOB = "pagepropstable"
+OPTIONAL_JOBS: tuple[str, ...] = (PAGE_PROPS_JOB,)
 DUMPSTATUS_NAME = "dumpstatus.json"
 HTTP_TIMEOUT_SECONDS = 60
 # Wikimedia asks API and dump clients to identify themselves.
@@ -42,6 +45,7 @@ _HREF_DATE_RE = re.compile(r'href="(?:\./)?(\d{8})/?"')
 PAGES_ARTICLES = "pages_articles"
 INDEX = "index"
 SITEINFO_JSON = "siteinfo_json"
+PAGE_PROPS = "page_props"
 
 
 class MirrorFileNotFound(FileNotFoundError):
@@ -217,9 +221,13 @@ def _part_order(name: str) -> tuple[int, int, bool]:
 
 
 def files_to_stage(
-    status: Mapping[str, Any], where: str, required_jobs: Sequence[str] = REQUIRED_JOBS
+    status: Mapping[str, Any],
+    where: str,
+    required_jobs: Sequence[str] = REQUIRED_JOBS,
+    optional_jobs: Sequence[str] = OPTIONAL_JOBS,
 ) -> list[DumpFile]:
-    """The multistream file(s) + index(es) and the siteinfo JSON, in part order.
+    """The multistream file(s) + index(es) and the siteinfo JSON, in part order, plus the files of
+    each optional job that is done (the page_props table).
 
     Big wikis publish the multistream as partial files (``...-multistream1.xml-p1p41242.bz2`` and
     ``...-multistream-index1.txt-p1p41242.bz2``); all of them are staged. Every file must carry
@@ -228,8 +236,9 @@ def files_to_stage(
     pending = jobs_not_done(status, required_jobs)
     if pending:
         raise DumpStatusError(f"{where}: jobs not done: {pending}")
+    done_optional = [job for job in optional_jobs if not jobs_not_done(status, [job])]
     files: list[DumpFile] = []
-    for job in required_jobs:
+    for job in [*required_jobs, *done_optional]:
         for name, info in sorted(
             status["jobs"][job].get("files", {}).items(), key=lambda kv: _part_order(kv[0])
         ):
@@ -250,6 +259,8 @@ def files_to_stage(
 def _kind(job: str, name: str) -> str | None:
     if job == NAMESPACES_JOB:
         return SITEINFO_JSON if name.endswith((".json.gz", ".json")) else None
+    if job == PAGE_PROPS_JOB:
+        return PAGE_PROPS if name.endswith("-page_props.sql.gz") else None
     if _INDEX_NAME_RE.search(name):
         return INDEX
     if _MULTISTREAM_NAME_RE.search(name):

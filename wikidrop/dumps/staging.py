@@ -29,6 +29,9 @@ from wikidrop.checksums import Digester, FileDigest
 from wikidrop.dumps.dumpstatus import (
     DUMPSTATUS_NAME,
     INDEX,
+    OPTIONAL_JOBS,
+    PAGE_PROPS,
+    PAGE_PROPS_JOB,
     PAGES_ARTICLES,
     REQUIRED_JOBS,
     SITEINFO_JSON,
@@ -193,17 +196,22 @@ def stage_dump(
     partition: StagingPartition,
     client: Any,
     required_jobs: tuple[str, ...] = REQUIRED_JOBS,
+    optional_jobs: tuple[str, ...] = OPTIONAL_JOBS,
 ) -> dict[str, Any]:
     """Stage every file our jobs need plus dumpstatus.json; return the StagedDump dict.
 
-    See docs/architecture.md for the StagedDump contract. Raises ``DumpStatusError`` when a job is
-    not done and ``StagingChecksumError`` on the first file that does not match.
+    See docs/architecture.md for the StagedDump contract. Raises ``DumpStatusError`` when a required
+    job is not done and ``StagingChecksumError`` on the first file that does not match. An optional
+    job (the page_props table) is staged when done; otherwise ``page_props`` is ``None`` and the
+    run goes on without it (logged).
     """
     if (partition.dbname, partition.dump_date) != (dbname, dump_date):
         raise ValueError(f"partition {partition.uri} is not {dbname}/{dump_date}")
     status_bytes = read_mirror_bytes(mirror, dumpstatus_relpath(dbname, dump_date))
     where = dumpstatus_location(mirror, dbname, dump_date)
-    dump_files = files_to_stage(parse_dumpstatus(status_bytes, where), where, required_jobs)
+    dump_files = files_to_stage(parse_dumpstatus(status_bytes, where), where, required_jobs, optional_jobs)
+    if PAGE_PROPS_JOB in optional_jobs and not any(f.kind == PAGE_PROPS for f in dump_files):
+        log.warning("%s: job %s is not done; records get no page_props fields", where, PAGE_PROPS_JOB)
     entries = [stage_file(mirror, dbname, dump_date, f, partition, client) for f in dump_files]
     status_uri = _stage_dumpstatus(status_bytes, where, partition, client)
     kinds = {f.name: f.kind for f in dump_files}
@@ -213,6 +221,7 @@ def stage_dump(
         "pages_articles": [e["uri"] for e in entries if kinds[e["name"]] == PAGES_ARTICLES],
         "index": [e["uri"] for e in entries if kinds[e["name"]] == INDEX],
         "siteinfo_json": next(e["uri"] for e in entries if kinds[e["name"]] == SITEINFO_JSON),
+        "page_props": next((e["uri"] for e in entries if kinds[e["name"]] == PAGE_PROPS), None),
     }
 
 

@@ -53,7 +53,7 @@ def add_parse_stage(
 def beam_job_options(edition: EditionConfig, run_context: dict[str, Any], staged: dict[str, Any]) -> dict:
     """The parse job's own CLI options (``python -m beam_jobs.parse_dump --help``), runner-neutral."""
     partition = _partition(run_context)
-    return {
+    options = {
         "input": list(staged["pages_articles"]),
         "index": list(staged["index"]),
         "siteinfo": staged["siteinfo_json"],
@@ -62,6 +62,9 @@ def beam_job_options(edition: EditionConfig, run_context: dict[str, Any], staged
         "namespaces": ",".join(str(ns) for ns in edition.namespaces),
         "dump-date": run_context["dump_date"],
     }
+    if staged.get("page_props"):
+        options["page-props"] = staged["page_props"]
+    return options
 
 
 def dataflow_pipeline_options(
