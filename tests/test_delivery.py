@@ -211,6 +211,7 @@ def test_drop_layout_manifest_and_formats(fake_gcs_client, make_fake_gcs_bucket,
     assert manifest["dump_date"] == DUMP_DATE and manifest["schema_version"] == SCHEMA_VERSION
     assert manifest["record_count"] == 10 and manifest["pipeline"]["run_id"] == "manual__2026-11-23T10:00:00"
     assert manifest["source_dump"]["files"][0] == {k: v for k, v in SOURCE_FILES[0].items() if k != "uri"}
+    assert manifest["page_props"] == {"source_file": None}  # parsed without page_props: fields null
     assert manifest["validation"]["warnings"] == VALIDATION["warnings"]
     assert "summary_uri" not in manifest["validation"]  # staging internals stay internal
     chunk = manifest["chunks"][0]
@@ -499,6 +500,7 @@ def test_exclude_disambiguation_acts_when_the_parse_read_page_props(
     assert [r["identifier"] for r in rows] == [1, 3]
     manifest = json.loads(b.blob(f"{SNAP}/manifest.json").download_as_bytes())
     assert manifest["excluded_by_filters"] == {"exclude_disambiguation": 1}
+    assert manifest["page_props"] == {"source_file": "frwiki-20250801-page_props.sql.gz"}
 
 
 def test_exclude_disambiguation_without_page_props_fails_the_drop(

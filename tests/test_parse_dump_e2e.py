@@ -20,7 +20,7 @@ from beam_jobs.parse_dump import index_for, resolve_siteinfo, run
 from tests.conftest import PROJECT_ROOT, SHARED_DUMPS
 from wikidrop.dumps.export import DumpError, open_dump
 from wikidrop.dumps.titles import normalize_title
-from wikidrop.records import ARTICLE_SCHEMA, DEAD_LETTER_SCHEMA, page_props_applied
+from wikidrop.records import ARTICLE_SCHEMA, DEAD_LETTER_SCHEMA, page_props_source
 
 pytestmark = pytest.mark.slow
 
@@ -221,7 +221,7 @@ def test_page_props_join_on_a_real_multistream_dump(tmp_path):
         assert r["description"] == described.get(r["identifier"])
         assert r["image"] is None
     shard = next((tmp_path / "out" / "articles").glob("part-*.parquet"))
-    assert page_props_applied(pq.read_schema(shard))
+    assert page_props_source(pq.read_schema(shard)) == props.name
     assert stats["page_props"] == {
         "source_file": str(props),
         "pages": len(articles) + len(others) + 1,

@@ -120,21 +120,20 @@ ARTICLE_SCHEMA = pa.schema(
     metadata={"wikidrop.schema_version": SCHEMA_VERSION},
 )
 
-# Parquet metadata key of the page_props table a run read ("" when none): the records' page_props
-# fields are then null for every page, and a filter on them cannot act (wikidrop/delivery).
+# Parquet metadata key: the file name of the page_props table a run read ("" when none). Without
+# it the records' page_props fields are null for every page, and a filter on them cannot act.
 PAGE_PROPS_METADATA = b"wikidrop.page_props"
 
 
-def article_schema(page_props_source: str | None) -> pa.Schema:
+def article_schema(page_props_file: str | None) -> pa.Schema:
     """ARTICLE_SCHEMA stamped with the page_props file a run read (``None``: it read none)."""
-    return ARTICLE_SCHEMA.with_metadata(
-        {**ARTICLE_SCHEMA.metadata, PAGE_PROPS_METADATA: (page_props_source or "").encode()}
-    )
+    name = page_props_file.rsplit("/", 1)[-1] if page_props_file else ""
+    return ARTICLE_SCHEMA.with_metadata({**ARTICLE_SCHEMA.metadata, PAGE_PROPS_METADATA: name.encode()})
 
 
-def page_props_applied(schema: pa.Schema) -> bool:
-    """Whether records written under ``schema`` carry page_props fields (see ``article_schema``)."""
-    return bool((schema.metadata or {}).get(PAGE_PROPS_METADATA))
+def page_props_source(schema: pa.Schema) -> str | None:
+    """The page_props file (name) behind records written under ``schema``, ``None`` if none."""
+    return (schema.metadata or {}).get(PAGE_PROPS_METADATA, b"").decode() or None
 
 
 DEAD_LETTER_SCHEMA = pa.schema(

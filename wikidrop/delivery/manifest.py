@@ -62,6 +62,10 @@ def build_manifest(
         "page_ids": dict(page_ids),
         "deletions": None if deletions is None else dict(deletions),
         "source_dump": {"files": [public_file(f) for f in request.source_files]},
+        # main_entity, is_disambiguation, description and image come from this table; null: the
+        # parse read none (the dump had no pagepropstable job done, or the edition declares none)
+        # and those fields are null in every record
+        "page_props": {"source_file": shape.page_props_source},
         "validation": public_validation(request.validation),
         "pipeline": {"run_id": request.run_id},
     }

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from wikidrop.delivery.errors import DeliveryError
 from wikidrop.delivery.formats import FORMATS
-from wikidrop.records import page_props_applied
+from wikidrop.records import page_props_source
 
 if TYPE_CHECKING:
     from wikidrop.config import PartnerConfig
@@ -29,6 +29,8 @@ class RecordShape:
     namespaces: frozenset[int]
     fields: FieldTree
     read_columns: tuple[str, ...]
+    # the page_props table behind main_entity, is_disambiguation, description and image (None: null)
+    page_props_source: str | None = None
 
     @classmethod
     def build(cls, partner: PartnerConfig, namespaces: Iterable[int], schema: Any) -> RecordShape:
@@ -46,9 +48,10 @@ class RecordShape:
             needed.update(FORMATS[fmt].fixed_fields or ())
         if partner.filters.min_text_length:
             needed.add("text")
+        page_props = page_props_source(schema)
         if partner.filters.exclude_disambiguation:
             # A filter that cannot act fails the drop instead of delivering what it should remove.
-            if not page_props_applied(schema):
+            if page_props is None:
                 raise DeliveryError(
                     f"partner {partner.id!r}: exclude_disambiguation cannot act: the parse read no "
                     "page_props table (stats.json page_props is null: the dump's pagepropstable job "
@@ -64,6 +67,7 @@ class RecordShape:
             namespaces=frozenset(namespaces),
             fields={n: fields[n] for n in names if n in fields},
             read_columns=tuple(n for n in names if n in needed),
+            page_props_source=page_props,
         )
 
     def exclusion(self, record: Mapping[str, Any]) -> str | None:
