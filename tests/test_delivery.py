@@ -196,7 +196,7 @@ def test_drop_layout_manifest_and_formats(fake_gcs_client, make_fake_gcs_bucket,
     assert [r["identifier"] for r in ndjson] == list(range(1, 11))
     first = ndjson[0]
     assert list(first)[:3] == ["name", "identifier", "url"]  # schema order, Enterprise names
-    assert "parent_identifier" not in first["version"]  # nulls omitted, never faked
+    assert first["version"]["parent_identifier"] is None  # nulls written out, never faked or dropped
     assert first["infoboxes"] == [{"name": "Infobox Ville", "params": [{"key": "nom", "value": "Lyon"}]}]
 
     plain = read_ndjson(b.blob(f"{SNAP}/chunk_0000.jsonl.gz").download_as_bytes())

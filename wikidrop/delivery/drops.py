@@ -113,7 +113,7 @@ def deliver(
         tmpdir = Path(tmp)
         schema = shard_schema(request.article_shards[0], staging_client)
         shape = RecordShape.build(request.partner, todo, schema)
-        schemas = {fmt: FORMATS[fmt].record_schema(shape, schema) for fmt in request.partner.formats}
+        schemas = {fmt: FORMATS[fmt].record_schema(shape) for fmt in request.partner.formats}
         excluded: Counter[tuple[int, str]] = Counter()
         records = sorted_articles(request.article_shards, shape, tmpdir, staging_client, excluded)
         # in (namespace, page id) order, and only the namespaces in ``todo`` pass the filters

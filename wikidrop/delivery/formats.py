@@ -1,8 +1,15 @@
 """Partner formats: one registry entry per format (name, file extension, what it carries, its writer).
 
     ndjson     chunk_NNNN.ndjson.gz  gzip NDJSON of the selected fields, Wikimedia Enterprise names
-    parquet    chunk_NNNN.parquet    the same records, zstd Parquet with the staged (projected) schema
+    parquet    chunk_NNNN.parquet    the same records, zstd Parquet
     plaintext  chunk_NNNN.jsonl.gz   gzip JSONL of identifier, name, url, text
+
+Every record of every format has every field it carries, nulls written out (``null`` in JSON), with
+one type per field whatever the format (``delivered_schema``): ``date_modified`` is a UTC timestamp
+(RFC 3339 with ``Z`` in JSON, as Wikimedia Enterprise writes it; ``timestamp[ms, UTC]`` in Parquet, second precision),
+and every integer is 64-bit (what JSON readers infer). So a drop's chunks read into one schema, and
+its NDJSON and Parquet read into the same table (tests/test_delivery_formats.py loads a whole drop
+with pyarrow and duckdb).
 
 The config's allowed ``formats`` are this registry's names, so this module stays import-light (the
 DAG file loads the config at parse time): pyarrow is imported by the writers, when they run.
@@ -48,26 +55,40 @@ class Format:
     fixed_fields: tuple[str, ...] | None
     open_chunk: Callable[[Path, RecordShape, Any], ChunkFile]
 
-    def record_schema(self, shape: RecordShape, staged_schema: Any) -> Any:
-        """The Arrow schema of the records this format carries, from the staged articles' schema."""
+    def record_schema(self, shape: RecordShape) -> Any:
+        """The Arrow schema of the records this format carries, with the delivered types."""
         import pyarrow as pa
 
         if self.fixed_fields is None:
-            return shape.arrow_schema(staged_schema)
-        return pa.schema([staged_schema.field(name) for name in self.fixed_fields])
+            return delivered_schema(shape.arrow_schema())
+        staged = shape.staged_schema
+        return delivered_schema(pa.schema([staged.field(name) for name in self.fixed_fields]))
 
 
-def enterprise_json(record: Mapping[str, Any]) -> dict[str, Any]:
-    """A (projected) record as delivered in NDJSON: schema order, absent (null) values omitted."""
-    return {k: _drop_nulls(v) for k, v in record.items() if v is not None}
+# Staged as RFC 3339 strings (what the dump says), delivered as timestamps.
+TIMESTAMP_FIELDS = ("date_modified",)
 
 
-def _drop_nulls(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _drop_nulls(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [_drop_nulls(v) for v in value]
-    return value
+def delivered_schema(schema: Any) -> Any:
+    """The types partners receive: ``TIMESTAMP_FIELDS`` as UTC timestamps, every integer int64."""
+    import pyarrow as pa
+
+    def widen(arrow_type: Any) -> Any:
+        if pa.types.is_integer(arrow_type):
+            return pa.int64()
+        if pa.types.is_list(arrow_type):
+            return pa.list_(widen(arrow_type.value_type))
+        if pa.types.is_struct(arrow_type):
+            return pa.struct([f.with_type(widen(f.type)) for f in arrow_type.fields])
+        return arrow_type
+
+    return pa.schema(
+        [
+            f.with_type(pa.timestamp("ms", tz="UTC") if f.name in TIMESTAMP_FIELDS else widen(f.type))
+            for f in schema
+        ],
+        metadata=schema.metadata,
+    )
 
 
 class NdjsonChunk:
@@ -76,7 +97,7 @@ class NdjsonChunk:
         self._out = ReproducibleGzip(path)
 
     def write(self, record: Mapping[str, Any]) -> None:
-        self._out.write(json_line(enterprise_json(self._shape.project(record))))
+        self._out.write(json_line(self._shape.project(record)))
 
     def close(self) -> None:
         self._out.close()
@@ -98,6 +119,7 @@ class ParquetChunk:
         import pyarrow.parquet as pq
 
         self._shape = shape
+        self._staged = shape.arrow_schema()  # the projected values' types, before delivery's
         self._schema = schema
         self._rows: list[dict[str, Any]] = []
         self._sink = pq.ParquetWriter(path, schema, compression="zstd")
@@ -110,7 +132,7 @@ class ParquetChunk:
     def _flush(self) -> None:
         import pyarrow as pa
 
-        self._sink.write_table(pa.Table.from_pylist(self._rows, schema=self._schema))
+        self._sink.write_table(pa.Table.from_pylist(self._rows, schema=self._staged).cast(self._schema))
         self._rows = []
 
     def close(self) -> None:

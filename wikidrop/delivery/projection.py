@@ -29,6 +29,7 @@ class RecordShape:
     namespaces: frozenset[int]
     fields: FieldTree
     read_columns: tuple[str, ...]
+    staged_schema: Any  # the Arrow schema of the staged articles
     # the page_props table behind main_entity, is_disambiguation, description and image (None: null)
     page_props_source: str | None = None
 
@@ -67,6 +68,7 @@ class RecordShape:
             namespaces=frozenset(namespaces),
             fields={n: fields[n] for n in names if n in fields},
             read_columns=tuple(n for n in names if n in needed),
+            staged_schema=schema,
             page_props_source=page_props,
         )
 
@@ -85,10 +87,11 @@ class RecordShape:
         """The selected fields of a record (sub-fields inside structs and lists of structs), schema order."""
         return {k: _project_value(record[k], sub) for k, sub in self.fields.items()}
 
-    def arrow_schema(self, schema: Any) -> Any:
+    def arrow_schema(self) -> Any:
         """The staged records' schema cut down to the selected fields (metadata kept)."""
         import pyarrow as pa
 
+        schema = self.staged_schema
         return pa.schema(
             [
                 f.with_type(_project_type(f.type, self.fields[f.name]))
