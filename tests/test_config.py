@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import PROJECT_ROOT
 from wikidrop.config import DEFAULT_CONFIG_PATH, ConfigError, load_config
 
 INVALID_DIR = Path(__file__).parent / "data" / "invalid_configs"
@@ -28,6 +32,13 @@ EXPECTED_ERRORS: dict[str, list[str]] = {
         "partners.0.filters.exclude_disambiguation",
         "editions ['ltgwiki'] have page_props: false",
     ],
+    "partner_unknown_field.yaml": ["partners.0.fields", "'title' is not a field of the article record"],
+    "partner_unknown_subfield.yaml": [
+        "partners.0.fields",
+        "'version.editor.email' is not a field of the article record",
+        "version.editor has identifier, name, is_anonymous",
+    ],
+    "plaintext_without_text.yaml": ["partners.0.fields", "plaintext", "'text'"],
 }
 
 
@@ -68,3 +79,30 @@ def test_env_var_selects_the_config(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     config = load_config()
     assert [e.dag_id for e in config.editions] == ["wikidrop_dewiki"]
     assert config.partners_for("dewiki") == []
+
+
+def test_field_table_matches_the_record_schema() -> None:
+    """ARTICLE_FIELDS is generated from ARTICLE_SCHEMA; after a schema change, regenerate it."""
+    from wikidrop.delivery.projection import field_children
+    from wikidrop.record_fields import ARTICLE_FIELDS
+    from wikidrop.records import ARTICLE_SCHEMA
+
+    assert field_children(ARTICLE_SCHEMA) == ARTICLE_FIELDS, (
+        "wikidrop/record_fields.py is stale: run `python -m wikidrop.record_fields --write`"
+    )
+
+
+def test_loading_the_config_imports_no_pyarrow() -> None:
+    """The DAG file loads the config at every parse: it checks partner fields without pyarrow."""
+    code = (
+        "import sys; from wikidrop.config import load_config; load_config(sys.argv[1]); "
+        "print(sorted(m for m in ('pyarrow', 'wikidrop.records') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(DEFAULT_CONFIG_PATH)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+    )
+    assert done.stdout.strip() == "[]"

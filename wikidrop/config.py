@@ -13,9 +13,19 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from wikidrop.delivery.formats import FORMAT_NAMES
+from wikidrop.record_fields import unknown_field
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_PATH = PROJECT_ROOT / "config" / "wikidrop.yaml"
@@ -163,11 +173,29 @@ class PartnerConfig(StrictModel):
     gcs_conn_id: ConnId = Field(description="Airflow connection holding this partner's bucket credentials")
     formats: list[Literal[FORMAT_NAMES]] = Field(min_length=1)
     fields: list[Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*$")]] | None = Field(
-        None, description="record fields to deliver, dotted for sub-fields (version.sha1); null = all"
+        None,
+        description="record fields to deliver, dotted for sub-fields (version.sha1); null = all. "
+        "identifier always comes; plaintext carries the selected ones of identifier, name, url, text",
     )
     filters: FilterConfig = Field(default_factory=FilterConfig)
     chunk_records: int = Field(10_000, ge=1)
     notices: NoticeConfig = Field(default_factory=NoticeConfig)
+
+    @field_validator("fields")
+    @classmethod
+    def _fields_exist(cls, fields: list[str] | None, info: ValidationInfo) -> list[str] | None:
+        """Checked against the record schema now, not inside deliver after a whole parse."""
+        if fields is None:
+            return None
+        problems = [problem for path in fields if (problem := unknown_field(path))]
+        if "plaintext" in info.data.get("formats", ()) and "text" not in fields:
+            problems.append(
+                "plaintext carries the selected ones of identifier, name, url and text: "
+                "add 'text' to fields or drop plaintext from formats"
+            )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return fields
 
     @field_validator("prefix")
     @classmethod

@@ -2,7 +2,7 @@
 
     ndjson     chunk_NNNN.ndjson.gz  gzip NDJSON of the selected fields, Wikimedia Enterprise names
     parquet    chunk_NNNN.parquet    the same records, zstd Parquet
-    plaintext  chunk_NNNN.jsonl.gz   gzip JSONL of identifier, name, url, text
+    plaintext  chunk_NNNN.jsonl.gz   gzip JSONL of identifier, name, url, text (those selected)
 
 Every record of every format has every field it carries, nulls written out (``null`` in JSON), with
 one type per field whatever the format (``delivered_schema``): ``date_modified`` is a UTC timestamp
@@ -46,23 +46,28 @@ class ChunkFile(Protocol):
 class Format:
     """A delivery format: its file extension, the fields it carries and how a chunk file is written.
 
-    ``fixed_fields`` is None for formats that carry the partner's selected fields, else the format's
-    own fields (in that order).
+    ``own_fields`` is None for formats that carry every field the partner selected, else the
+    format's own fields, in that order, of which it carries those selected.
     """
 
     name: str
     extension: str
-    fixed_fields: tuple[str, ...] | None
+    own_fields: tuple[str, ...] | None
     open_chunk: Callable[[Path, RecordShape, Any], ChunkFile]
+
+    def carried_fields(self, shape: RecordShape) -> tuple[str, ...]:
+        """The top-level fields this format's records carry, in order."""
+        if self.own_fields is None:
+            return tuple(shape.fields)
+        return tuple(name for name in self.own_fields if name in shape.fields)
 
     def record_schema(self, shape: RecordShape) -> Any:
         """The Arrow schema of the records this format carries, with the delivered types."""
         import pyarrow as pa
 
-        if self.fixed_fields is None:
-            return delivered_schema(shape.arrow_schema())
-        staged = shape.staged_schema
-        return delivered_schema(pa.schema([staged.field(name) for name in self.fixed_fields]))
+        projected = shape.arrow_schema()
+        fields = [projected.field(name) for name in self.carried_fields(shape)]
+        return delivered_schema(pa.schema(fields, metadata=projected.metadata))
 
 
 # Staged as RFC 3339 strings (what the dump says), delivered as timestamps.
@@ -105,10 +110,11 @@ class NdjsonChunk:
 
 class PlaintextChunk:
     def __init__(self, path: Path, shape: RecordShape, schema: Any) -> None:
+        self._fields = schema.names
         self._out = ReproducibleGzip(path)
 
     def write(self, record: Mapping[str, Any]) -> None:
-        self._out.write(json_line({k: record[k] for k in PLAINTEXT_FIELDS}))
+        self._out.write(json_line({k: record[k] for k in self._fields}))
 
     def close(self) -> None:
         self._out.close()

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from wikidrop.checksums import FileDigest
 from wikidrop.delivery.encoding import json_document
-from wikidrop.delivery.formats import PLAINTEXT_FIELDS
+from wikidrop.delivery.formats import FORMATS
 from wikidrop.layout import MANIFEST
 
 if TYPE_CHECKING:
@@ -54,7 +54,9 @@ def build_manifest(
         "partner": partner.id,
         "formats": list(partner.formats),
         "fields": shape.field_paths(),
-        "plaintext_fields": list(PLAINTEXT_FIELDS) if "plaintext" in partner.formats else None,
+        "plaintext_fields": (
+            list(FORMATS["plaintext"].carried_fields(shape)) if "plaintext" in partner.formats else None
+        ),
         "filters": partner.filters.model_dump(mode="json"),
         "excluded_by_filters": dict(excluded),
         "chunk_records": partner.chunk_records,

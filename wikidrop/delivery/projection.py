@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from wikidrop.delivery.errors import DeliveryError
-from wikidrop.delivery.formats import FORMATS
 from wikidrop.records import page_props_source
 
 if TYPE_CHECKING:
@@ -45,8 +44,6 @@ class RecordShape:
         if "event" in names:
             fields["event"] = None
         needed = {"identifier", "namespace", *fields}
-        for fmt in partner.formats:
-            needed.update(FORMATS[fmt].fixed_fields or ())
         if partner.filters.min_text_length:
             needed.add("text")
         page_props = page_props_source(schema)
@@ -104,6 +101,26 @@ class RecordShape:
     def field_paths(self) -> list[str]:
         """The delivered fields as dotted paths, schema order (what the manifest lists)."""
         return _field_paths(self.fields)
+
+
+def field_children(schema: Any) -> dict[str, tuple[str, ...]]:
+    """Every selectable field path with sub-fields -> their names (``""``: the record), schema order.
+
+    ``{"": ("name", ..., "version", ...), "version": (..., "editor", ...), "version.editor": (...)}``;
+    lists of structs select into their items (``sections.name``).
+    """
+    out: dict[str, tuple[str, ...]] = {}
+
+    def walk(path: str, arrow_type: Any) -> None:
+        children = _children(arrow_type)
+        if children is None:
+            return
+        out[path] = tuple(children)
+        for name, child_type in children.items():
+            walk(f"{path}.{name}" if path else name, child_type)
+
+    walk("", schema)
+    return out
 
 
 def _children(arrow_type: Any) -> dict[str, Any] | None:
