@@ -118,6 +118,19 @@ def test_malformed_statements_fail_with_the_place(data, message):
     assert "test.sql" in str(info.value)
 
 
+@pytest.mark.parametrize(
+    "row",
+    [
+        b"(1.5,'wikibase_item','Q1',NULL)",
+        b"(NULL,'wikibase_item','Q1',NULL)",
+        b"(1,'wikibase_item',NULL,NULL)",
+    ],
+)
+def test_a_kept_row_without_an_integer_page_or_a_value_is_refused(row):
+    with pytest.raises(SqlDumpError, match="without an integer page id or a value"):
+        list(read_page_props(io.BytesIO(b"INSERT INTO `page_props` VALUES " + row + b";\n"), "x.sql"))
+
+
 def test_a_table_that_is_not_page_props_is_refused():
     data = CHANGE_TAGS.read_bytes().replace(b"change_tag_def", b"page_props")
     with pytest.raises(SqlDumpError, match="not a page_props table"):

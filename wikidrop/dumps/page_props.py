@@ -285,9 +285,9 @@ def read_page_props(
                 continue
             name = _text(name)
         page_number, value, hex_value = match.group(2, 7, 9)
-        if page_number is None or (value is None and hex_value is None):
+        if page_number is None or not page_number.isdigit() or (value is None and hex_value is None):
             raise SqlDumpError(
-                f"{source}: a {name!r} row without a page id or value: {match.group(0)[:120]!r}"
+                f"{source}: a {name!r} row without an integer page id or a value: {match.group(0)[:120]!r}"
             )
         page = int(page_number)
         value = (
