@@ -307,6 +307,28 @@ def base36_sha1(text: str) -> str:
     return numpy.base_repr(int(hashlib.sha1(text.encode("utf-8")).hexdigest(), 16), 36).lower().rjust(31, "0")
 
 
+# The template that marks a disambiguation page on each sample wiki (its __DISAMBIG__ switch).
+DISAMBIGUATION_TEMPLATES = {"frwiki": "{{Homonymie}}", "ukwiki": "{{Неоднозначність}}", "jawiki": "{{Aimai}}"}
+
+
+@pytest.mark.parametrize("db", SAMPLE_EDITIONS)
+def test_sample_page_props_belong_to_the_sample_pages(db: str):
+    """Props only for pages of the export (no redirect carries an item); the disambiguation prop
+    exactly on the pages using the wiki's disambiguation template; an item for every article."""
+    from wikidrop.dumps.page_props import read_page_props
+
+    with open_dump(str(sample(db))) as reader:
+        pages = {p.id: p for p in reader.pages()}
+    with open(SAMPLES / f"{db}-{SAMPLE_DUMP_DATE}-page_props.sql", "rb") as f:
+        props = dict(read_page_props(f, names={"wikibase_item", "disambiguation", "page_image_free"}))
+    assert set(props) <= set(pages) and not [i for i in props if pages[i].is_redirect]
+    marked = {i for i, p in props.items() if "disambiguation" in p}
+    uses_template = {i for i, p in pages.items() if DISAMBIGUATION_TEMPLATES[db] in p.revision.text}
+    assert marked == uses_template and len(marked) == 1
+    articles = {i for i, p in pages.items() if p.ns == 0 and not p.is_redirect}
+    assert {i for i, p in props.items() if "wikibase_item" in p} >= articles
+
+
 @pytest.mark.parametrize("db", SAMPLE_EDITIONS)
 def test_sample_export_is_consistent_and_covers_the_page_kinds(db: str):
     from wikidrop.config import load_config
