@@ -210,7 +210,11 @@ def test_drop_layout_manifest_and_formats(fake_gcs_client, make_fake_gcs_bucket,
     assert manifest["identifier"] == "frwiki_namespace_0"
     assert manifest["dump_date"] == DUMP_DATE and manifest["schema_version"] == SCHEMA_VERSION
     assert manifest["record_count"] == 10 and manifest["pipeline"]["run_id"] == "manual__2026-11-23T10:00:00"
-    assert manifest["source_dump"]["files"][0] == {k: v for k, v in SOURCE_FILES[0].items() if k != "uri"}
+    public_url = f"https://dumps.wikimedia.org/frwiki/{DUMP_DATE}/{SOURCE_FILES[0]['name']}"
+    assert manifest["source_dump"]["files"][0] == {
+        **{k: v for k, v in SOURCE_FILES[0].items() if k != "uri"},  # staging URIs stay internal
+        "url": public_url,
+    }
     assert manifest["page_props"] == {"source_file": None}  # parsed without page_props: fields null
     assert manifest["validation"]["warnings"] == VALIDATION["warnings"]
     assert "summary_uri" not in manifest["validation"]  # staging internals stay internal
@@ -737,3 +741,27 @@ def test_plaintext_honours_fields(fake_gcs_client, make_fake_gcs_bucket, shards)
     assert plain[0] == {"identifier": 1, "name": "Page 1", "text": article(1)["text"]}
     manifest = json.loads(b.blob(f"{SNAP}/manifest.json").download_as_bytes())
     assert manifest["plaintext_fields"] == ["identifier", "name", "text"]
+
+
+def test_partners_get_public_dump_names_never_staging_paths(
+    fake_gcs_client, make_fake_gcs_bucket, tmp_path
+) -> None:
+    staged = f"gs://wikidrop-staging/frwiki/{DUMP_DATE}/dump/{SOURCE_FILES[0]['name']}"
+    records = [article(2), article(1)]
+    for record in records:
+        record["provenance"]["source_file"] = staged
+    shards = write_shards(tmp_path / "a", [records])
+    bucket = make_fake_gcs_bucket("acme")
+    p = partner(bucket, formats=["ndjson", "parquet"])
+    deliver(request(p, shards), PartnerBucket.for_partner(fake_gcs_client, p))
+
+    b = fake_gcs_client.bucket(bucket)
+    delivered = read_ndjson(b.blob(f"{SNAP}/chunk_0000.ndjson.gz").download_as_bytes())
+    table = pq.read_table(pa.py_buffer(b.blob(f"{SNAP}/chunk_0000.parquet").download_as_bytes()))
+    for provenance in [r["provenance"] for r in delivered] + table.column("provenance").to_pylist():
+        assert provenance["source_file"] == SOURCE_FILES[0]["name"]
+    manifest = json.loads(b.blob(f"{SNAP}/manifest.json").download_as_bytes())
+    assert manifest["source_dump"]["files"][0]["url"] == (
+        f"https://dumps.wikimedia.org/frwiki/{DUMP_DATE}/{SOURCE_FILES[0]['name']}"
+    )
+    assert "wikidrop-staging" not in json.dumps(manifest) + json.dumps(delivered)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from wikidrop.checksums import FileDigest
 from wikidrop.delivery.encoding import json_document
 from wikidrop.delivery.formats import FORMATS
+from wikidrop.dumps.dumpstatus import public_dump_url
 from wikidrop.layout import MANIFEST
 
 if TYPE_CHECKING:
@@ -63,7 +64,9 @@ def build_manifest(
         "chunks": list(chunks),
         "page_ids": dict(page_ids),
         "deletions": None if deletions is None else dict(deletions),
-        "source_dump": {"files": [public_file(f) for f in request.source_files]},
+        "source_dump": {
+            "files": [public_file(f, request.dbname, request.dump_date) for f in request.source_files]
+        },
         # main_entity, is_disambiguation, description and image come from this table; null: the
         # parse read none (the dump had no pagepropstable job done, or the edition declares none)
         # and those fields are null in every record
@@ -90,9 +93,11 @@ def success_document(manifest_sha256: str, record_count: int) -> bytes:
     return json_document({"manifest_sha256": manifest_sha256, "record_count": record_count})
 
 
-def public_file(staged: Mapping[str, Any]) -> dict[str, Any]:
-    """Dump file facts a partner can check against Wikimedia's own checksums (no internal URIs)."""
-    return {k: staged[k] for k in ("name", "job", "size", "md5", "sha1") if k in staged}
+def public_file(staged: Mapping[str, Any], dbname: str, dump_date: str) -> dict[str, Any]:
+    """Dump file facts a partner can check against Wikimedia's own (no internal URIs): name, job,
+    size, md5, sha1 and where Wikimedia publishes it, whichever mirror it was staged from."""
+    facts = {k: staged[k] for k in ("name", "job", "size", "md5", "sha1") if k in staged}
+    return {**facts, "url": public_dump_url(dbname, dump_date, staged["name"])}
 
 
 def public_validation(validation: Mapping[str, Any]) -> dict[str, Any]:

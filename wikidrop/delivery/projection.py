@@ -81,8 +81,17 @@ class RecordShape:
         return None
 
     def project(self, record: Mapping[str, Any]) -> dict[str, Any]:
-        """The selected fields of a record (sub-fields inside structs and lists of structs), schema order."""
-        return {k: _project_value(record[k], sub) for k, sub in self.fields.items()}
+        """The selected fields of a record (sub-fields inside structs and lists of structs), schema order.
+
+        ``provenance.source_file`` is the path the parse read (a staging URI in production): partners
+        get the dump file's own name, which the manifest lists with its public URL and checksums.
+        """
+        projected = {k: _project_value(record[k], sub) for k, sub in self.fields.items()}
+        provenance = projected.get("provenance")
+        if provenance and provenance.get("source_file"):
+            name = provenance["source_file"].rstrip("/").rpartition("/")[2]
+            projected["provenance"] = {**provenance, "source_file": name}
+        return projected
 
     def arrow_schema(self) -> Any:
         """The staged records' schema cut down to the selected fields (metadata kept)."""

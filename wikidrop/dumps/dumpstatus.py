@@ -41,6 +41,9 @@ USER_AGENT = "wikidrop/0.1 (dump staging; +https://github.com/wikidrop)"
 DATE_DIR_RE = re.compile(r"^\d{8}$")
 _HREF_DATE_RE = re.compile(r'href="(?:\./)?(\d{8})/?"')
 
+# Where Wikimedia publishes every dump file (what partners are told, whichever mirror staged it).
+WIKIMEDIA_DUMPS = "https://dumps.wikimedia.org"
+
 # Kinds of staged file, as StagedDump lists them.
 PAGES_ARTICLES = "pages_articles"
 INDEX = "index"
@@ -65,6 +68,11 @@ def mirror_url(mirror: str, *parts: str) -> str:
     """``<mirror>/<part>/<part>`` for any mirror kind (used in messages and as the object address)."""
     url = "/".join([str(mirror).rstrip("/"), *(p.strip("/") for p in parts)])
     return url + "/" if parts and parts[-1].endswith("/") else url
+
+
+def public_dump_url(dbname: str, dump_date: str, name: str) -> str:
+    """A dump file's address on Wikimedia's own server."""
+    return mirror_url(WIKIMEDIA_DUMPS, dbname, dump_date, name)
 
 
 def _local_root(mirror: str) -> Path | None:
