@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -765,3 +766,20 @@ def test_partners_get_public_dump_names_never_staging_paths(
         f"https://dumps.wikimedia.org/frwiki/{DUMP_DATE}/{SOURCE_FILES[0]['name']}"
     )
     assert "wikidrop-staging" not in json.dumps(manifest) + json.dumps(delivered)
+
+
+def test_delivery_logs_progress_of_reading_and_writing(
+    fake_gcs_client, make_fake_gcs_bucket, shards, monkeypatch, caplog
+) -> None:
+    import wikidrop.progress
+
+    monkeypatch.setattr(wikidrop.progress, "INTERVAL_SECONDS", 0.0)  # a line at every step
+    bucket = make_fake_gcs_bucket("acme")
+    p = partner(bucket, formats=["ndjson"])
+    with caplog.at_level(logging.INFO, logger="wikidrop.delivery.drops"):
+        deliver(request(p, shards, article_count=11), PartnerBucket.for_partner(fake_gcs_client, p))
+    lines = [m for m in caplog.messages if m.startswith("acme_ai frwiki 20250801: ")]
+    assert "acme_ai frwiki 20250801: read 11 of 11 records (100%)" in "\n".join(lines)
+    written = [m for m in lines if ": written " in m]
+    assert len(written) == 10 and written[-1].startswith("acme_ai frwiki 20250801: written 10 of 10 records")
+    assert "ETA" in written[0]

@@ -35,6 +35,7 @@ from wikidrop.delivery.projection import RecordShape
 from wikidrop.delivery.shards import shard_schema, sorted_articles
 from wikidrop.gzip_files import ReproducibleGzip
 from wikidrop.layout import PAGE_IDS, SNAPSHOT, DropKind, DropPaths
+from wikidrop.progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,7 @@ class DeliveryRequest:
     validation: Mapping[str, Any]
     force: bool = False
     kind: DropKind = SNAPSHOT
+    article_count: int | None = None  # records in the shards (the parse's stats), for progress lines
 
     def paths(self, namespace: int) -> DropPaths:
         return DropPaths.of(self.kind, self.dump_date, self.dbname, namespace)
@@ -115,7 +117,12 @@ def deliver(
         shape = RecordShape.build(request.partner, todo, schema)
         schemas = {fmt: FORMATS[fmt].record_schema(shape) for fmt in request.partner.formats}
         excluded: Counter[tuple[int, str]] = Counter()
-        records = sorted_articles(request.article_shards, shape, tmpdir, staging_client, excluded)
+        who = f"{request.partner.id} {request.dbname} {request.dump_date}"
+        reading = Progress(log, f"{who}: read", request.article_count)
+        count, records = sorted_articles(
+            request.article_shards, shape, tmpdir, staging_client, excluded, reading
+        )
+        writing = Progress(log, f"{who}: written", count)
         # in (namespace, page id) order, and only the namespaces in ``todo`` pass the filters
         groups = itertools.groupby(records, key=lambda r: r["namespace"]["identifier"])
         group = next(groups, None)
@@ -127,7 +134,9 @@ def deliver(
             ns_dir = tmpdir / request.paths(ns).identifier
             ns_dir.mkdir()
             writer = ChunkWriter(bucket, request.paths(ns), shape, schemas, ns_dir)
-            written[ns] = _write_chunks(writer, ns_records, request.partner.chunk_records, ns_dir / PAGE_IDS)
+            written[ns] = _write_chunks(
+                writer, ns_records, request.partner.chunk_records, ns_dir / PAGE_IDS, writing
+            )
             if group is not None and group[0] == ns:
                 group = next(groups, None)
         results = {}
@@ -148,7 +157,11 @@ def _finish(
 
 
 def _write_chunks(
-    writer: ChunkWriter, records: Iterator[dict[str, Any]], chunk_records: int, page_ids: Path
+    writer: ChunkWriter,
+    records: Iterator[dict[str, Any]],
+    chunk_records: int,
+    page_ids: Path,
+    progress: Progress,
 ) -> WrittenChunks:
     """Cut records (page-id order) into chunks of ``chunk_records``, listing every page id on the way."""
     written = WrittenChunks(page_ids=page_ids)
@@ -158,6 +171,7 @@ def _write_chunks(
             for record in chunk:
                 ids.write(b"%d\n" % record["identifier"])
                 written.record_count += 1
+                progress.advance()
                 yield record
 
         for index in itertools.count():

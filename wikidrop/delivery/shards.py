@@ -14,6 +14,7 @@ from typing import Any
 from wikidrop.delivery.errors import DeliveryError
 from wikidrop.delivery.projection import RecordShape
 from wikidrop.delivery.sort import ExternalSort
+from wikidrop.progress import Progress
 
 
 def open_shard(uri: str, staging_client: Any | None, workdir: Path) -> Path:
@@ -55,11 +56,13 @@ def sorted_articles(
     workdir: Path,
     staging_client: Any | None = None,
     excluded: Counter[tuple[int, str]] | None = None,
-) -> Iterator[dict[str, Any]]:
-    """The partner's records from every shard, ordered by (namespace, page id); duplicates are errors.
+    progress: Progress | None = None,
+) -> tuple[int, Iterator[dict[str, Any]]]:
+    """The partner's records from every shard: how many, and an iterator over them ordered by
+    (namespace, page id); a page id met twice is an error when the iterator reaches it.
 
-    Records the filters leave out are counted in ``excluded`` per (namespace, filter), complete
-    before the first record is yielded.
+    Every shard is read (and ``progress`` advanced per record read) before this returns; records the
+    filters leave out are counted in ``excluded`` per (namespace, filter).
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -71,6 +74,8 @@ def sorted_articles(
         try:
             pf = pq.ParquetFile(local)
             for batch in pf.iter_batches(batch_size=2048, columns=list(shape.read_columns)):
+                if progress is not None:
+                    progress.advance(batch.num_rows)
                 for record in batch.to_pylist():
                     if record["identifier"] is None:
                         raise DeliveryError(f"{uri}: an article without identifier ({record.get('name')!r})")
@@ -84,8 +89,12 @@ def sorted_articles(
         finally:
             if local.parent == workdir:
                 local.unlink()
+    return sorter.count, _unique(sorter.sorted())
+
+
+def _unique(pairs: Iterator[tuple[tuple[int, int], dict[str, Any]]]) -> Iterator[dict[str, Any]]:
     previous = None
-    for key, record in sorter.sorted():
+    for key, record in pairs:
         if key == previous:
             raise DeliveryError(f"page id {key[1]} (namespace {key[0]}) appears twice in the staged articles")
         previous = key

@@ -24,10 +24,12 @@ class ExternalSort:
         self._buffered = 0
         self._runs: list[Path] = []
         self._written = 0
+        self.count = 0  # pairs added
 
     def add(self, key: Any, record: Any) -> None:
         blob = pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL)
         self._buffer.append((key, blob))
+        self.count += 1
         self._buffered += len(blob)
         if self._buffered >= self.run_bytes:
             self._spill()

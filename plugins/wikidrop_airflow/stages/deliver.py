@@ -89,6 +89,7 @@ def add_delivery(
             article_shards=list(parsed["article_shards"]),
             run_id=run_context["run_id"],
             schema_version=parsed["stats"]["schema_version"],
+            article_count=parsed["stats"].get("articles"),
             source_files=staged["files"],
             validation=validation,
             force=bool(context["params"].get(FORCE_DELIVERY_PARAM, False)),
