@@ -355,6 +355,12 @@ def test_rerun_is_noop_and_forced_rerun_byte_identical(fake_gcs_client, make_fak
 
     again = deliver(request(p, shards, run_id="scheduled__other"), pb)
     assert again["snapshots"][0]["unchanged"] and again["manifest_sha256"] == first["manifest_sha256"]
+    # the commit time is recorded once, in _SUCCESS: a rerun reports the same (its notices' time)
+    committed_at = first["snapshots"][0]["committed_at"]
+    assert again["snapshots"][0]["committed_at"] == committed_at
+    assert json.loads(pb.read_bytes(f"snapshots/{DUMP_DATE}/frwiki_namespace_0/_SUCCESS"))[
+        "committed_at"
+    ] == (committed_at)
     assert {n: b.generation for n, b in objects(fake_gcs_client, bucket).items()} == {
         n: b.generation for n, b in before.items()
     }

@@ -13,6 +13,7 @@ import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +44,7 @@ class DropResult:
     manifest_sha256: str
     record_count: int
     committed: bool
+    committed_at: str  # when its _SUCCESS was written (RFC 3339 UTC): the time its notices carry
     unchanged: bool = False
     objects: dict[str, int] = field(default_factory=dict)
 
@@ -54,6 +56,7 @@ class DropResult:
             "manifest_sha256": self.manifest_sha256,
             "record_count": self.record_count,
             "committed": self.committed,
+            "committed_at": self.committed_at,
             "unchanged": self.unchanged,
             "objects": dict(self.objects),
         }
@@ -104,7 +107,8 @@ def commit_drop(
     put(MANIFEST, manifest_bytes, manifest_digest)
     put(SHA256SUMS, sums, FileDigest.of_bytes(sums))
     _remove_strays(bucket, paths, {path for _, path in files} | {SHA256SUMS})
-    success = success_document(manifest_digest.sha256, written.record_count)
+    committed_at = rfc3339(datetime.now(UTC))
+    success = success_document(manifest_digest.sha256, written.record_count, committed_at)
     bucket.put(paths.success, success, FileDigest.of_bytes(success))
     log.info(
         "committed %s: %d records, %d chunks (objects %s)",
@@ -120,6 +124,7 @@ def commit_drop(
         manifest_sha256=manifest_digest.sha256,
         record_count=written.record_count,
         committed=True,
+        committed_at=committed_at,
         objects={outcome: objects[outcome] for outcome in PUT_OUTCOMES},
     )
 
@@ -135,10 +140,10 @@ def _remove_strays(bucket: PartnerBucket, paths: DropPaths, expected: set[str]) 
 
 def committed_drop(bucket: PartnerBucket, paths: DropPaths, namespace: int) -> DropResult | None:
     """The drop as its ``_SUCCESS`` describes it, or None when it is not committed."""
-    success = bucket.read_bytes(paths.success)
-    if success is None:
+    blob = bucket.get(paths.success)
+    if blob is None:
         return None
-    facts = json.loads(success)
+    facts = json.loads(blob.download_as_bytes())
     return DropResult(
         identifier=paths.identifier,
         namespace=namespace,
@@ -146,8 +151,15 @@ def committed_drop(bucket: PartnerBucket, paths: DropPaths, namespace: int) -> D
         manifest_sha256=facts["manifest_sha256"],
         record_count=facts["record_count"],
         committed=True,
+        # drops committed before _SUCCESS recorded the time: the object's creation time
+        committed_at=facts.get("committed_at") or rfc3339(blob.time_created),
         unchanged=True,
     )
+
+
+def rfc3339(moment: datetime) -> str:
+    """``2026-11-23T10:00:00Z``: UTC, whole seconds."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def withdraw(bucket: PartnerBucket, paths: DropPaths) -> None:

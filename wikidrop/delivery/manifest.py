@@ -89,8 +89,11 @@ def sha256sums(files: Sequence[tuple[str, str]]) -> bytes:
     return "".join(f"{digest}  {path}\n" for digest, path in files).encode()
 
 
-def success_document(manifest_sha256: str, record_count: int) -> bytes:
-    return json_document({"manifest_sha256": manifest_sha256, "record_count": record_count})
+def success_document(manifest_sha256: str, record_count: int, committed_at: str) -> bytes:
+    """``_SUCCESS``: the manifest's sha256, the record count and the commit time (RFC 3339 UTC)."""
+    return json_document(
+        {"committed_at": committed_at, "manifest_sha256": manifest_sha256, "record_count": record_count}
+    )
 
 
 def public_file(staged: Mapping[str, Any], dbname: str, dump_date: str) -> dict[str, Any]:
