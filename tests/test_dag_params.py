@@ -145,13 +145,25 @@ def test_parse_job_command_line(config) -> None:
     """What parse_articles hands to ``python -m beam_jobs.parse_dump``: every staged part, in order."""
     from wikidrop_airflow.stages.parse import beam_job_options, options_to_argv
 
+    from wikidrop.contracts import RunContext
+
     staging = f"gs://{config.settings.staging_bucket}/ukwiki/20261101"
     staged = {
+        "dumpstatus_uri": f"{staging}/dump/dumpstatus.json",
+        "files": [],
         "pages_articles": [f"{staging}/dump/p1.xml.bz2", f"{staging}/dump/p2.xml.bz2"],
         "index": [f"{staging}/dump/i1.txt.bz2", f"{staging}/dump/i2.txt.bz2"],
         "siteinfo_json": f"{staging}/dump/siteinfo.json.gz",
     }
-    run_context = {"dbname": "ukwiki", "dump_date": "20261101", "staging_uri": staging}
+    run_context = RunContext(
+        dbname="ukwiki",
+        language="uk",
+        dump_date="20261101",
+        mirror="https://dumps.wikimedia.org",
+        partners=[],
+        run_id="manual__test",
+        staging_bucket=config.settings.staging_bucket,
+    ).to_xcom()
     argv = options_to_argv(beam_job_options(config.edition("ukwiki"), run_context, staged))
     assert argv == [
         *("--input", staged["pages_articles"][0], "--input", staged["pages_articles"][1]),

@@ -242,9 +242,11 @@ def test_pubsub_notice_reaches_a_subscription(pubsub_emulator, monkeypatch) -> N
 
 def test_send_notices_reads_channels_from_connections(webhook_receiver, monkeypatch, caplog) -> None:
     """The notify task's body: every configured channel, secrets from Airflow connections only."""
-    from wikidrop_airflow.stages.deliver import send_notices
+    from wikidrop_airflow.hooks.gcs import ConnectionNotDefined
+    from wikidrop_airflow.hooks.notices import PartnerNoticeHook
 
     from wikidrop.config import PartnerConfig
+    from wikidrop.delivery.notices import send_notices
 
     receiver = webhook_receiver(SECRET)
     server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _SmtpHandler)
@@ -270,7 +272,9 @@ def test_send_notices_reads_channels_from_connections(webhook_receiver, monkeypa
     )
     caplog.set_level(logging.DEBUG)
     try:
-        sent = send_notices(partner, {**DROP, "snapshots": [SNAPSHOT]})
+        sent = send_notices(
+            partner, {**DROP, "snapshots": [SNAPSHOT]}, PartnerNoticeHook(partner).get_credentials()
+        )
     finally:
         server.shutdown()
         server.server_close()
@@ -281,8 +285,7 @@ def test_send_notices_reads_channels_from_connections(webhook_receiver, monkeypa
     assert SECRET not in json.dumps(sent) and SECRET not in caplog.text
 
     monkeypatch.delenv("AIRFLOW_CONN_ACME_WEBHOOK")
-    with pytest.raises(NoticeError, match="'acme_webhook' \\(webhook secret\\) is not defined"):
-        send_notices(
-            partner.model_copy(update={"notices": partner.notices.model_copy(update={"email": None})}),
-            {**DROP, "snapshots": [SNAPSHOT]},
-        )
+    with pytest.raises(
+        ConnectionNotDefined, match="'acme_webhook' \\(acme_ai webhook secret\\) is not defined"
+    ):
+        PartnerNoticeHook(partner).get_credentials()

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from wikidrop.config import load_config
+from wikidrop.contracts import RunContext
 
 
 @pytest.fixture
@@ -28,7 +29,7 @@ def mirror(tmp_path: Path, sample_mirror_root: Path) -> Path:
 
 
 def _context(mirror_root: Path, *, scheduled: bool, logical_date=None, **params):
-    from wikidrop_airflow.params import build_run_context
+    from wikidrop_airflow.stages.resolve_run import build_run_context
 
     config = load_config()
     return build_run_context(
@@ -44,24 +45,35 @@ def _context(mirror_root: Path, *, scheduled: bool, logical_date=None, **params)
 
 def test_manual_latest_is_the_newest_finished_dump(mirror: Path) -> None:
     context = _context(mirror, scheduled=False)
-    assert context == {
+    staging_bucket = load_config().settings.staging_bucket
+    assert context.to_xcom() == {
         "dbname": "frwiki",
         "language": "fr",
         "dump_date": "20261101",  # 20261201 is still in progress
         "mirror": str(mirror),
         "partners": ["acme_ai"],
         "dry_run": False,
+        "force_delivery": False,
         "run_id": "manual__test",
-        "staging_uri": f"gs://{load_config().settings.staging_bucket}/frwiki/20261101",
+        "staging_bucket": staging_bucket,
     }
+    assert context.partition.uri == f"gs://{staging_bucket}/frwiki/20261101"
+    assert RunContext.from_xcom(context.to_xcom()) == context
+
+
+def test_run_options_travel_in_the_run_context_and_unknown_keys_are_refused(mirror: Path) -> None:
+    context = _context(mirror, scheduled=False, force_delivery=True, dry_run=True)
+    assert (context.force_delivery, context.dry_run) == (True, True)
+    with pytest.raises(ValueError, match="staging_uri"):
+        RunContext.from_xcom({**context.to_xcom(), "staging_uri": "gs://elsewhere/frwiki/20261101"})
 
 
 def test_scheduled_run_takes_the_dump_of_its_tick_even_unfinished(mirror: Path) -> None:
     """The Dec 2nd tick must wait for the Dec 1st dump, not re-process November's."""
     december = _context(mirror, scheduled=True, logical_date=datetime(2026, 12, 2, 6, tzinfo=UTC))
-    assert december["dump_date"] == "20261201"
+    assert december.dump_date == "20261201"
     november = _context(mirror, scheduled=True, logical_date=datetime(2026, 11, 21, 6, tzinfo=UTC))
-    assert november["dump_date"] == "20261101"
+    assert november.dump_date == "20261101"
 
 
 def test_scheduled_run_before_any_dump_fails_clearly(mirror: Path) -> None:
@@ -71,4 +83,4 @@ def test_scheduled_run_before_any_dump_fails_clearly(mirror: Path) -> None:
 
 def test_explicit_date_and_trailing_slash(mirror: Path) -> None:
     context = _context(mirror, scheduled=False, dump_date="20261201", mirror=f"{mirror}/", dry_run=True)
-    assert (context["dump_date"], context["mirror"], context["dry_run"]) == ("20261201", str(mirror), True)
+    assert (context.dump_date, context.mirror, context.dry_run) == ("20261201", str(mirror), True)

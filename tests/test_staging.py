@@ -11,6 +11,7 @@ import pytest
 import wikidrop.dumps.staging
 from tests.conftest import SHARED_DUMPS
 from tests.fixtures.dump_mirror import SAMPLE_DUMP_DATE, SAMPLES, ServedMirror, upload_mirror
+from wikidrop.contracts import StagedDump
 from wikidrop.dumps.dumpstatus import DumpStatusError
 from wikidrop.dumps.staging import META_MD5, META_SHA1, TEMP_DIR, StagingChecksumError, stage_dump
 from wikidrop.layout import StagingPartition
@@ -41,23 +42,23 @@ def test_stage_dump_copies_verified_files_and_returns_staged_dump(
     staged = stage_dump(dump_mirror, "frwiki", SAMPLE_DUMP_DATE, partition, gcs_client)
 
     dump_uri = f"gs://{bucket}/frwiki/20261101/dump"
-    assert staged["dumpstatus_uri"] == f"{dump_uri}/dumpstatus.json"
-    assert [f["name"] for f in staged["files"]] == FRWIKI_FILES
-    assert staged["pages_articles"] == [f"{dump_uri}/{FRWIKI_FILES[0]}"]
-    assert staged["index"] == [f"{dump_uri}/{FRWIKI_FILES[1]}"]
-    assert staged["siteinfo_json"] == f"{dump_uri}/{FRWIKI_FILES[2]}"
-    assert staged["page_props"] == f"{dump_uri}/{FRWIKI_FILES[3]}"
-    json.dumps(staged)  # an XCom value
+    assert staged.dumpstatus_uri == f"{dump_uri}/dumpstatus.json"
+    assert [f.name for f in staged.files] == FRWIKI_FILES
+    assert staged.pages_articles == [f"{dump_uri}/{FRWIKI_FILES[0]}"]
+    assert staged.index == [f"{dump_uri}/{FRWIKI_FILES[1]}"]
+    assert staged.siteinfo_json == f"{dump_uri}/{FRWIKI_FILES[2]}"
+    assert staged.page_props == f"{dump_uri}/{FRWIKI_FILES[3]}"
+    assert StagedDump.from_xcom(json.loads(json.dumps(staged.to_xcom()))) == staged  # an XCom value
 
     source = sample_mirror_root / "frwiki" / SAMPLE_DUMP_DATE
-    for entry in staged["files"]:
-        blob = gcs_client.bucket(bucket).get_blob(f"frwiki/20261101/dump/{entry['name']}")
+    for entry in staged.files:
+        blob = gcs_client.bucket(bucket).get_blob(f"frwiki/20261101/dump/{entry.name}")
         content = blob.download_as_bytes()
-        assert content == (source / entry["name"]).read_bytes()
-        assert entry["size"] == len(content)
-        assert entry["md5"] == hashlib.md5(content).hexdigest() == blob.metadata[META_MD5]
-        assert entry["sha1"] == hashlib.sha1(content).hexdigest() == blob.metadata[META_SHA1]
-        assert entry["job"] in ("articlesmultistreamdump", "namespaces", "pagepropstable")
+        assert content == (source / entry.name).read_bytes()
+        assert entry.size == len(content)
+        assert entry.md5 == hashlib.md5(content).hexdigest() == blob.metadata[META_MD5]
+        assert entry.sha1 == hashlib.sha1(content).hexdigest() == blob.metadata[META_SHA1]
+        assert entry.job in ("articlesmultistreamdump", "namespaces", "pagepropstable")
     staged_status = gcs_client.bucket(bucket).blob("frwiki/20261101/dump/dumpstatus.json").download_as_bytes()
     assert staged_status == (source / "dumpstatus.json").read_bytes()
     assert not [b.name for b in gcs_client.list_blobs(bucket) if f"/{TEMP_DIR}/" in b.name]
@@ -150,12 +151,12 @@ def test_partial_files_are_all_staged_in_order(tmp_path: Path, gcs_client, make_
         StagingPartition(bucket, "ukwiki", SAMPLE_DUMP_DATE),
         gcs_client,
     )
-    assert [uri.rsplit("/", 1)[1] for uri in staged["pages_articles"]] == [
+    assert [uri.rsplit("/", 1)[1] for uri in staged.pages_articles] == [
         "ukwiki-20261101-pages-articles-multistream1.xml-p2p11.bz2",
         "ukwiki-20261101-pages-articles-multistream2.xml-p12p21.bz2",
         "ukwiki-20261101-pages-articles-multistream3.xml-p22p30.bz2",
     ]
-    assert len(staged["index"]) == 3
+    assert len(staged.index) == 3
 
 
 def test_page_props_job_is_optional_and_staged_only_when_done(tmp_path: Path, gcs_client, make_bucket):
@@ -166,16 +167,16 @@ def test_page_props_job_is_optional_and_staged_only_when_done(tmp_path: Path, gc
 
     build_mirror(export, tmp_path, page_props=props, in_progress=["pagepropstable"])
     staged = stage_dump(str(tmp_path), "jawiki", SAMPLE_DUMP_DATE, partition, gcs_client)
-    assert staged["page_props"] is None and len(staged["files"]) == 3
+    assert staged.page_props is None and len(staged.files) == 3
 
     build_mirror(export, tmp_path)  # a dump without the job at all
     staged = stage_dump(str(tmp_path), "jawiki", SAMPLE_DUMP_DATE, partition, gcs_client)
-    assert staged["page_props"] is None
+    assert staged.page_props is None
 
     build_mirror(export, tmp_path, page_props=props)
     staged = stage_dump(str(tmp_path), "jawiki", SAMPLE_DUMP_DATE, partition, gcs_client)
     name = f"jawiki-{SAMPLE_DUMP_DATE}-page_props.sql.gz"
-    assert staged["page_props"] == f"gs://{bucket}/jawiki/{SAMPLE_DUMP_DATE}/dump/{name}"
+    assert staged.page_props == f"gs://{bucket}/jawiki/{SAMPLE_DUMP_DATE}/dump/{name}"
     staged_bytes = (
         gcs_client.bucket(bucket).blob(f"jawiki/{SAMPLE_DUMP_DATE}/dump/{name}").download_as_bytes()
     )
@@ -183,7 +184,7 @@ def test_page_props_job_is_optional_and_staged_only_when_done(tmp_path: Path, gc
 
     # Not asked for (an edition that declares no page_props): not staged though it is done.
     staged = stage_dump(str(tmp_path), "jawiki", SAMPLE_DUMP_DATE, partition, gcs_client, optional_jobs=())
-    assert staged["page_props"] is None and len(staged["files"]) == 3
+    assert staged.page_props is None and len(staged.files) == 3
 
 
 def test_partition_of_another_dump_is_refused(dump_mirror, gcs_client):
@@ -211,7 +212,7 @@ def test_stage_from_a_gs_mirror(gcs_client, make_bucket, sample_mirror_root):
     staged = stage_dump(
         mirror, "jawiki", SAMPLE_DUMP_DATE, StagingPartition(bucket, "jawiki", SAMPLE_DUMP_DATE), gcs_client
     )
-    index = staged["index"][0].split(f"gs://{bucket}/", 1)[1]
+    index = staged.index[0].split(f"gs://{bucket}/", 1)[1]
     expected = (sample_mirror_root / "jawiki" / SAMPLE_DUMP_DATE / index.rsplit("/", 1)[1]).read_bytes()
     assert gcs_client.bucket(bucket).blob(index).download_as_bytes() == expected
 
@@ -231,5 +232,5 @@ def test_large_file_is_streamed_in_several_upload_chunks(
     staged = stage_dump(
         str(tmp_path), "ltgwiki", "20170901", StagingPartition(bucket, "ltgwiki", "20170901"), gcs_client
     )
-    name = staged["pages_articles"][0].split(f"gs://{bucket}/", 1)[1]
+    name = staged.pages_articles[0].split(f"gs://{bucket}/", 1)[1]
     assert gcs_client.bucket(bucket).blob(name).download_as_bytes() == build.multistream[0].read_bytes()

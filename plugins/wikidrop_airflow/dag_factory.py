@@ -4,17 +4,17 @@
                 -> deliver[partner] -> notify[partner]
 
 Each stage's tasks come from its module in ``wikidrop_airflow.stages``; this module only orders
-them and sets what every task shares (owner, retries, the run form). ``publish_gate`` ends dry runs
-after validation, so nothing is delivered or announced.
+them and sets what every task shares (owner, retries, the run form). Stages hand each other the
+typed contracts of ``wikidrop.contracts`` (as XCom dicts).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from airflow.sdk import DAG, XComArg
+    from airflow.sdk import DAG
 
     from wikidrop.config import EditionConfig, WikidropConfig
 
@@ -25,10 +25,12 @@ def build_edition_dag(edition: EditionConfig, config: WikidropConfig) -> DAG:
     """The DAG ``wikidrop_<dbname>`` of one edition; cheap to call (no I/O, no heavy imports)."""
     from airflow.sdk import DAG, CronTriggerTimetable
 
-    from wikidrop_airflow.params import add_resolve_run, build_params
+    from wikidrop_airflow.params import build_params
     from wikidrop_airflow.stages.deliver import add_delivery
     from wikidrop_airflow.stages.dump import add_dump_stages
     from wikidrop_airflow.stages.parse import add_parse_stage
+    from wikidrop_airflow.stages.publish_gate import add_publish_gate
+    from wikidrop_airflow.stages.resolve_run import add_resolve_run
     from wikidrop_airflow.stages.validate import add_validation
 
     settings = config.settings
@@ -59,27 +61,6 @@ def build_edition_dag(edition: EditionConfig, config: WikidropConfig) -> DAG:
         approved = add_publish_gate(run_context, validation)
         add_delivery(edition, settings, partners, run_context, staged, parsed, approved)
     return dag
-
-
-def add_publish_gate(run_context: XComArg, validation: XComArg) -> XComArg:
-    """Short-circuit before delivery on dry runs; otherwise pass the ValidationSummary through."""
-    from airflow.sdk import task
-
-    @task.short_circuit(task_id="publish_gate")
-    def publish_gate(run_context: dict[str, Any], validation: dict[str, Any]) -> dict[str, Any] | bool:
-        """Validation passed (it raises otherwise); deliver unless this is a dry run."""
-        if run_context["dry_run"]:
-            import logging
-
-            logging.getLogger(__name__).info(
-                "dry run of %s %s: validated, nothing is delivered",
-                run_context["dbname"],
-                run_context["dump_date"],
-            )
-            return False
-        return validation
-
-    return publish_gate(run_context, validation)
 
 
 def edition_doc_md(edition: EditionConfig, config: WikidropConfig) -> str:

@@ -27,7 +27,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from wikidrop.config import PartnerConfig
 
 log = logging.getLogger(__name__)
 
@@ -297,3 +300,62 @@ def send_email(settings: SmtpSettings, to: list[str], event: Mapping[str, Any]) 
     except (OSError, smtplib.SMTPException) as exc:
         raise NoticeError(f"email to {to} via {settings.host}:{settings.port} failed: {exc}") from None
     log.info("mailed %s to %s", event["id"], to)
+
+
+# -- the fan-out over a partner's channels ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NoticeCredentials:
+    """Secrets of a partner's channels (read from Airflow connections by the caller, never logged)."""
+
+    webhook_secret: str | None = None
+    smtp: SmtpSettings | None = None
+
+
+def send_notices(
+    partner: PartnerConfig, drop: Mapping[str, Any], credentials: NoticeCredentials
+) -> dict[str, Any]:
+    """Send one event per snapshot of ``drop`` on every channel ``partner`` configures.
+
+    Returns what was sent (no secrets). Every channel is tried even if another fails; failures are
+    raised together at the end, so a retry resends everything under the same event ids (partners
+    deduplicate on them).
+    """
+    events = [snapshot_event(drop, snapshot) for snapshot in drop["snapshots"]]
+    channels = partner.notices
+    sent: dict[str, Any] = {"partner": partner.id, "events": [e["id"] for e in events], "channels": {}}
+    failures = []
+    for event in events:
+        if channels.webhook is not None:
+            try:
+                result = send_webhook(
+                    str(channels.webhook.url),
+                    credentials.webhook_secret or "",
+                    event,
+                    max_attempts=channels.webhook.max_attempts,
+                )
+                sent["channels"].setdefault("webhook", []).append(
+                    {"status": result.status, "attempts": result.attempts}
+                )
+            except NoticeError as exc:
+                failures.append(str(exc))
+        if channels.pubsub is not None:
+            try:
+                message_id = publish_pubsub(channels.pubsub.project, channels.pubsub.topic, event)
+                sent["channels"].setdefault("pubsub", []).append(message_id)
+            except Exception as exc:  # the client library raises many types; name channel and event
+                failures.append(
+                    f"pubsub {channels.pubsub.project}/{channels.pubsub.topic} {event['id']}: {exc}"
+                )
+        if channels.email is not None and credentials.smtp is not None:
+            try:
+                send_email(credentials.smtp, list(channels.email.to), event)
+                sent["channels"].setdefault("email", []).append(len(channels.email.to))
+            except NoticeError as exc:
+                failures.append(str(exc))
+    if failures:
+        raise NoticeError(f"notices for {partner.id} failed: " + "; ".join(failures))
+    if not any((channels.webhook, channels.pubsub, channels.email)):
+        log.info("%s has no notice channel configured: only the Asset event is recorded", partner.id)
+    return sent

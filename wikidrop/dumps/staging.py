@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from wikidrop.checksums import Digester, FileDigest
+from wikidrop.contracts import StagedDump, StagedFile
 from wikidrop.dumps.dumpstatus import (
     DUMPSTATUS_NAME,
     INDEX,
@@ -135,20 +136,20 @@ def _promote(bucket: Any, temp: Any, final_name: str) -> Any:
 
 def stage_file(
     mirror: str, dbname: str, dump_date: str, dump_file: DumpFile, partition: StagingPartition, client: Any
-) -> dict[str, Any]:
+) -> StagedFile:
     """Stage one dump file (or skip it if already staged and verified); return its StagedDump entry."""
     bucket = client.bucket(partition.bucket)
     final_name = f"{partition.prefix}/dump/{dump_file.name}"
     final_uri = f"gs://{partition.bucket}/{final_name}"
     expected = _expected(dump_file)
-    entry = {
-        "name": dump_file.name,
-        "job": dump_file.job,
-        "uri": final_uri,
-        "size": expected.size,
-        "md5": expected.md5,
-        "sha1": expected.sha1,
-    }
+    entry = StagedFile(
+        name=dump_file.name,
+        job=dump_file.job,
+        uri=final_uri,
+        size=expected.size,
+        md5=expected.md5,
+        sha1=expected.sha1,
+    )
     if is_staged_and_verified(bucket, final_name, expected):
         log.info("%s: already staged and verified, skipped", final_uri)
         return entry
@@ -197,13 +198,12 @@ def stage_dump(
     client: Any,
     required_jobs: tuple[str, ...] = REQUIRED_JOBS,
     optional_jobs: tuple[str, ...] = OPTIONAL_JOBS,
-) -> dict[str, Any]:
-    """Stage every file our jobs need plus dumpstatus.json; return the StagedDump dict.
+) -> StagedDump:
+    """Stage every file our jobs need plus dumpstatus.json; return the StagedDump contract.
 
-    See docs/architecture.md for the StagedDump contract. Raises ``DumpStatusError`` when a required
-    job is not done and ``StagingChecksumError`` on the first file that does not match. An optional
-    job (the page_props table) is staged when done; otherwise ``page_props`` is ``None`` and the
-    run goes on without it (logged).
+    Raises ``DumpStatusError`` when a required job is not done and ``StagingChecksumError`` on the
+    first file that does not match. An optional job (the page_props table) is staged when done;
+    otherwise ``page_props`` is ``None`` and the run goes on without it (logged).
     """
     if (partition.dbname, partition.dump_date) != (dbname, dump_date):
         raise ValueError(f"partition {partition.uri} is not {dbname}/{dump_date}")
@@ -215,14 +215,14 @@ def stage_dump(
     entries = [stage_file(mirror, dbname, dump_date, f, partition, client) for f in dump_files]
     status_uri = _stage_dumpstatus(status_bytes, where, partition, client)
     kinds = {f.name: f.kind for f in dump_files}
-    return {
-        "dumpstatus_uri": status_uri,
-        "files": entries,
-        "pages_articles": [e["uri"] for e in entries if kinds[e["name"]] == PAGES_ARTICLES],
-        "index": [e["uri"] for e in entries if kinds[e["name"]] == INDEX],
-        "siteinfo_json": next(e["uri"] for e in entries if kinds[e["name"]] == SITEINFO_JSON),
-        "page_props": next((e["uri"] for e in entries if kinds[e["name"]] == PAGE_PROPS), None),
-    }
+    return StagedDump(
+        dumpstatus_uri=status_uri,
+        files=entries,
+        pages_articles=[e.uri for e in entries if kinds[e.name] == PAGES_ARTICLES],
+        index=[e.uri for e in entries if kinds[e.name] == INDEX],
+        siteinfo_json=next(e.uri for e in entries if kinds[e.name] == SITEINFO_JSON),
+        page_props=next((e.uri for e in entries if kinds[e.name] == PAGE_PROPS), None),
+    )
 
 
 def _stage_dumpstatus(payload: bytes, source_url: str, partition: StagingPartition, client: Any) -> str:

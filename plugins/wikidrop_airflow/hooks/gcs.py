@@ -1,39 +1,54 @@
 """GCS client from an Airflow connection, without the (heavy) Google provider package.
 
 Connection extras understood: ``endpoint`` (emulator URL), ``project``, ``keyfile_dict`` (service
-account JSON, as a dict or a JSON string). A missing connection falls back to the environment
-(``STORAGE_EMULATOR_HOST`` or Application Default Credentials), which is what workers on GCP use.
+account JSON, as a dict or a JSON string). A connection without a key uses the worker's own identity
+(Application Default Credentials, e.g. GKE workload identity). A connection id that is not defined
+is an error, never a silent fall-back to the worker's identity: partner isolation rests on each
+partner's connection naming that partner's identity.
 """
 
 from __future__ import annotations
 
 import json
-import logging
+from typing import Any
 
-log = logging.getLogger(__name__)
+
+class ConnectionNotDefined(LookupError):
+    """An Airflow connection the config names does not exist."""
+
+
+def get_connection(conn_id: str, purpose: str) -> Any:
+    """The Airflow connection ``conn_id``; a clear error naming what it is for when it is missing."""
+    from airflow.sdk import BaseHook
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    try:
+        return BaseHook.get_connection(conn_id)
+    except AirflowNotFoundException:
+        raise ConnectionNotDefined(
+            f"Airflow connection {conn_id!r} ({purpose}) is not defined: create it (UI: Admin > "
+            f"Connections, or AIRFLOW_CONN_{conn_id.upper()}) before running"
+        ) from None
 
 
 class WikidropGCSHook:
-    """Stateless: reads the connection when asked for a client; nothing happens in ``__init__``."""
+    """Stateless: reads the connection when asked; nothing happens in ``__init__``."""
 
-    def __init__(self, gcs_conn_id: str) -> None:
+    def __init__(self, gcs_conn_id: str, purpose: str = "GCS credentials") -> None:
         self.gcs_conn_id = gcs_conn_id
+        self.purpose = purpose
 
     def get_client(self):
-        from airflow.sdk import BaseHook
-        from airflow.sdk.exceptions import AirflowNotFoundException
-
         from wikidrop.gcs import storage_client
 
-        try:
-            conn = BaseHook.get_connection(self.gcs_conn_id)
-        except AirflowNotFoundException:
-            log.info("connection %s not defined: using the environment's GCS credentials", self.gcs_conn_id)
-            return storage_client()
-        extra = conn.extra_dejson
+        extra = get_connection(self.gcs_conn_id, self.purpose).extra_dejson
         keyfile = extra.get("keyfile_dict")
         if isinstance(keyfile, str):
             keyfile = json.loads(keyfile)
         return storage_client(
             endpoint=extra.get("endpoint"), project=extra.get("project"), credentials_info=keyfile
         )
+
+    def emulator_endpoint(self) -> str | None:
+        """The connection's emulator URL, if any (Beam's gs:// client reads it from the environment)."""
+        return get_connection(self.gcs_conn_id, self.purpose).extra_dejson.get("endpoint")

@@ -6,8 +6,10 @@
 
 A mapped task group keeps partners independent: a failing drop or webhook of one partner never
 holds back another's. Partners deselected in the run form are skipped. Tick "Force redelivery"
-(``{"force_delivery": true}``) to rewrite already committed snapshots (otherwise a rerun is a no-op
-that re-sends the same notices, same event ids, so a partner who missed one gets it once).
+(``{"force_delivery": true}``, carried by the RunContext) to rewrite already committed snapshots
+(otherwise a rerun is a no-op that re-sends the same notices, same event ids, so a partner who
+missed one gets it once). Every connection (partner buckets, webhook secrets, SMTP) is read by a
+hook in ``wikidrop_airflow.hooks``; a connection that is not defined fails the task.
 
 Downstream DAGs schedule on a partner's drops with
 ``Asset(name="wikidrop.drop.<partner>.<dbname>", uri="wikidrop://<partner>/<dbname>")``; each event's
@@ -18,8 +20,6 @@ from __future__ import annotations
 
 import logging
 from typing import TYPE_CHECKING, Any
-
-from wikidrop_airflow.params import FORCE_DELIVERY_PARAM
 
 if TYPE_CHECKING:
     from airflow.sdk import XComArg
@@ -67,46 +67,52 @@ def add_delivery(
         parsed: dict[str, Any],
         validation: dict[str, Any],
     ) -> dict[str, Any]:
-        """The partner's drop of this (edition, dump date); returns the Drop (docs/architecture.md)."""
+        """The partner's drop of this (edition, dump date); returns the Drop contract."""
         from airflow.sdk import get_current_context
         from airflow.sdk.exceptions import AirflowSkipException
 
+        from wikidrop.contracts import Drop, ParsedOutput, RunContext, StagedDump
         from wikidrop.delivery.bucket import PartnerBucket
         from wikidrop.delivery.drops import DeliveryRequest
         from wikidrop.delivery.drops import deliver as deliver_drop
         from wikidrop_airflow.hooks.gcs import WikidropGCSHook
 
-        context = get_current_context()
-        context["partner_id"] = partner_id
-        if partner_id not in run_context["partners"]:
+        get_current_context()["partner_id"] = partner_id
+        run = RunContext.from_xcom(run_context)
+        if partner_id not in run.partners:
             raise AirflowSkipException(f"{partner_id} is not among this run's partners")
         partner = by_id[partner_id]
+        output = ParsedOutput.from_xcom(parsed)
         request = DeliveryRequest(
             partner=partner,
             dbname=edition.dbname,
-            dump_date=run_context["dump_date"],
+            dump_date=run.dump_date,
             namespaces=delivered_namespaces(partner, edition),
-            article_shards=list(parsed["article_shards"]),
-            run_id=run_context["run_id"],
-            schema_version=parsed["stats"]["schema_version"],
-            article_count=parsed["stats"].get("articles"),
-            source_files=staged["files"],
+            article_shards=list(output.article_shards),
+            run_id=run.run_id,
+            schema_version=output.stats["schema_version"],
+            article_count=output.stats.get("articles"),
+            source_files=StagedDump.from_xcom(staged).to_xcom()["files"],
             validation=validation,
-            force=bool(context["params"].get(FORCE_DELIVERY_PARAM, False)),
+            force=run.force_delivery,
         )
-        bucket = PartnerBucket.for_partner(WikidropGCSHook(partner.gcs_conn_id).get_client(), partner)
-        staging_client = WikidropGCSHook(settings.staging_conn_id).get_client()
-        return deliver_drop(request, bucket, staging_client)
+        partner_client = WikidropGCSHook(partner.gcs_conn_id, f"partner {partner.id}'s bucket").get_client()
+        bucket = PartnerBucket.for_partner(partner_client, partner)
+        staging_client = WikidropGCSHook(settings.staging_conn_id, "staging bucket").get_client()
+        return Drop.from_xcom(deliver_drop(request, bucket, staging_client)).to_xcom()
 
     @task(task_id="notify", map_index_template="{{ partner_id }}", outlets=[alias])
     def notify(drop: dict[str, Any]) -> dict[str, Any]:
         """Announce each committed snapshot on the partner's channels; record the Asset event."""
         from airflow.sdk import Asset, get_current_context
 
+        from wikidrop.delivery.notices import send_notices
+        from wikidrop_airflow.hooks.notices import PartnerNoticeHook
+
         context = get_current_context()
         context["partner_id"] = drop["partner"]
         partner = by_id[drop["partner"]]
-        sent = send_notices(partner, drop)
+        sent = send_notices(partner, drop, PartnerNoticeHook(partner).get_credentials())
         context["outlet_events"][alias].add(
             Asset(
                 name=drop_asset_name(partner.id, edition.dbname),
@@ -147,94 +153,3 @@ def delivered_namespaces(partner: PartnerConfig, edition: EditionConfig) -> list
             kept,
         )
     return kept
-
-
-def send_notices(partner: PartnerConfig, drop: dict[str, Any]) -> dict[str, Any]:
-    """Send one event per snapshot on every configured channel; returns what was sent (no secrets).
-
-    Every channel is tried even if another fails; failures are raised together at the end, so a
-    task retry resends everything (same event ids: partners deduplicate).
-    """
-    from wikidrop.delivery.notices import (
-        NoticeError,
-        publish_pubsub,
-        send_email,
-        send_webhook,
-        snapshot_event,
-    )
-
-    events = [snapshot_event(drop, snapshot) for snapshot in drop["snapshots"]]
-    channels = partner.notices
-    sent: dict[str, Any] = {"partner": partner.id, "events": [e["id"] for e in events], "channels": {}}
-    failures = []
-    for event in events:
-        if channels.webhook is not None:
-            try:
-                result = send_webhook(
-                    str(channels.webhook.url),
-                    _connection_password(channels.webhook.secret_conn_id),
-                    event,
-                    max_attempts=channels.webhook.max_attempts,
-                )
-                sent["channels"].setdefault("webhook", []).append(
-                    {"status": result.status, "attempts": result.attempts}
-                )
-            except NoticeError as exc:
-                failures.append(str(exc))
-        if channels.pubsub is not None:
-            try:
-                message_id = publish_pubsub(channels.pubsub.project, channels.pubsub.topic, event)
-                sent["channels"].setdefault("pubsub", []).append(message_id)
-            except Exception as exc:  # the client library raises many types; name channel and event
-                failures.append(
-                    f"pubsub {channels.pubsub.project}/{channels.pubsub.topic} {event['id']}: {exc}"
-                )
-        if channels.email is not None:
-            try:
-                send_email(_smtp_settings(channels.email.smtp_conn_id), list(channels.email.to), event)
-                sent["channels"].setdefault("email", []).append(len(channels.email.to))
-            except NoticeError as exc:
-                failures.append(str(exc))
-    if failures:
-        raise NoticeError(f"notices for {partner.id} failed: " + "; ".join(failures))
-    if not any((channels.webhook, channels.pubsub, channels.email)):
-        log.info("%s has no notice channel configured: only the Asset event is recorded", partner.id)
-    return sent
-
-
-def _connection_password(conn_id: str) -> str:
-    from airflow.sdk import BaseHook
-    from airflow.sdk.exceptions import AirflowNotFoundException
-
-    from wikidrop.delivery.notices import NoticeError
-
-    try:
-        password = BaseHook.get_connection(conn_id).password
-    except AirflowNotFoundException:
-        raise NoticeError(f"Airflow connection {conn_id!r} (webhook secret) is not defined") from None
-    if not password:
-        raise NoticeError(f"Airflow connection {conn_id!r} has no password (the webhook secret)")
-    return password
-
-
-def _smtp_settings(conn_id: str):
-    """SMTP settings from an Airflow connection (host, port, login, password; extras from_email, starttls, ssl)."""
-    from airflow.sdk import BaseHook
-    from airflow.sdk.exceptions import AirflowNotFoundException
-
-    from wikidrop.delivery.notices import NoticeError, SmtpSettings
-
-    try:
-        conn = BaseHook.get_connection(conn_id)
-    except AirflowNotFoundException:
-        raise NoticeError(f"Airflow connection {conn_id!r} (SMTP) is not defined") from None
-    extra = conn.extra_dejson
-    return SmtpSettings(
-        host=conn.host or "localhost",
-        port=conn.port or 25,
-        sender=extra.get("from_email", "wikidrop@localhost"),
-        login=conn.login or None,
-        password=conn.password or None,
-        starttls=bool(extra.get("starttls", False)),
-        use_ssl=bool(extra.get("ssl", False)),
-    )

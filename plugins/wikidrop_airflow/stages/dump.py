@@ -42,21 +42,22 @@ def add_dump_stages(edition: EditionConfig, settings: Settings, run_context: XCo
     @task(task_id="stage_dump")
     def stage_dump(run_context: dict[str, Any]) -> dict[str, Any]:
         """Stream the dump files into staging, verified against dumpstatus.json (skips verified ones)."""
+        from wikidrop.contracts import RunContext
         from wikidrop.dumps.dumpstatus import OPTIONAL_JOBS
         from wikidrop.dumps.staging import stage_dump as stage
-        from wikidrop.layout import StagingPartition
         from wikidrop_airflow.hooks.gcs import WikidropGCSHook
 
-        partition = StagingPartition(settings.staging_bucket, run_context["dbname"], run_context["dump_date"])
-        client = WikidropGCSHook(settings.staging_conn_id).get_client()
-        return stage(
-            run_context["mirror"],
-            run_context["dbname"],
-            run_context["dump_date"],
-            partition,
+        context = RunContext.from_xcom(run_context)
+        client = WikidropGCSHook(settings.staging_conn_id, "staging bucket").get_client()
+        staged = stage(
+            context.mirror,
+            context.dbname,
+            context.dump_date,
+            context.partition,
             client,
             optional_jobs=OPTIONAL_JOBS if edition.page_props else (),
         )
+        return staged.to_xcom()
 
     staged = stage_dump(run_context)
     run_context >> wait_for_dump >> staged

@@ -52,18 +52,20 @@ def add_parse_stage(
 
 def beam_job_options(edition: EditionConfig, run_context: dict[str, Any], staged: dict[str, Any]) -> dict:
     """The parse job's own CLI options (``python -m beam_jobs.parse_dump --help``), runner-neutral."""
-    partition = _partition(run_context)
+    from wikidrop.contracts import RunContext, StagedDump
+
+    context, dump = RunContext.from_xcom(run_context), StagedDump.from_xcom(staged)
     options = {
-        "input": list(staged["pages_articles"]),
-        "index": list(staged["index"]),
-        "siteinfo": staged["siteinfo_json"],
-        "output": partition.parsed_uri,
+        "input": list(dump.pages_articles),
+        "index": list(dump.index),
+        "siteinfo": dump.siteinfo_json,
+        "output": context.partition.parsed_uri,
         "dbname": edition.dbname,
         "namespaces": ",".join(str(ns) for ns in edition.namespaces),
-        "dump-date": run_context["dump_date"],
+        "dump-date": context.dump_date,
     }
-    if staged.get("page_props"):
-        options["page-props"] = staged["page_props"]
+    if dump.page_props:
+        options["page-props"] = dump.page_props
     return options
 
 
@@ -101,14 +103,6 @@ def options_to_argv(options: dict[str, Any]) -> list[str]:
     return argv
 
 
-def _partition(run_context: dict[str, Any]):
-    from wikidrop.gcs import split_gs_uri
-    from wikidrop.layout import StagingPartition
-
-    bucket, _ = split_gs_uri(run_context["staging_uri"])
-    return StagingPartition(bucket, run_context["dbname"], run_context["dump_date"])
-
-
 def _add_local_parse(
     edition: EditionConfig, settings: Settings, run_context: XComArg, staged: XComArg
 ) -> XComArg:
@@ -125,7 +119,7 @@ def _add_local_parse(
             "direct_num_workers": settings.beam.direct_num_workers,
         }
         argv = options_to_argv(beam_job_options(edition, run_context, staged) | local_runner)
-        run_local_beam_job(argv, gcs_endpoint=_connection_endpoint(settings.staging_conn_id))
+        run_local_beam_job(argv, gcs_endpoint=_staging_hook(settings).emulator_endpoint())
         return _finish(asset, settings, run_context, _read_stats(settings, run_context))
 
     return parse_articles(run_context, staged)
@@ -210,15 +204,21 @@ def run_local_beam_job(argv: list[str], gcs_endpoint: str | None = None) -> None
         )
 
 
+def _staging_hook(settings: Settings):
+    from wikidrop_airflow.hooks.gcs import WikidropGCSHook
+
+    return WikidropGCSHook(settings.staging_conn_id, "staging bucket")
+
+
 def _read_stats(settings: Settings, run_context: dict[str, Any]) -> dict[str, Any]:
     """The job's stats.json from the staging partition (what it reconciled and wrote last)."""
     import json
 
+    from wikidrop.contracts import RunContext
     from wikidrop.gcs import split_gs_uri
-    from wikidrop_airflow.hooks.gcs import WikidropGCSHook
 
-    bucket, path = split_gs_uri(_partition(run_context).stats_uri)
-    client = WikidropGCSHook(settings.staging_conn_id).get_client()
+    bucket, path = split_gs_uri(RunContext.from_xcom(run_context).partition.stats_uri)
+    client = _staging_hook(settings).get_client()
     return json.loads(client.bucket(bucket).blob(path).download_as_bytes())
 
 
@@ -226,12 +226,13 @@ def _finish(asset: Asset, settings: Settings, run_context: dict[str, Any], stats
     """ParsedOutput for XCom + the Asset event, once the job's output is in the staging bucket."""
     from airflow.sdk import get_current_context
 
+    from wikidrop.contracts import ParsedOutput, RunContext
     from wikidrop.gcs import split_gs_uri
-    from wikidrop_airflow.hooks.gcs import WikidropGCSHook
 
-    partition = _partition(run_context)
+    run = RunContext.from_xcom(run_context)
+    partition = run.partition
     bucket, prefix = split_gs_uri(partition.articles_uri)
-    client = WikidropGCSHook(settings.staging_conn_id).get_client()
+    client = _staging_hook(settings).get_client()
     # Only the job's final shards: never Beam's leftover beam-temp-* directories of a crashed attempt.
     shards = sorted(
         f"gs://{bucket}/{blob.name}"
@@ -242,19 +243,9 @@ def _finish(asset: Asset, settings: Settings, run_context: dict[str, Any], stats
         raise RuntimeError(f"parse job wrote no Parquet shards under {partition.articles_uri}/")
     context = get_current_context()
     context["outlet_events"][asset].extra = {
-        "dump_date": run_context["dump_date"],
+        "dump_date": run.dump_date,
         "parsed_uri": partition.parsed_uri,
         "articles": stats.get("articles"),
-        "run_id": run_context["run_id"],
+        "run_id": run.run_id,
     }
-    return {"parsed_uri": partition.parsed_uri, "stats": stats, "article_shards": shards}
-
-
-def _connection_endpoint(conn_id: str) -> str | None:
-    from airflow.sdk import BaseHook
-    from airflow.sdk.exceptions import AirflowNotFoundException
-
-    try:
-        return BaseHook.get_connection(conn_id).extra_dejson.get("endpoint")
-    except AirflowNotFoundException:
-        return None
+    return ParsedOutput(parsed_uri=partition.parsed_uri, stats=stats, article_shards=shards).to_xcom()

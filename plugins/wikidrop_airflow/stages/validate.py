@@ -8,7 +8,7 @@
 
 Each checking task writes its full Great Expectations result to
 ``<staging>/validation/results/<batch>.json`` and returns only a small digest over XCom. The gate
-returns the ValidationSummary (docs/architecture.md), also written to
+returns the ValidationSummary (``wikidrop.contracts``), also written to
 ``StagingPartition.validation_summary_uri`` so delivery can quote it in every manifest.
 """
 
@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import logging
 from typing import TYPE_CHECKING, Any
+
+from wikidrop.contracts import ParsedOutput, RunContext, ValidationSummary
 
 if TYPE_CHECKING:
     from airflow.sdk import XComArg
@@ -41,54 +43,56 @@ def add_validation(
             from wikidrop.quality import validation
 
             get_current_context()["shard_name"] = validation.batch_name_of(shard_uri)
+            run, output = RunContext.from_xcom(run_context), ParsedOutput.from_xcom(parsed)
             client = _client(settings)
-            site = validation.load_site(client, parsed["parsed_uri"])
+            site = validation.load_site(client, output.parsed_uri)
             outcome, result = validation.validate_article_shard(
-                client, shard_uri, edition, site, run_context["dump_date"]
+                client, shard_uri, edition, site, run.dump_date
             )
-            return _store_result(client, run_context, outcome, result)
+            return _store_result(client, run, outcome, result)
 
         @task(task_id="run_level")
         def validate_run(run_context: dict[str, Any], parsed: dict[str, Any]) -> list[dict]:
             """Run-level suite (reconciliation, dead letters, counts vs dump and previous snapshot)."""
             from wikidrop.quality import validation
 
+            run, output = RunContext.from_xcom(run_context), ParsedOutput.from_xcom(parsed)
             client = _client(settings)
-            partition = _partition(run_context)
             checked = validation.validate_run_level(
                 client,
                 edition=edition,
-                site=validation.load_site(client, parsed["parsed_uri"]),
-                stats=parsed["stats"],
-                staging_bucket=partition.bucket,
-                dump_date=run_context["dump_date"],
-                parsed_uri=parsed["parsed_uri"],
-                dump_uri=partition.dump_uri,
-                shard_uris=list(parsed["article_shards"]),
+                site=validation.load_site(client, output.parsed_uri),
+                stats=output.stats,
+                staging_bucket=run.partition.bucket,
+                dump_date=run.dump_date,
+                parsed_uri=output.parsed_uri,
+                dump_uri=run.partition.dump_uri,
+                shard_uris=list(output.article_shards),
             )
-            return [_store_result(client, run_context, outcome, result) for outcome, result in checked]
+            return [_store_result(client, run, outcome, result) for outcome, result in checked]
 
         @task(task_id="gate", trigger_rule="none_failed")
         def gate(run_context: dict[str, Any], shards: list[dict] | None, run_level: list[dict]) -> dict:
             """Aggregate, publish the report and the summary, then fail the run on a critical failure."""
             from airflow.sdk.exceptions import AirflowFailException
 
-            summary = publish_summary(settings, run_context, [*(shards or []), *run_level])
-            if not summary["success"]:
+            run = RunContext.from_xcom(run_context)
+            summary = publish_summary(settings, run, [*(shards or []), *run_level])
+            if not summary.success:
                 from wikidrop.quality.validation import failure_message
 
                 raise AirflowFailException(
-                    f"{run_context['dbname']} {run_context['dump_date']}: {failure_message(summary)}"
-                    f"\nreport: {summary['report_uri']}"
+                    f"{run.dbname} {run.dump_date}: {failure_message(summary.to_xcom())}"
+                    f"\nreport: {summary.report_uri}"
                 )
-            for warning in summary["warnings"]:
-                log.warning("validation warning: %s", warning["message"])
-            return summary
+            for warning in summary.warnings:
+                log.warning("validation warning: %s", warning.message)
+            return summary.to_xcom()
 
         @task(task_id="shards")
         def article_shards(parsed: dict[str, Any]) -> list[str]:
             """The shard URIs to map over (``parsed["article_shards"]`` is not an XCom of its own)."""
-            return list(parsed["article_shards"])
+            return list(ParsedOutput.from_xcom(parsed).article_shards)
 
         shard_outcomes = validate_articles.partial(run_context=run_context, parsed=parsed).expand(
             shard_uri=article_shards(parsed)
@@ -96,7 +100,7 @@ def add_validation(
         return gate(run_context, shard_outcomes, validate_run(run_context, parsed))
 
 
-def publish_summary(settings: Settings, run_context: dict[str, Any], outcomes: list[dict]) -> dict:
+def publish_summary(settings: Settings, run: RunContext, outcomes: list[dict]) -> ValidationSummary:
     """Build the Data Docs site, upload it, write summary.json; return the ValidationSummary."""
     import tempfile
 
@@ -107,7 +111,7 @@ def publish_summary(settings: Settings, run_context: dict[str, Any], outcomes: l
     from wikidrop_airflow.reports.datadocs import upload_site, vendor_site, write_run_pointer
 
     client = _client(settings)
-    partition = _partition(run_context)
+    partition = run.partition
     run_counts = next((o.get("counts") for o in outcomes if o["suite"] == "run_level"), None) or {}
     counts = {
         **run_counts,
@@ -116,26 +120,26 @@ def publish_summary(settings: Settings, run_context: dict[str, Any], outcomes: l
     }
     summary = validation.summarize(outcomes, counts)
     summary.update(
-        dbname=run_context["dbname"],
-        dump_date=run_context["dump_date"],
-        run_id=run_context["run_id"],
+        dbname=run.dbname,
+        dump_date=run.dump_date,
+        run_id=run.run_id,
         summary_uri=partition.validation_summary_uri,
     )
-    prefix = report_prefix(run_context["dbname"], run_context["dump_date"], run_context["run_id"])
+    prefix = report_prefix(run.dbname, run.dump_date, run.run_id)
     with tempfile.TemporaryDirectory(prefix="wikidrop-datadocs-") as site_dir:
         results = [(o["batch"], read_json_uri(client, o["result_uri"])) for o in outcomes]
-        build_data_docs(results, site_dir, run_name=run_context["run_id"])
+        build_data_docs(results, site_dir, run_name=run.run_id)
         vendor_site(site_dir)
         summary["report_uri"] = upload_site(client, site_dir, settings.reports_bucket, prefix)
     write_run_pointer(client, settings.reports_bucket, summary, prefix)
     write_json_uri(client, partition.validation_summary_uri, summary)
-    return summary
+    return ValidationSummary.from_xcom(summary)
 
 
-def _store_result(client: Any, run_context: dict[str, Any], outcome: dict, result: dict) -> dict:
+def _store_result(client: Any, run: RunContext, outcome: dict, result: dict) -> dict:
     from wikidrop.gcs import write_json_uri
 
-    uri = _partition(run_context).validation_result_uri(outcome["batch"])
+    uri = run.partition.validation_result_uri(outcome["batch"])
     write_json_uri(client, uri, result)
     return {**outcome, "result_uri": uri}
 
@@ -143,12 +147,4 @@ def _store_result(client: Any, run_context: dict[str, Any], outcome: dict, resul
 def _client(settings: Settings):
     from wikidrop_airflow.hooks.gcs import WikidropGCSHook
 
-    return WikidropGCSHook(settings.staging_conn_id).get_client()
-
-
-def _partition(run_context: dict[str, Any]):
-    from wikidrop.gcs import split_gs_uri
-    from wikidrop.layout import StagingPartition
-
-    bucket, _ = split_gs_uri(run_context["staging_uri"])
-    return StagingPartition(bucket, run_context["dbname"], run_context["dump_date"])
+    return WikidropGCSHook(settings.staging_conn_id, "staging bucket").get_client()

@@ -1,0 +1,153 @@
+"""Stage contracts: the small documents one pipeline stage hands the next (over Airflow XCom).
+
+Data stays in buckets; these say where it is and what was decided about it. Each is a frozen,
+strict model: ``to_xcom()`` gives the JSON dict a task returns, ``from_xcom()`` reads one back and
+rejects a missing or unknown key, so a stage and its consumer cannot drift apart silently.
+
+    resolve_run     -> RunContext        which dump, which mirror, which partners, run options
+    stage_dump      -> StagedDump        the verified dump files in staging
+    parse_articles  -> ParsedOutput      where the parse output is, its stats
+    validate.gate   -> ValidationSummary what was checked, what failed, where the report is
+    deliver         -> Drop              the partner's committed snapshots
+"""
+
+from __future__ import annotations
+
+from typing import Any, Self
+
+from pydantic import BaseModel, ConfigDict
+
+from wikidrop.layout import StagingPartition
+
+
+class StageContract(BaseModel):
+    """Frozen, strict (unknown keys are errors), JSON-serialisable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def to_xcom(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+    @classmethod
+    def from_xcom(cls, value: dict[str, Any] | Self) -> Self:
+        return value if isinstance(value, cls) else cls.model_validate(value)
+
+
+class RunContext(StageContract):
+    """Everything a run decided before touching data; every later stage reads it, none recomputes it."""
+
+    dbname: str
+    language: str
+    dump_date: str
+    mirror: str
+    partners: list[str]
+    dry_run: bool = False
+    force_delivery: bool = False
+    run_id: str
+    staging_bucket: str
+
+    @property
+    def partition(self) -> StagingPartition:
+        """The staging area of this (edition, dump date); a re-run overwrites exactly this prefix."""
+        return StagingPartition(self.staging_bucket, self.dbname, self.dump_date)
+
+
+class StagedFile(StageContract):
+    """One dump file copied into staging and verified against dumpstatus.json."""
+
+    name: str
+    job: str
+    uri: str
+    size: int
+    md5: str
+    sha1: str
+
+
+class StagedDump(StageContract):
+    """The dump in staging: every file verified, grouped by what the parse job needs.
+
+    ``page_props`` is the page_props table dump, or None when the dump has none (its fields stay null).
+    """
+
+    dumpstatus_uri: str
+    files: list[StagedFile]
+    pages_articles: list[str]
+    index: list[str]
+    siteinfo_json: str
+    page_props: str | None = None
+
+
+class ParsedOutput(StageContract):
+    """The parse job's output: ``stats`` is its stats.json, ``article_shards`` its Parquet shards."""
+
+    parsed_uri: str
+    stats: dict[str, Any]
+    article_shards: list[str]
+
+
+class ValidationFailure(StageContract):
+    """One expectation that did not hold (critical stops the run, warning is reported)."""
+
+    suite: str
+    batch: str
+    expectation: str
+    column: str | None = None
+    severity: str
+    observed: Any = None
+    threshold: Any = None
+    message: str
+
+
+class SkippedExpectation(StageContract):
+    """An expectation that could not apply to this run (e.g. no previous snapshot on a first run)."""
+
+    suite: str
+    batch: str
+    expectation: str
+    column: str | None = None
+    severity: str
+    reason: str
+
+
+class ValidationSummary(StageContract):
+    """The gate's verdict on one run; also written to staging and quoted in every manifest."""
+
+    success: bool
+    critical_failures: list[ValidationFailure]
+    warnings: list[ValidationFailure]
+    skipped: list[SkippedExpectation] = []
+    counts: dict[str, Any]
+    dbname: str
+    dump_date: str
+    run_id: str
+    summary_uri: str
+    report_uri: str
+
+
+class SnapshotDrop(StageContract):
+    """One namespace's snapshot in a partner's bucket."""
+
+    identifier: str
+    namespace: int
+    manifest_uri: str
+    manifest_sha256: str
+    record_count: int
+    committed: bool
+    unchanged: bool
+    objects: dict[str, int]
+
+
+class Drop(StageContract):
+    """A partner's delivery of one (edition, dump date): one snapshot per namespace.
+
+    The top-level manifest fields are the first namespace's, ``record_count`` the total.
+    """
+
+    partner: str
+    dbname: str
+    dump_date: str
+    manifest_uri: str
+    manifest_sha256: str
+    record_count: int
+    committed: bool
+    snapshots: list[SnapshotDrop]
