@@ -14,7 +14,7 @@ from urllib.parse import urljoin
 
 import pytest
 
-from wikidrop.config import DEFAULT_CONFIG_PATH
+from wikidrop.config import DEFAULT_CONFIG_PATH, load_config
 from wikidrop.layout import report_prefix
 
 RUN_ID = "manual__2026-11-23T10:00:00+00:00"
@@ -51,8 +51,14 @@ def reports_bucket(gcs_emulator, tmp_path_factory) -> Iterator[str]:
             "reports_bucket: wikidrop-reports", f"reports_bucket: {bucket}"
         )
     )
+    staging_conn = "AIRFLOW_CONN_" + load_config(config).settings.staging_conn_id.upper()
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("WIKIDROP_CONFIG", str(config))
+        # The app reads the reports bucket through the staging connection, as in production.
+        patch.setenv(
+            staging_conn,
+            json.dumps({"conn_type": "google_cloud_platform", "extra": {"endpoint": gcs_emulator}}),
+        )
         yield bucket
 
 

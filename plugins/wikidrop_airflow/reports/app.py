@@ -126,7 +126,8 @@ class ReportStore:
         from wikidrop_airflow.hooks.gcs import WikidropGCSHook
 
         settings = load_config().settings
-        return cls(WikidropGCSHook(settings.staging_conn_id).get_client(), settings.reports_bucket)
+        hook = WikidropGCSHook(settings.staging_conn_id, "reports bucket")
+        return cls(hook.get_client(), settings.reports_bucket)
 
     def read(self, name: str) -> bytes | None:
         from google.api_core.exceptions import NotFound
