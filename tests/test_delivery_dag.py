@@ -10,6 +10,7 @@ import pytest
 
 from tests.test_delivery import DUMP_DATE, SOURCE_FILES, VALIDATION, article, partner, write_shards
 from wikidrop.config import EditionConfig, PartnerConfig, Settings
+from wikidrop.contracts import ParsedOutput, RunContext, StagedDump
 from wikidrop.records import SCHEMA_VERSION
 
 SECRET = "whsec_" + base64.b64encode(b"acme-dag-test-signing-key-000000").decode()
@@ -53,18 +54,27 @@ def test_add_delivery_under_dag_test(
     settings = Settings(staging_conn_id="wikidrop_gcs_test")
 
     shards = write_shards(tmp_path / "articles", [[article(3), article(1)], [article(2), article(4)]])
-    run_context = {
-        "dbname": "frwiki",
-        "dump_date": DUMP_DATE,
-        "partners": ["acme_ai", "globex_llm"],  # initech deselected in the run form
-        "dry_run": False,
-        "run_id": "manual__test",
-        "staging_uri": "gs://staging/frwiki/20250801",
-    }
+    run_context = RunContext(
+        dbname="frwiki",
+        language="fr",
+        dump_date=DUMP_DATE,
+        mirror="https://dumps.wikimedia.org",
+        partners=["acme_ai", "globex_llm"],  # initech deselected in the run form
+        run_id="manual__test",
+        staging_bucket="staging",
+    )
+    staged = StagedDump(
+        dumpstatus_uri="gs://staging/frwiki/20250801/dump/dumpstatus.json",
+        files=SOURCE_FILES,
+        pages_articles=[SOURCE_FILES[0]["uri"]],
+        index=[],
+        siteinfo_json="",
+    )
+    parsed = ParsedOutput(parsed_uri="", stats={"schema_version": SCHEMA_VERSION}, article_shards=shards)
     inputs = {
-        "run_context": run_context,
-        "staged": {"files": SOURCE_FILES},
-        "parsed": {"article_shards": shards, "stats": {"schema_version": SCHEMA_VERSION}, "parsed_uri": ""},
+        "run_context": run_context.to_xcom(),
+        "staged": staged.to_xcom(),
+        "parsed": parsed.to_xcom(),
         "validation": VALIDATION,
     }
 

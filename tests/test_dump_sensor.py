@@ -14,6 +14,7 @@ from wikidrop_airflow.sensors.dumpstatus import DumpStatusSensor
 from wikidrop_airflow.triggers.dumpstatus import DumpStatusTrigger
 
 from tests.fixtures.dump_mirror import SAMPLE_DUMP_DATE, ServedMirror
+from wikidrop.contracts import RunContext
 from wikidrop.dumps.dumpstatus import REQUIRED_JOBS
 from wikidrop_dev.mirror import with_jobs_in_progress
 
@@ -175,7 +176,9 @@ with DAG("wikidrop_dump_stages_test", schedule=None) as dag:
 """
 
 
-def run_dump_stages_dag(folder: Path, monkeypatch, mirror: str, staging: str, timeout_hours: float):
+def run_dump_stages_dag(
+    folder: Path, monkeypatch, mirror: str, staging: str, timeout_hours: float, gcs_connection: str
+):
     """dag.test() of resolve_run -> wait_for_dump -> stage_dump -> record, in a bundle of its own."""
     import importlib.util
 
@@ -185,7 +188,7 @@ def run_dump_stages_dag(folder: Path, monkeypatch, mirror: str, staging: str, ti
     settings = config.settings.model_copy(
         update={
             "staging_bucket": staging,
-            "staging_conn_id": "wikidrop_gcs_absent",  # -> STORAGE_EMULATOR_HOST
+            "staging_conn_id": gcs_connection,
             "sensor": config.settings.sensor.model_copy(
                 update={"poke_interval_seconds": 1, "timeout_hours": timeout_hours}
             ),
@@ -194,12 +197,15 @@ def run_dump_stages_dag(folder: Path, monkeypatch, mirror: str, staging: str, ti
     spec = {
         "edition": config.edition("frwiki").model_dump(mode="json"),
         "settings": settings.model_dump(mode="json"),
-        "run_context": {
-            "dbname": "frwiki",
-            "language": "fr",
-            "dump_date": SAMPLE_DUMP_DATE,
-            "mirror": mirror,
-        },
+        "run_context": RunContext(
+            dbname="frwiki",
+            language="fr",
+            dump_date=SAMPLE_DUMP_DATE,
+            mirror=mirror,
+            partners=[],
+            run_id="manual__dump-stages-test",
+            staging_bucket=staging,
+        ).to_xcom(),
     }
     folder.mkdir()
     (folder / "spec.json").write_text(json.dumps(spec))
@@ -221,7 +227,7 @@ def run_dump_stages_dag(folder: Path, monkeypatch, mirror: str, staging: str, ti
 
 @pytest.mark.slow
 def test_dag_waits_while_in_progress_then_stages(
-    airflow_db, mirror_server: ServedMirror, gcs_client, make_bucket, tmp_path, monkeypatch
+    airflow_db, mirror_server: ServedMirror, gcs_client, gcs_connection, make_bucket, tmp_path, monkeypatch
 ):
     path, done = mark_in_progress(mirror_server, "namespaces")
     staging = make_bucket("staging")
@@ -238,7 +244,7 @@ def test_dag_waits_while_in_progress_then_stages(
     flipper.start()
     try:
         dag_run, states = run_dump_stages_dag(
-            tmp_path / "dags", monkeypatch, mirror_server.url, staging, 0.05
+            tmp_path / "dags", monkeypatch, mirror_server.url, staging, 0.05, gcs_connection
         )
     finally:
         stop.set()
@@ -255,11 +261,13 @@ def test_dag_waits_while_in_progress_then_stages(
 
 @pytest.mark.slow
 def test_dag_times_out_and_stages_nothing(
-    airflow_db, mirror_server: ServedMirror, gcs_client, make_bucket, tmp_path, monkeypatch
+    airflow_db, mirror_server: ServedMirror, gcs_client, gcs_connection, make_bucket, tmp_path, monkeypatch
 ):
     mark_in_progress(mirror_server)
     staging = make_bucket("staging")
-    dag_run, states = run_dump_stages_dag(tmp_path / "dags", monkeypatch, mirror_server.url, staging, 0.0005)
+    dag_run, states = run_dump_stages_dag(
+        tmp_path / "dags", monkeypatch, mirror_server.url, staging, 0.0005, gcs_connection
+    )
     assert dag_run.state == "failed"
     assert states["wait_for_dump"] == "failed"
     assert states["stage_dump"] == "upstream_failed"

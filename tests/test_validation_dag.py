@@ -15,24 +15,26 @@ import pytest
 
 from tests.test_validation import DUMP_DATE, FR_EDITION, good_records, stats, write_parsed_output
 from wikidrop.config import Settings
-from wikidrop.layout import StagingPartition, report_prefix
+from wikidrop.contracts import RunContext
+from wikidrop.layout import report_prefix
 
 pytestmark = pytest.mark.slow
 
 
-def run_validate_dag(folder: Path, monkeypatch, staging: str, reports: str, parsed: dict[str, Any]):
+def run_validate_dag(
+    folder: Path, monkeypatch, staging: str, reports: str, parsed: dict[str, Any], gcs_connection: str
+):
     """Run the real validate stage between fixed upstream XComs and a stand-in delivery task."""
-    settings = Settings(staging_bucket=staging, reports_bucket=reports, staging_conn_id="wikidrop_gcs_absent")
-    run_context = {
-        "dbname": "frwiki",
-        "language": "fr",
-        "dump_date": DUMP_DATE,
-        "mirror": "http://127.0.0.1:1",
-        "partners": ["acme_ai"],
-        "dry_run": False,
-        "run_id": "manual__validate-test",
-        "staging_uri": StagingPartition(staging, "frwiki", DUMP_DATE).uri,
-    }
+    settings = Settings(staging_bucket=staging, reports_bucket=reports, staging_conn_id=gcs_connection)
+    run_context = RunContext(
+        dbname="frwiki",
+        language="fr",
+        dump_date=DUMP_DATE,
+        mirror="http://127.0.0.1:1",
+        partners=["acme_ai"],
+        run_id="manual__validate-test",
+        staging_bucket=staging,
+    ).to_xcom()
     spec = {
         "edition": FR_EDITION.model_dump(mode="json"),
         "settings": settings.model_dump(mode="json"),
@@ -102,13 +104,15 @@ def blob_exists(gcs_client, bucket: str, name: str) -> bool:
 
 
 def test_good_output_passes_and_reaches_delivery(
-    airflow_db, gcs_client, make_bucket, tmp_path, monkeypatch
+    airflow_db, gcs_client, gcs_connection, make_bucket, tmp_path, monkeypatch
 ) -> None:
     staging, reports = make_bucket("staging"), make_bucket("reports")
     shards = [good_records(start=1), good_records(start=100)]
     parsed = write_parsed_output(gcs_client, staging, shards, stats(articles=24))
 
-    dag_run, states = run_validate_dag(tmp_path / "dags", monkeypatch, staging, reports, parsed)
+    dag_run, states = run_validate_dag(
+        tmp_path / "dags", monkeypatch, staging, reports, parsed, gcs_connection
+    )
 
     assert dag_run.state == "success", states
     assert states[("validate.articles", 0)] == states[("validate.articles", 1)] == "success"
@@ -130,14 +134,16 @@ def test_good_output_passes_and_reaches_delivery(
 
 
 def test_critical_failure_stops_the_run_before_delivery(
-    airflow_db, gcs_client, make_bucket, tmp_path, monkeypatch
+    airflow_db, gcs_client, gcs_connection, make_bucket, tmp_path, monkeypatch
 ) -> None:
     staging, reports = make_bucket("staging"), make_bucket("reports")
     shard = good_records()
     shard[1]["identifier"] = shard[0]["identifier"]
     parsed = write_parsed_output(gcs_client, staging, [shard], stats(articles=len(shard)))
 
-    dag_run, states = run_validate_dag(tmp_path / "dags", monkeypatch, staging, reports, parsed)
+    dag_run, states = run_validate_dag(
+        tmp_path / "dags", monkeypatch, staging, reports, parsed, gcs_connection
+    )
 
     assert dag_run.state == "failed"
     assert states[("validate.articles", 0)] == "success"  # checking succeeded; the data did not
