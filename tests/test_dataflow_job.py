@@ -103,17 +103,20 @@ def test_dry_run_builds_the_dataflow_job_from_the_dags_options(
 
     from beam_jobs.parse_dump import run_job
     from wikidrop.config import load_config
+    from wikidrop.contracts import RunContext, StagedDump
     from wikidrop.layout import StagingPartition
 
     bucket = make_bucket("staging")
     partition = StagingPartition(bucket, "jawiki", DUMP_DATE)
-    staged = {
-        "pages_articles": [f"{partition.dump_uri}/{DUMP.name}"],
-        "index": [f"{partition.dump_uri}/{INDEX.name}"],
-        "siteinfo_json": f"{partition.dump_uri}/jawiki-{DUMP_DATE}-siteinfo-namespaces.json.gz",
-    }
+    staged = StagedDump(
+        dumpstatus_uri=f"{partition.dump_uri}/dumpstatus.json",
+        files=[],
+        pages_articles=[f"{partition.dump_uri}/{DUMP.name}"],
+        index=[f"{partition.dump_uri}/{INDEX.name}"],
+        siteinfo_json=f"{partition.dump_uri}/jawiki-{DUMP_DATE}-siteinfo-namespaces.json.gz",
+    )
     for uri, data in zip(
-        staged["pages_articles"] + staged["index"] + [staged["siteinfo_json"]],
+        staged.pages_articles + staged.index + [staged.siteinfo_json],
         [DUMP.read_bytes(), INDEX.read_bytes(), gzip.compress(SITEINFO.read_bytes())],
         strict=True,
     ):
@@ -132,8 +135,16 @@ def test_dry_run_builds_the_dataflow_job_from_the_dags_options(
     )
     settings = config.settings.model_copy(update={"staging_bucket": bucket, "beam": beam_settings})
     edition = config.edition("jawiki")
-    run_context = {"dbname": "jawiki", "dump_date": DUMP_DATE, "staging_uri": partition.uri}
-    options = dataflow_pipeline_options(edition, settings, run_context, staged)
+    run_context = RunContext(
+        dbname="jawiki",
+        language="ja",
+        dump_date=DUMP_DATE,
+        mirror="https://dumps.wikimedia.org",
+        partners=[],
+        run_id="manual__dataflow-test",
+        staging_bucket=bucket,
+    )
+    options = dataflow_pipeline_options(edition, settings, run_context.to_xcom(), staged.to_xcom())
     argv = ["--runner", DATAFLOW_RUNNER, *options_to_argv(options)]
     argv += ["--job_name", dataflow_job_name(edition), "--dry_run", "True"]
 

@@ -14,7 +14,7 @@ from wikidrop_airflow.sensors.dumpstatus import DumpStatusSensor
 from wikidrop_airflow.triggers.dumpstatus import DumpStatusTrigger
 
 from tests.fixtures.dump_mirror import SAMPLE_DUMP_DATE, ServedMirror
-from wikidrop.contracts import RunContext
+from wikidrop.contracts import RunContext, StagedDump
 from wikidrop.dumps.dumpstatus import REQUIRED_JOBS
 from wikidrop_dev.mirror import with_jobs_in_progress
 
@@ -253,10 +253,12 @@ def test_dag_waits_while_in_progress_then_stages(
     assert dag_run.state == "success", states
     assert states["wait_for_dump"] == states["stage_dump"] == "success"
     assert mirror_server.requests[STATUS_PATH] >= 3  # polled again after the flip
-    staged = json.loads(gcs_client.bucket(staging).blob("staged.json").download_as_bytes())
-    assert staged["dumpstatus_uri"] == f"gs://{staging}/frwiki/{SAMPLE_DUMP_DATE}/dump/dumpstatus.json"
-    assert len(staged["files"]) == 4 and len(staged["pages_articles"]) == 1  # with page_props
-    assert staged["page_props"].endswith("frwiki-20261101-page_props.sql.gz")
+    staged = StagedDump.from_xcom(
+        json.loads(gcs_client.bucket(staging).blob("staged.json").download_as_bytes())
+    )
+    assert staged.dumpstatus_uri == f"gs://{staging}/frwiki/{SAMPLE_DUMP_DATE}/dump/dumpstatus.json"
+    assert len(staged.files) == 4 and len(staged.pages_articles) == 1  # with page_props
+    assert staged.page_props.endswith("frwiki-20261101-page_props.sql.gz")
 
 
 @pytest.mark.slow
