@@ -133,6 +133,7 @@ class SnapshotDrop(StageContract):
     manifest_sha256: str
     record_count: int
     committed: bool
+    committed_at: str  # when its _SUCCESS was written (RFC 3339 UTC): the time its notices carry
     unchanged: bool
     objects: dict[str, int]
 
