@@ -2,8 +2,12 @@
 
 The config checks partner fields against this table when it loads. It is generated rather than
 derived at load time because the DAG file loads the config while Airflow parses it, and importing
-pyarrow there costs ~0.7 s and ~40 MB per parse. After changing the record schema, regenerate it
-with ``python -m wikidrop.record_fields --write`` (tests/test_config.py fails until then).
+pyarrow there costs ~0.7 s and ~40 MB per parse.
+
+After changing the record schema, describe any new field in ``wikidrop/record_docs.py`` and run
+``python -m wikidrop.record_fields --write``: the one command that regenerates everything made from
+the schema, this table and ``docs/record-schema.md`` (tests/test_config.py and
+tests/test_record_docs.py fail until then). ``--check`` only says whether they are current.
 """
 
 from __future__ import annotations
@@ -171,19 +175,48 @@ def generated_table() -> str:
     return "\n".join(lines)
 
 
+def _table_in(text: str) -> str:
+    """The generated table as it stands in this file's ``text``."""
+    return text.partition(BEGIN + "\n")[2].partition("\n" + END)[0]
+
+
 def main(argv: list[str] | None = None) -> int:
+    from wikidrop import record_docs
+
     parser = argparse.ArgumentParser(prog="python -m wikidrop.record_fields", description=__doc__)
-    parser.add_argument("--write", action="store_true", help="rewrite the table in this file")
+    action = parser.add_mutually_exclusive_group()
+    action.add_argument(
+        "--write", action="store_true", help="regenerate this table and docs/record-schema.md"
+    )
+    action.add_argument("--check", action="store_true", help="exit 1 when either is not current")
     args = parser.parse_args(argv)
-    if not args.write:
+    if not (args.write or args.check):
         print(generated_table())
         return 0
+    try:
+        doc = record_docs.render()
+    except record_docs.SchemaDocError as exc:  # a field without a description: say which, write nothing
+        print(exc, file=sys.stderr)
+        return 1
     source = Path(__file__)
     text = source.read_text(encoding="utf-8")
-    head, _, rest = text.partition(BEGIN + "\n")
-    _, _, tail = rest.partition(END)
-    source.write_text(f"{head}{BEGIN}\n{generated_table()}\n{END}{tail}", encoding="utf-8")
-    return 0
+    table = generated_table()
+    stale = []
+    if _table_in(text) != table:
+        stale.append("wikidrop/record_fields.py")
+        if args.write:
+            head, _, rest = text.partition(BEGIN + "\n")
+            source.write_text(f"{head}{BEGIN}\n{table}\n{END}{rest.partition(END)[2]}", encoding="utf-8")
+    if not record_docs.DOC_PATH.exists() or record_docs.DOC_PATH.read_text(encoding="utf-8") != doc:
+        stale.append(record_docs.DOC_NAME)
+        if args.write:
+            record_docs.DOC_PATH.write_text(doc, encoding="utf-8")
+    if args.write:
+        print(f"wrote {', '.join(stale)}" if stale else "up to date")
+        return 0
+    for name in stale:
+        print(f"{name} is stale: run `{record_docs.REGENERATE}`", file=sys.stderr)
+    return 1 if stale else 0
 
 
 if __name__ == "__main__":

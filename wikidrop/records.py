@@ -1,4 +1,4 @@
-"""The article record (DESIGN.md section 4, Wikimedia Enterprise names) and its Parquet schema.
+"""The article and dead-letter records (Wikimedia Enterprise names) and their Arrow schemas.
 
 One record per article page of a dump. The same dicts are written as gzip NDJSON and as Parquet, so
 every nested field has one JSON-friendly shape: lists of structs (never Arrow maps, which read back
@@ -9,7 +9,11 @@ as lists of tuples). Infobox and reference template parameters are therefore ord
 ``image`` (the page's free lead image) come from the wiki's page_props table dump, not from the
 pages: with it (``parse_dump --page-props``) they are filled for every article (``False`` when a
 page is not a disambiguation page, ``None`` when it has no item, description or image); without it
-all four are ``None`` and stats.json's ``page_props`` says so (DESIGN.md: omit, never fake).
+all four are ``None`` and stats.json's ``page_props`` says so (omitted, never faked).
+
+Every field is described in ``docs/record-schema.md``, generated from these schemas and the
+descriptions in ``wikidrop/record_docs.py``: a new field needs a description there, then
+``python -m wikidrop.record_fields --write`` (tests fail until both are done).
 """
 
 from __future__ import annotations
