@@ -52,11 +52,12 @@ import apache_beam as beam
 from apache_beam.io.filebasedsink import FileBasedSink
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions, TestOptions
+from apache_beam.options.pipeline_options import PipelineOptions, TestOptions
 from apache_beam.runners.runner import PipelineResult
 
 from beam_jobs.local_gcs import use_anonymous_gcs_for_emulator
 from beam_jobs.paths import make_local_paths_absolute
+from beam_jobs.runners import pipeline_runner
 from beam_jobs.transforms import ParseArticles, ReadTask, build_stats, open_input, read_page_props_file
 from wikidrop.dumps.export import DumpError, read_siteinfo
 from wikidrop.dumps.multistream import group_ranges, open_index, stream_ranges
@@ -69,7 +70,6 @@ log = logging.getLogger(__name__)
 
 # Compressed bytes per read task: a few hundred multistream streams, ~20-40 MB of XML.
 DEFAULT_WORK_UNIT_BYTES = 4 * 1024 * 1024
-LOCAL_RUNNERS = frozenset({"DirectRunner", "FnApiRunner", "direct"})
 # Options holding local paths or URIs (made absolute before anything is planned or submitted).
 PATH_OPTIONS = ("input", "index", "output", "siteinfo", "page_props")
 
@@ -130,7 +130,7 @@ def run_job(argv: Sequence[str] | None = None) -> ParseRun:
         raise ValueError("parse_dump needs --input PATH_OR_GLOB (repeatable) and --output DIR")
     make_local_paths_absolute(opts, PATH_OPTIONS)
     dry_run = bool(options.view_as(TestOptions).dry_run)
-    runner = _runner(options)
+    runner = pipeline_runner(options)
     if dry_run and not isinstance(runner, str):
         raise ValueError("--dry_run only builds a job for a remote runner (e.g. DataflowRunner)")
     use_anonymous_gcs_for_emulator()
@@ -249,16 +249,6 @@ def write_stats(counts: dict, written_files: list[str], *, path: str, **facts: A
     write_json(path, stats)
     log.info("wrote %s after %d output files: %s", path, len(written_files), stats)
     return stats
-
-
-def _runner(options: PipelineOptions) -> Any:
-    """Beam's FnApiRunner for local runs (the "DirectRunner" name would try Prism, which downloads)."""
-    name = options.view_as(StandardOptions).runner
-    if name is None or name in LOCAL_RUNNERS:
-        from apache_beam.runners.portability.fn_api_runner import FnApiRunner
-
-        return FnApiRunner()
-    return name
 
 
 # -- planning (runs where the job is launched) ----------------------------------------------------

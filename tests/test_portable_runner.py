@@ -6,7 +6,8 @@ processes of their own, started by a worker pool in another working directory, r
 is launched from a working directory of its own with relative paths, as a user would. Its output
 and stats must equal an in-process run of the same job on Beam's default local runner (FnApiRunner),
 its counters must come back through ``result.metrics()``, and both SDK workers must have written
-output. One ``PortableJob`` per Beam job: a new job is one more entry in ``JOBS``.
+output. One ``PortableJob`` per Beam job: a new job is one more entry in ``JOBS``; what a job needs
+besides its input files (an emulator, a bucket) comes from pytest fixtures it names.
 """
 
 from __future__ import annotations
@@ -22,10 +23,10 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-from beam_jobs import parse_dump
+from beam_jobs import deliver_drop, parse_dump
 from tests.conftest import SHARED_DUMPS
 
-pytestmark = [pytest.mark.slow, pytest.mark.realdata]
+pytestmark = pytest.mark.slow
 
 IN_PROCESS = ["--direct_running_mode", "in_memory", "--direct_num_workers", "1"]
 SDK_WORKERS = 2
@@ -41,19 +42,22 @@ class PortableJob:
     PipelineResult); ``args(inputs)`` are its options given (possibly relative) input paths, without
     ``--output``; ``read_output(folder)`` returns its output in a form that does not depend on how
     records were sharded; ``counters(stats)`` the user counters (namespace, name) -> value it must
-    report; ``shards`` the glob of its record shards under the output folder.
+    report; ``shards`` the glob of its record shards under the output folder. ``inputs`` and ``args``
+    also get the values of the pytest fixtures named in ``resources``.
     """
 
     name: str
     run: Callable[[list[str]], Any]
-    inputs: tuple[Path, ...]
-    args: Callable[[list[str]], list[str]]
+    inputs: Callable[[dict[str, Any]], tuple[Path, ...]]
+    args: Callable[[list[str], dict[str, Any]], list[str]]
     read_output: Callable[[Path], Any]
     counters: Callable[[dict], dict[tuple[str, str], int]]
     shards: str
+    resources: tuple[str, ...] = ()
+    realdata: bool = False  # reads ../shared dump samples (skipped in a clone without them)
 
 
-def _parse_args(inputs: list[str]) -> list[str]:
+def _parse_args(inputs: list[str], resources: dict[str, Any]) -> list[str]:
     dump, index = inputs
     return ["--input", dump, "--index", index, "--namespaces", "0"]
 
@@ -92,15 +96,118 @@ def _parse_counters(stats: dict) -> dict[tuple[str, str], int]:
     return expected
 
 
+@dataclass(frozen=True)
+class DeliveryRun:
+    """What the harness compares of a delivery job: the drop's facts (not where or when it landed)."""
+
+    stats: dict[str, Any]
+    result: Any
+
+
+def _run_delivery(argv: list[str]) -> DeliveryRun:
+    """The delivery job with the harness's ``--output OUT``: the partner prefix is named after OUT (so
+    each run gets its own drop), the Drop goes to OUT/drop.json, chunk files to OUT/work."""
+    at = argv.index("--output")
+    output = Path(argv[at + 1]).absolute()
+    output.mkdir(parents=True, exist_ok=True)
+    request = json.loads(Path(argv[argv.index("--request") + 1]).read_text())
+    request["partner"]["prefix"] = f"runs/{output.name}"
+    (output / "request.json").write_text(json.dumps(request))
+    rest = [*argv[:at], *argv[at + 2 :]]
+    rest[rest.index("--request") + 1] = str(output / "request.json")
+    run = deliver_drop.run_job(
+        [*rest, "--result", str(output / "drop.json"), "--workdir", str(output / "work")]
+    )
+    drop = run.drop
+    facts = {
+        "record_count": drop["record_count"],
+        "snapshots": [(s["identifier"], s["manifest_sha256"], s["record_count"]) for s in drop["snapshots"]],
+    }
+    return DeliveryRun(facts, run.result)
+
+
+def _delivery_inputs(resources: dict[str, Any]) -> tuple[Path, ...]:
+    return (resources["delivery_request"],)
+
+
+def _delivery_args(inputs: list[str], resources: dict[str, Any]) -> list[str]:
+    return ["--request", inputs[0], "--partner_endpoint", resources["fake_gcs"]]
+
+
+def _delivery_output(folder: Path) -> dict[str, bytes]:
+    """Every object of the run's drop, by name under the partner prefix (_SUCCESS without its time)."""
+    from wikidrop.gcs import storage_client
+
+    drop = json.loads((folder / "drop.json").read_text())
+    bucket, _, name = drop["manifest_uri"].removeprefix("gs://").partition("/")
+    prefix = name.split("/snapshots/")[0] + "/"
+    out = {}
+    for blob in storage_client(endpoint=os.environ["WIKIDROP_TEST_FAKE_GCS"]).list_blobs(
+        bucket, prefix=prefix
+    ):
+        data = blob.download_as_bytes()
+        if blob.name.endswith("/_SUCCESS"):
+            data = json.dumps({k: v for k, v in json.loads(data).items() if k != "committed_at"}).encode()
+        out[blob.name[len(prefix) :]] = data
+    return out
+
+
+def _delivery_counters(stats: dict) -> dict[tuple[str, str], int]:
+    return {
+        ("wikidrop.delivery", "records_written"): stats["record_count"],
+        ("wikidrop.delivery", "chunks_written"): DELIVERY_CHUNKS,
+    }
+
+
+DELIVERY_RECORDS, DELIVERY_CHUNK_RECORDS = 60, 4
+DELIVERY_CHUNKS = DELIVERY_RECORDS // DELIVERY_CHUNK_RECORDS
+
+
+@pytest.fixture(scope="module")
+def delivery_request(fake_gcs: str, tmp_path_factory: pytest.TempPathFactory, monkeypatch_module) -> Path:
+    """Staged shards of 60 articles (four shards, ids interleaved) and a request to deliver them
+    to a partner bucket in fake-gcs-server, in chunks of 4."""
+    from tests.test_delivery import article, partner, request, write_shards
+    from wikidrop.gcs import storage_client
+
+    monkeypatch_module.setenv("WIKIDROP_TEST_FAKE_GCS", fake_gcs)
+    folder = tmp_path_factory.mktemp("delivery")
+    ids = [(i * 37) % DELIVERY_RECORDS + 1 for i in range(DELIVERY_RECORDS)]
+    shards = write_shards(folder / "articles", [[article(i) for i in ids[k::4]] for k in range(4)])
+    bucket = f"portable-{folder.name.lower().replace('_', '-')}"
+    storage_client(endpoint=fake_gcs).create_bucket(bucket)
+    p = partner(bucket, formats=["ndjson", "parquet"], chunk_records=DELIVERY_CHUNK_RECORDS)
+    path = folder / "request.json"
+    path.write_text(json.dumps(request(p, shards).to_json()))
+    return path
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
+
+
 JOBS = [
     PortableJob(
         "parse_dump",
         parse_dump.run_job,
-        (LTG, LTG_INDEX),
+        lambda resources: (LTG, LTG_INDEX),
         _parse_args,
         _parse_output,
         _parse_counters,
         "articles/part-*",
+        realdata=True,
+    ),
+    PortableJob(
+        "deliver_drop",
+        _run_delivery,
+        _delivery_inputs,
+        _delivery_args,
+        _delivery_output,
+        _delivery_counters,
+        "work/*",
+        resources=("delivery_request", "fake_gcs"),
     ),
 ]
 
@@ -111,14 +218,19 @@ def _counters(result: Any) -> dict[tuple[str, str], int]:
     }
 
 
-@pytest.mark.parametrize("job", JOBS, ids=lambda job: job.name)
+@pytest.mark.parametrize(
+    "job",
+    [pytest.param(job, id=job.name, marks=[pytest.mark.realdata] if job.realdata else []) for job in JOBS],
+)
 def test_two_sdk_workers_on_the_portable_job_api_equal_the_default_runner(
-    job: PortableJob, portable_beam, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    job: PortableJob, portable_beam, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request
 ) -> None:
     from tests.fixtures.beam_portable import FileWriters
 
+    resources = {name: request.getfixturevalue(name) for name in job.resources}
+    inputs = job.inputs(resources)
     local = job.run(
-        [*job.args([str(p) for p in job.inputs]), "--output", str(tmp_path / "local"), *IN_PROCESS]
+        [*job.args([str(p) for p in inputs], resources), "--output", str(tmp_path / "local"), *IN_PROCESS]
     )
 
     # Launched from a folder of its own, with relative paths: the workers run in the pool's folder.
@@ -126,10 +238,15 @@ def test_two_sdk_workers_on_the_portable_job_api_equal_the_default_runner(
     launcher.mkdir()
     monkeypatch.chdir(launcher)
     assert Path(portable_beam.workdir).resolve() != launcher.resolve()
-    relative_inputs = [os.path.relpath(p, launcher) for p in job.inputs]
+    relative_inputs = [os.path.relpath(p, launcher) for p in inputs]
     with FileWriters(portable_beam, launcher / "out") as writers:
         portable = job.run(
-            [*job.args(relative_inputs), "--output", "out", *portable_beam.pipeline_args(SDK_WORKERS)]
+            [
+                *job.args(relative_inputs, resources),
+                "--output",
+                "out",
+                *portable_beam.pipeline_args(SDK_WORKERS),
+            ]
         )
 
     assert str(portable.result.state) in {"DONE", "PipelineState.DONE"}

@@ -107,9 +107,7 @@ def commit_drop(
     put(MANIFEST, manifest_bytes, manifest_digest)
     put(SHA256SUMS, sums, FileDigest.of_bytes(sums))
     _remove_strays(bucket, paths, {path for _, path in files} | {SHA256SUMS})
-    committed_at = rfc3339(datetime.now(UTC))
-    success = success_document(manifest_digest.sha256, written.record_count, committed_at)
-    bucket.put(paths.success, success, FileDigest.of_bytes(success))
+    committed_at = _commit(bucket, paths, manifest_digest.sha256, written.record_count)
     log.info(
         "committed %s: %d records, %d chunks (objects %s)",
         bucket.uri(paths.dir),
@@ -127,6 +125,21 @@ def commit_drop(
         committed_at=committed_at,
         objects={outcome: objects[outcome] for outcome in PUT_OUTCOMES},
     )
+
+
+def _commit(bucket: PartnerBucket, paths: DropPaths, manifest_sha256: str, record_count: int) -> str:
+    """Write ``_SUCCESS`` (create-only) and return the commit time it records.
+
+    A commit step run twice (a retried worker) finds its own ``_SUCCESS`` (same manifest) and keeps
+    it, commit time included; a ``_SUCCESS`` for another manifest is a conflict.
+    """
+    existing = bucket.read_bytes(paths.success)
+    if existing is not None and json.loads(existing).get("manifest_sha256") == manifest_sha256:
+        return json.loads(existing).get("committed_at") or rfc3339(bucket.get(paths.success).time_created)
+    committed_at = rfc3339(datetime.now(UTC))
+    success = success_document(manifest_sha256, record_count, committed_at)
+    bucket.put(paths.success, success, FileDigest.of_bytes(success))
+    return committed_at
 
 
 def _remove_strays(bucket: PartnerBucket, paths: DropPaths, expected: set[str]) -> None:

@@ -21,7 +21,7 @@ import os
 import tempfile
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,7 @@ from wikidrop.delivery.formats import FORMATS
 from wikidrop.delivery.projection import RecordShape
 from wikidrop.delivery.shards import shard_schema, sorted_articles
 from wikidrop.gzip_files import ReproducibleGzip
-from wikidrop.layout import PAGE_IDS, SNAPSHOT, DropKind, DropPaths
+from wikidrop.layout import DROP_KINDS, PAGE_IDS, SNAPSHOT, DropKind, DropPaths
 from wikidrop.progress import Progress
 
 log = logging.getLogger(__name__)
@@ -60,6 +60,28 @@ class DeliveryRequest:
     def paths(self, namespace: int) -> DropPaths:
         return DropPaths.of(self.kind, self.dump_date, self.dbname, namespace)
 
+    def to_json(self) -> dict[str, Any]:
+        """A JSON document of the request (what the Beam job is launched with)."""
+        return {
+            **{f.name: getattr(self, f.name) for f in fields(self)},
+            "partner": self.partner.model_dump(mode="json"),
+            "namespaces": list(self.namespaces),
+            "article_shards": list(self.article_shards),
+            "source_files": [dict(f) for f in self.source_files],
+            "validation": dict(self.validation),
+            "kind": self.kind.name,
+        }
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> DeliveryRequest:
+        return cls(
+            **{
+                **doc,
+                "partner": PartnerConfig.model_validate(doc["partner"]),
+                "kind": DROP_KINDS[doc["kind"]],
+            }
+        )
+
 
 def drop_summary(request: DeliveryRequest, drops: Sequence[DropResult]) -> dict[str, Any]:
     """The Drop XCom (docs/architecture.md): the edition's drop for one partner.
@@ -80,16 +102,23 @@ def drop_summary(request: DeliveryRequest, drops: Sequence[DropResult]) -> dict[
     }
 
 
-def deliver(
-    request: DeliveryRequest,
-    bucket: PartnerBucket,
-    staging_client: Any | None = None,
-    workdir: str | os.PathLike[str] | None = None,
-) -> dict[str, Any]:
-    """Build and commit the partner's drops of one edition; returns the Drop dict.
+@dataclass(frozen=True)
+class DeliveryPlan:
+    """What a delivery run has to do: the namespaces whose drops it builds (``todo``) and the drops
+    already committed that it leaves alone (``done``)."""
 
-    Committed drops are left as they are (the call is a no-op) unless ``request.force``.
-    """
+    request: DeliveryRequest
+    todo: tuple[int, ...]
+    done: Mapping[int, DropResult]
+
+    def shape(self, staged_schema: Any) -> tuple[RecordShape, dict[str, Any]]:
+        """The partner's record shape over the staged schema, and each format's record schema."""
+        shape = RecordShape.build(self.request.partner, self.todo, staged_schema)
+        return shape, {fmt: FORMATS[fmt].record_schema(shape) for fmt in self.request.partner.formats}
+
+
+def plan_delivery(request: DeliveryRequest, bucket: PartnerBucket) -> DeliveryPlan:
+    """Check the request, find what is committed, and withdraw what a forced run rebuilds."""
     if request.validation.get("success") is False:
         raise DeliveryError(
             f"{request.dbname} {request.dump_date}: validation failed; nothing is delivered to {request.partner.id}"
@@ -97,8 +126,8 @@ def deliver(
     if not request.article_shards:
         raise DeliveryError(f"{request.dbname} {request.dump_date}: no article shards to deliver")
     namespaces = sorted(set(request.namespaces))
-    done = {ns: committed_drop(bucket, request.paths(ns), ns) for ns in namespaces}
-    todo = [ns for ns in namespaces if request.force or done[ns] is None]
+    committed = {ns: committed_drop(bucket, request.paths(ns), ns) for ns in namespaces}
+    todo = tuple(ns for ns in namespaces if request.force or committed[ns] is None)
     if not todo:
         log.info(
             "%s: every %s is already committed; only %s is brought up to date",
@@ -106,16 +135,30 @@ def deliver(
             request.kind.name,
             request.kind.latest,
         )
-        return _finish(bucket, request, done)
     for ns in todo:
-        if done[ns] is not None:
+        if committed[ns] is not None:
             withdraw(bucket, request.paths(ns))
+    done = {ns: drop for ns, drop in committed.items() if ns not in todo and drop is not None}
+    return DeliveryPlan(request, todo, done)
 
+
+def deliver(
+    request: DeliveryRequest,
+    bucket: PartnerBucket,
+    staging_client: Any | None = None,
+    workdir: str | os.PathLike[str] | None = None,
+) -> dict[str, Any]:
+    """Build and commit the partner's drops of one edition in this process; returns the Drop dict.
+
+    Committed drops are left as they are (the call is a no-op) unless ``request.force``. The Beam
+    job ``beam_jobs.deliver_drop`` builds the same drops, byte for byte, on several workers.
+    """
+    plan = plan_delivery(request, bucket)
+    if not plan.todo:
+        return finish_delivery(bucket, plan, {})
     with tempfile.TemporaryDirectory(prefix="wikidrop-deliver-", dir=workdir) as tmp:
         tmpdir = Path(tmp)
-        schema = shard_schema(request.article_shards[0], staging_client)
-        shape = RecordShape.build(request.partner, todo, schema)
-        schemas = {fmt: FORMATS[fmt].record_schema(shape) for fmt in request.partner.formats}
+        shape, schemas = plan.shape(shard_schema(request.article_shards[0], staging_client))
         excluded: Counter[tuple[int, str]] = Counter()
         who = f"{request.partner.id} {request.dbname} {request.dump_date}"
         reading = Progress(log, f"{who}: read", request.article_count)
@@ -127,7 +170,7 @@ def deliver(
         groups = itertools.groupby(records, key=lambda r: r["namespace"]["identifier"])
         group = next(groups, None)
         written: dict[int, WrittenChunks] = {}
-        for ns in todo:
+        for ns in plan.todo:
             ns_records: Iterator[dict[str, Any]] = iter(())
             if group is not None and group[0] == ns:
                 ns_records = group[1]
@@ -139,21 +182,35 @@ def deliver(
             )
             if group is not None and group[0] == ns:
                 group = next(groups, None)
-        results = {}
-        for ns in todo:
-            ns_excluded = {reason: n for (in_ns, reason), n in sorted(excluded.items()) if in_ns == ns}
-            ns_dir = tmpdir / request.paths(ns).identifier
-            results[ns] = commit_drop(bucket, request, ns, shape, written[ns], ns_excluded, ns_dir)
-    return _finish(bucket, request, {**done, **results})
+        return commit_drops(bucket, plan, shape, written, excluded, tmpdir)
 
 
-def _finish(
-    bucket: PartnerBucket, request: DeliveryRequest, drops: Mapping[int, DropResult]
+def commit_drops(
+    bucket: PartnerBucket,
+    plan: DeliveryPlan,
+    shape: RecordShape,
+    written: Mapping[int, WrittenChunks],
+    excluded: Mapping[tuple[int, str], int],
+    workdir: Path,
+) -> dict[str, Any]:
+    """Once every chunk is in: commit each namespace's drop, then ``finish_delivery``."""
+    results = {}
+    for ns in plan.todo:
+        ns_excluded = {reason: n for (in_ns, reason), n in sorted(excluded.items()) if in_ns == ns}
+        ns_dir = workdir / plan.request.paths(ns).identifier
+        ns_dir.mkdir(parents=True, exist_ok=True)
+        results[ns] = commit_drop(bucket, plan.request, ns, shape, written[ns], ns_excluded, ns_dir)
+    return finish_delivery(bucket, plan, results)
+
+
+def finish_delivery(
+    bucket: PartnerBucket, plan: DeliveryPlan, committed: Mapping[int, DropResult]
 ) -> dict[str, Any]:
     """Point latest.json at every committed drop (again: a crash may have come before), then summarise."""
+    drops = {**plan.done, **committed}
     for ns, drop in sorted(drops.items()):
-        update_latest(bucket, request.paths(ns), drop)
-    return drop_summary(request, [drop for _, drop in sorted(drops.items())])
+        update_latest(bucket, plan.request.paths(ns), drop)
+    return drop_summary(plan.request, [drop for _, drop in sorted(drops.items())])
 
 
 def _write_chunks(

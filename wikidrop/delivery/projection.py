@@ -69,6 +69,17 @@ class RecordShape:
             page_props_source=page_props,
         )
 
+    @property
+    def filter_columns(self) -> tuple[str, ...]:
+        """The columns ``exclusion`` and the (namespace, page id) order need: what a pass over the
+        staged shards reads to plan chunks without reading whole records."""
+        needed = {"identifier", "namespace"}
+        if self.partner.filters.min_text_length:
+            needed.add("text")
+        if self.partner.filters.exclude_disambiguation:
+            needed.add("is_disambiguation")
+        return tuple(name for name in self.read_columns if name in needed)
+
     def exclusion(self, record: Mapping[str, Any]) -> str | None:
         """Why the partner's filters leave this record out (a filter name), or None to deliver it."""
         filters = self.partner.filters

@@ -7,7 +7,7 @@ Shards are Parquet files, local or ``gs://`` (downloaded one at a time into the 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +50,39 @@ def shard_schema(uri: str, staging_client: Any | None) -> Any:
         raise DeliveryError(f"{uri}: cannot read articles shard: {exc}") from exc
 
 
+def partner_records(
+    source: Any,
+    uri: str,
+    shape: RecordShape,
+    excluded: Counter[tuple[int, str]],
+    columns: Sequence[str] | None = None,
+    progress: Progress | None = None,
+) -> Iterator[dict[str, Any]]:
+    """The records of one shard (a local path or an open binary file) that pass the partner's filters.
+
+    ``columns`` defaults to what the partner receives; records left out are counted in ``excluded``
+    per (namespace, filter). An unreadable shard or a record without page id is a DeliveryError.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(source)
+        for batch in pf.iter_batches(batch_size=2048, columns=list(columns or shape.read_columns)):
+            if progress is not None:
+                progress.advance(batch.num_rows)
+            for record in batch.to_pylist():
+                if record["identifier"] is None:
+                    raise DeliveryError(f"{uri}: an article without identifier ({record.get('name')!r})")
+                reason = shape.exclusion(record)
+                if reason is None:
+                    yield record
+                else:
+                    excluded[record["namespace"]["identifier"], reason] += 1
+    except (OSError, pa.ArrowException) as exc:
+        raise DeliveryError(f"{uri}: cannot read articles shard: {exc}") from exc
+
+
 def sorted_articles(
     shards: Sequence[str],
     shape: RecordShape,
@@ -64,35 +97,27 @@ def sorted_articles(
     Every shard is read (and ``progress`` advanced per record read) before this returns; records the
     filters leave out are counted in ``excluded`` per (namespace, filter).
     """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
+    excluded = Counter() if excluded is None else excluded
     sorter = ExternalSort(workdir / "runs")
     sorter.workdir.mkdir(exist_ok=True)
     for uri in shards:
         local = open_shard(uri, staging_client, workdir)
         try:
-            pf = pq.ParquetFile(local)
-            for batch in pf.iter_batches(batch_size=2048, columns=list(shape.read_columns)):
-                if progress is not None:
-                    progress.advance(batch.num_rows)
-                for record in batch.to_pylist():
-                    if record["identifier"] is None:
-                        raise DeliveryError(f"{uri}: an article without identifier ({record.get('name')!r})")
-                    reason = shape.exclusion(record)
-                    if reason is None:
-                        sorter.add((record["namespace"]["identifier"], record["identifier"]), record)
-                    elif excluded is not None:
-                        excluded[record["namespace"]["identifier"], reason] += 1
-        except (OSError, pa.ArrowException) as exc:
-            raise DeliveryError(f"{uri}: cannot read articles shard: {exc}") from exc
+            for record in partner_records(local, uri, shape, excluded, progress=progress):
+                sorter.add(record_key(record), record)
         finally:
             if local.parent == workdir:
                 local.unlink()
-    return sorter.count, _unique(sorter.sorted())
+    return sorter.count, unique_in_order(sorter.sorted())
 
 
-def _unique(pairs: Iterator[tuple[tuple[int, int], dict[str, Any]]]) -> Iterator[dict[str, Any]]:
+def record_key(record: Mapping[str, Any]) -> tuple[int, int]:
+    """Drops are ordered by (namespace, page id)."""
+    return record["namespace"]["identifier"], record["identifier"]
+
+
+def unique_in_order(pairs: Iterator[tuple[tuple[int, int], dict[str, Any]]]) -> Iterator[dict[str, Any]]:
+    """The records of ``(key, record)`` pairs in key order; a key met twice is a DeliveryError."""
     previous = None
     for key, record in pairs:
         if key == previous:
