@@ -36,6 +36,7 @@ class ExternalTool:
 EXTERNAL_TOOLS = {
     "docker-compose": ExternalTool(("docker-compose",), "apt-get install docker-compose", True),
     "chromium": ExternalTool(("chromium",), "apt-get install chromium", True),
+    "redis-server": ExternalTool(("redis-server",), "apt-get install redis-server", True),
     "gcloud Pub/Sub emulator": ExternalTool(
         ("gcloud", "java"), "Google Cloud SDK with the pubsub-emulator component", False
     ),
@@ -58,6 +59,9 @@ pytest_plugins = [
     "tests.fixtures.fake_gcs",
     "tests.fixtures.webhook_receiver",
     "tests.fixtures.beam_portable",
+    "tests.fixtures.e2e_config",
+    "tests.fixtures.redis_server",
+    "tests.fixtures.airflow_celery",
 ]
 
 

@@ -36,7 +36,10 @@ AIRFLOW_SERVICES = {
     "airflow-dag-processor",
     "airflow-triggerer",
     "airflow-init",
+    "airflow-worker",
 }
+# The CeleryExecutor variant: its services' profile, and the variable that switches the executor.
+CELERY_VARIANT = {"COMPOSE_PROFILES": "celery", "AIRFLOW_EXECUTOR": "CeleryExecutor"}
 
 
 @pytest.fixture(scope="module")
@@ -73,10 +76,13 @@ def test_a_typo_fails_the_schema_check(compose: dict, where: tuple[str, ...], ty
     assert schema_errors(broken), f"{'.'.join(where)}.{typo[1]} was accepted"
 
 
-def compose_config(compose_file: Path, env_file: Path, *args: str) -> subprocess.CompletedProcess:
-    """``docker-compose config`` with only ``env_file`` as the source of variables (not the caller's env)."""
+def compose_config(
+    compose_file: Path, env_file: Path, *args: str, variables: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """``docker-compose config`` with only ``env_file`` (and ``variables``) as the source of variables."""
     binary = require_tool("docker-compose")
-    environ = {k: v for k, v in os.environ.items() if k not in REQUIRED_SECRETS}
+    environ = {k: v for k, v in os.environ.items() if k not in REQUIRED_SECRETS and k not in CELERY_VARIANT}
+    environ |= variables or {}
     return subprocess.run(
         [binary, "-f", str(compose_file), "--env-file", str(env_file), "config", *args],
         capture_output=True,
@@ -148,7 +154,7 @@ def test_compose_env_is_private_fresh_and_never_overwritten(tmp_path: Path) -> N
 
 def test_production_shaped_services(compose: dict) -> None:
     services = compose["services"]
-    assert set(services) == AIRFLOW_SERVICES | {"postgres", "fake-gcs-server"}
+    assert set(services) == AIRFLOW_SERVICES | {"postgres", "fake-gcs-server", "redis"}
     assert services["fake-gcs-server"]["image"].startswith("fsouza/fake-gcs-server")
     for name in AIRFLOW_SERVICES:
         service = services[name]
@@ -164,6 +170,39 @@ def test_production_shaped_services(compose: dict) -> None:
     for service in services.values():
         for port in service.get("ports", []):
             assert port.startswith("127.0.0.1:"), port
+
+
+def test_celery_variant_is_one_profile_and_one_variable(compose: dict, env_file: Path) -> None:
+    """Redis and airflow-worker start only in the ``celery`` profile; AIRFLOW_EXECUTOR switches every
+    Airflow service to the CeleryExecutor on that Redis, as in Airflow's official compose file."""
+    services = compose["services"]
+    assert {name for name, s in services.items() if "celery" in s.get("profiles", [])} == {
+        "redis",
+        "airflow-worker",
+    }
+    assert all(s.get("profiles") in (None, ["celery"]) for s in services.values())
+
+    def rendered(variables: dict[str, str] | None) -> dict:
+        done = compose_config(COMPOSE, env_file, variables=variables)
+        assert done.returncode == 0, done.stderr
+        return yaml.safe_load(done.stdout)["services"]
+
+    local, celery = rendered(None), rendered(CELERY_VARIANT)
+    assert {local[name]["environment"]["AIRFLOW__CORE__EXECUTOR"] for name in AIRFLOW_SERVICES} == {
+        "LocalExecutor"
+    }
+    for name in AIRFLOW_SERVICES:
+        env = celery[name]["environment"]
+        assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor", name
+        assert env["AIRFLOW__CELERY__BROKER_URL"] == "redis://:@redis:6379/0", name
+        assert env["AIRFLOW__CELERY__RESULT_BACKEND"].startswith("db+postgresql://"), name
+    worker = celery["airflow-worker"]
+    assert worker["command"] == ["celery", "worker"] or worker["command"] == "celery worker"
+    assert worker["depends_on"]["redis"]["condition"] == "service_healthy"
+    assert worker["depends_on"]["airflow-apiserver"]["condition"] == "service_healthy"
+    assert "inspect ping" in " ".join(worker["healthcheck"]["test"])
+    assert celery["redis"]["healthcheck"]["test"] == ["CMD", "redis-cli", "ping"]
+    assert "ports" not in celery["redis"]  # reachable by the services only
 
 
 def test_connections_cover_the_config(compose: dict) -> None:

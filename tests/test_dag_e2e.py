@@ -4,61 +4,17 @@ Real parts only, all on 127.0.0.1: the sample mirror (``dump_mirror``), gcp-stor
 migrated SQLite Airflow DB, the Beam job on the local runner, Great Expectations, and a webhook
 receiver verifying the notices' signatures. Each test uses its own buckets through a config file
 of its own (``$WIKIDROP_CONFIG``), which is also what the DAG file builds from; they share the
-staging bucket, where each (edition, dump date) partition is rewritten by every run.
+staging bucket, where each (edition, dump date) partition is rewritten by every run
+(``e2e_config``, tests/fixtures/e2e_config.py).
 """
 
 from __future__ import annotations
 
-import base64
-import contextlib
 import json
-import uuid
-from pathlib import Path
 
 import pytest
-import yaml
 
-from tests.conftest import PROJECT_ROOT
 from tests.fixtures.dump_mirror import SAMPLE_DUMP_DATE, SAMPLE_EDITIONS
-
-SECRET = "whsec_" + base64.b64encode(b"wikidrop-e2e-test-signing-key-00").decode()
-
-
-@pytest.fixture
-def e2e_config(tmp_path: Path, gcs_emulator: str, gcs_client, webhook_receiver, monkeypatch):
-    """The project config with this test's own buckets and webhook receiver; connections in env."""
-
-    from google.api_core.exceptions import Conflict
-
-    from wikidrop.config import load_config
-
-    suffix = uuid.uuid4().hex[:8]
-    raw = yaml.safe_load((PROJECT_ROOT / "config" / "wikidrop.yaml").read_text())
-    # The staging bucket keeps its configured name: it is part of the edition's Asset URI, which
-    # Airflow pins to the Asset's name once registered in the session's DB.
-    raw["settings"]["reports_bucket"] = f"reports-{suffix}"
-    receiver = webhook_receiver(SECRET)
-    for partner in raw["partners"]:
-        partner["bucket"] = f"{partner['bucket']}-{suffix}"
-        if "webhook" in partner.get("notices", {}):
-            partner["notices"]["webhook"]["url"] = receiver.url
-    path = tmp_path / "wikidrop.yaml"
-    path.write_text(yaml.safe_dump(raw, allow_unicode=True))
-    monkeypatch.setenv("WIKIDROP_CONFIG", str(path))
-    config = load_config(path)
-
-    gcs_conn = json.dumps({"conn_type": "google_cloud_platform", "extra": {"endpoint": gcs_emulator}})
-    for conn_id in {config.settings.staging_conn_id, *(p.gcs_conn_id for p in config.partners)}:
-        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", gcs_conn)
-    for partner in config.partners:
-        if partner.notices.webhook:
-            conn = json.dumps({"conn_type": "generic", "password": SECRET})
-            monkeypatch.setenv(f"AIRFLOW_CONN_{partner.notices.webhook.secret_conn_id.upper()}", conn)
-    with contextlib.suppress(Conflict):  # created by an earlier test of the session
-        gcs_client.create_bucket(config.settings.staging_bucket)
-    for bucket in [config.settings.reports_bucket, *(p.bucket for p in config.partners)]:
-        gcs_client.create_bucket(bucket)
-    return config, receiver
 
 
 def _run(config, dbname: str, conf: dict):
