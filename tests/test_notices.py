@@ -23,6 +23,7 @@ from wikidrop.delivery.notices import (
     InvalidSignature,
     NoticeError,
     SmtpSettings,
+    event_body,
     send_email,
     send_webhook,
     sign,
@@ -46,11 +47,12 @@ SNAPSHOT = {
     "manifest_uri": DROP["manifest_uri"],
     "manifest_sha256": DROP["manifest_sha256"],
     "record_count": 10,
+    "committed_at": "2026-11-23T12:00:00Z",
 }
 
 
 def event() -> dict:
-    return snapshot_event(DROP, SNAPSHOT, now=datetime(2026, 11, 23, 12, 0, tzinfo=UTC))
+    return snapshot_event(DROP, SNAPSHOT)
 
 
 def test_signature_matches_the_standard_webhooks_reference_vector() -> None:
@@ -92,6 +94,7 @@ def test_cloud_event_shape_and_stable_id() -> None:
         "record_count": 10,
     }
     assert snapshot_event(DROP, SNAPSHOT)["id"] == e["id"]  # same drop, same id, whenever it is sent
+    assert e["time"] == SNAPSHOT["committed_at"]  # when the snapshot was committed, not when sent
     assert snapshot_event(DROP, {**SNAPSHOT, "manifest_sha256": "cd" * 32})["id"] != e["id"]
 
 
@@ -289,3 +292,23 @@ def test_send_notices_reads_channels_from_connections(webhook_receiver, monkeypa
         ConnectionNotDefined, match="'acme_webhook' \\(acme_ai webhook secret\\) is not defined"
     ):
         PartnerNoticeHook(partner).get_credentials()
+
+
+def test_a_resent_notice_is_byte_identical(monkeypatch) -> None:
+    """A retry or a rerun re-sends the same bytes: same id, and time is the commit time."""
+    import wikidrop.delivery.notices as notices
+
+    first = event_body(snapshot_event(DROP, SNAPSHOT))
+
+    class Later(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime(2027, 1, 1, tzinfo=UTC)
+
+    monkeypatch.setattr(notices, "datetime", Later, raising=False)  # the clock, if it read one
+    assert event_body(snapshot_event(DROP, SNAPSHOT)) == first
+
+
+def test_a_batch_notice_has_its_own_type() -> None:
+    batch = snapshot_event({**DROP, "kind": "batch"}, SNAPSHOT)
+    assert batch["type"] == "org.wikidrop.batch.published" != event()["type"]

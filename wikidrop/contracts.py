@@ -13,7 +13,7 @@ rejects a missing or unknown key, so a stage and its consumer cannot drift apart
 
 from __future__ import annotations
 
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict
 
@@ -147,6 +147,7 @@ class Drop(StageContract):
     partner: str
     dbname: str
     dump_date: str
+    kind: Literal["snapshot", "batch"] = "snapshot"  # wikidrop.layout.DROP_KINDS: folder, notice type
     manifest_uri: str
     manifest_sha256: str
     record_count: int

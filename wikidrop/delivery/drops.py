@@ -94,6 +94,7 @@ def drop_summary(request: DeliveryRequest, drops: Sequence[DropResult]) -> dict[
         "partner": request.partner.id,
         "dbname": request.dbname,
         "dump_date": request.dump_date,
+        "kind": request.kind.name,
         "manifest_uri": first.manifest_uri,
         "manifest_sha256": first.manifest_sha256,
         "record_count": sum(d.record_count for d in drops),

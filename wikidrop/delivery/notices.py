@@ -25,7 +25,6 @@ import urllib.request
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +33,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-EVENT_TYPE = "org.wikidrop.snapshot.published"
+# CloudEvents type per drop kind (wikidrop.layout.DROP_KINDS): partners route on it.
+EVENT_TYPES = {"snapshot": "org.wikidrop.snapshot.published", "batch": "org.wikidrop.batch.published"}
+EVENT_TYPE = EVENT_TYPES["snapshot"]
 EVENT_SOURCE = "urn:wikidrop:delivery"
 SECRET_PREFIX = "whsec_"
 SIGNATURE_VERSION = "v1"
@@ -59,20 +60,21 @@ def event_id(partner: str, identifier: str, dump_date: str, manifest_sha256: str
     return f"msg_{uuid.uuid5(_EVENT_ID_NAMESPACE, key).hex}"
 
 
-def snapshot_event(
-    drop: Mapping[str, Any], snapshot: Mapping[str, Any], now: datetime | None = None
-) -> dict[str, Any]:
-    """The CloudEvents 1.0 notice of one committed snapshot of a Drop (docs/architecture.md)."""
-    time_ = (now or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+def snapshot_event(drop: Mapping[str, Any], snapshot: Mapping[str, Any]) -> dict[str, Any]:
+    """The CloudEvents 1.0 notice of one committed drop of a Drop (docs/architecture.md).
+
+    Byte-identical every time it is built for the same drop: ``id`` from the drop's identity and
+    manifest, ``time`` the drop's commit time (recorded in its ``_SUCCESS``), never the sending time.
+    """
     return {
         "specversion": "1.0",
         "id": event_id(
             drop["partner"], snapshot["identifier"], drop["dump_date"], snapshot["manifest_sha256"]
         ),
         "source": EVENT_SOURCE,
-        "type": EVENT_TYPE,
+        "type": EVENT_TYPES[drop.get("kind", "snapshot")],
         "subject": f"{snapshot['identifier']}/{drop['dump_date']}",
-        "time": time_,
+        "time": snapshot["committed_at"],
         "datacontenttype": "application/json",
         "data": {
             "partner": drop["partner"],
