@@ -11,12 +11,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from tests.test_validation import DUMP_DATE, FR_EDITION, good_records, stats, write_parsed_output
 from wikidrop.config import Settings
 from wikidrop.contracts import RunContext
-from wikidrop.layout import report_prefix
+from wikidrop.layout import report_prefix, run_summary_name
+from wikidrop.quality.run_summary import RunSummary
 
 pytestmark = pytest.mark.slow
 
@@ -131,6 +133,31 @@ def test_good_output_passes_and_reaches_delivery(
     assert summary["report_uri"] == f"gs://{reports}/{prefix}/index.html"
     assert blob_exists(gcs_client, reports, f"{prefix}/index.html")
     assert blob_exists(gcs_client, reports, f"{prefix}/static/vendor/bootstrap-4.3.1/bootstrap.min.css")
+    # for analysts: the run's summary in the reports index, with the metrics its trends plot
+    run = RunSummary.model_validate_json(
+        gcs_client.bucket(reports)
+        .blob(run_summary_name("frwiki", "manual__validate-test"))
+        .download_as_bytes()
+    )
+    assert (run.kind, run.success, run.dump_date, run.run_dir) == (
+        "snapshot",
+        True,
+        DUMP_DATE,
+        prefix.split("/")[-1],
+    )
+    texts = [len(r["text"]) for shard in shards for r in shard]
+    assert run.metrics.articles == 24 and run.metrics.dead_letter_ratio == 0.0
+    assert run.metrics.text_chars_median == pytest.approx(
+        float(np.quantile(texts, 0.5, method="lower")), rel=0.005
+    )
+    assert run.metrics.infobox_coverage == 0.0 and run.metrics.table_coverage is None
+    assert run.thresholds["max_dead_letter_ratio"] == FR_EDITION.thresholds.max_dead_letter_ratio
+    assert run.skipped and "article_drop_vs_previous" in run.skipped[0]
+    details = json.loads(gcs_client.bucket(reports).blob(f"{prefix}/drilldown.json").download_as_bytes())
+    assert (
+        details["dead_letters"]["total"] == 0
+        and details["failed_expectations"][0]["column"] == "dump_count_source"
+    )
 
 
 def test_critical_failure_stops_the_run_before_delivery(
@@ -158,5 +185,14 @@ def test_critical_failure_stops_the_run_before_delivery(
         ("expect_column_values_to_be_unique", "identifier"),
         ("expect_column_values_to_be_between", "duplicate_identifiers_across_shards"),
     ]
-    # the analysts' report is published even (above all) when the run fails
+    # the analysts' report is published even (above all) when the run fails, with its drill-down
     assert blob_exists(gcs_client, reports, summary["report_uri"].split("/", 3)[3])
+    prefix = report_prefix("frwiki", DUMP_DATE, "manual__validate-test")
+    details = json.loads(gcs_client.bucket(reports).blob(f"{prefix}/drilldown.json").download_as_bytes())
+    [unique] = [
+        f for f in details["failed_expectations"] if f["expectation"] == "expect_column_values_to_be_unique"
+    ]
+    assert {(r["key"]["identifier"], r["key"]["name"]) for r in unique["rows"]} == {
+        (shard[0]["identifier"], shard[0]["name"]),
+        (shard[1]["identifier"], shard[1]["name"]),
+    }

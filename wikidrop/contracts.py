@@ -117,6 +117,9 @@ class ValidationSummary(StageContract):
     warnings: list[ValidationFailure]
     skipped: list[SkippedExpectation] = []
     counts: dict[str, Any]
+    # quality numbers of the run (wikidrop.quality.run_summary.QualityMetrics) and the edition's thresholds
+    metrics: dict[str, Any] = {}
+    thresholds: dict[str, float] = {}
     dbname: str
     dump_date: str
     run_id: str

@@ -7,7 +7,8 @@
     gs://<staging>/<dbname>/<date>/validation/summary.json
     gs://<staging>/<dbname>/<date>/validation/results/<batch>.json
     gs://<reports>/<dbname>/<date>/<run id>/index.html    (Great Expectations Data Docs)
-    gs://<reports>/<dbname>/_runs/<run id>.json           (reports index: one entry per validated run)
+    gs://<reports>/<dbname>/<date>/<run id>/drilldown.json  (dead letters, sample failing rows)
+    gs://<reports>/<dbname>/_runs/<run id>.json           (reports index: one RunSummary per validated run)
 
 A partner's area, ``gs://<partner bucket>/<partner prefix>/``, holds drops of two kinds, each named
 as Wikimedia Enterprise names its snapshots (``<dbname>_namespace_<ns>``)::
@@ -30,6 +31,7 @@ from dataclasses import dataclass
 
 DUMP_DATE_RE = re.compile(r"^\d{8}$")
 RUNS_INDEX_DIR = "_runs"
+DRILLDOWN_FILE = "drilldown.json"
 
 
 @dataclass(frozen=True)
@@ -106,14 +108,19 @@ def report_site_prefix(dbname: str, dump_date: str, run_dir: str) -> str:
     return f"{edition_prefix(dbname)}{dump_date}/{run_dir}"
 
 
+def drilldown_name(dbname: str, dump_date: str, run_dir: str) -> str:
+    """A run's drill-down (dead letters, sample failing rows), beside its Data Docs site."""
+    return f"{report_site_prefix(dbname, dump_date, run_dir)}/{DRILLDOWN_FILE}"
+
+
 def runs_index_prefix(dbname: str) -> str:
-    """Prefix of an edition's reports index: one small entry per validated run, for the UI's listing
-    and per-run link (so the UI never walks every report file of an edition)."""
+    """Prefix of an edition's reports index: one RunSummary per validated run, for the UI's listing,
+    trends and per-run link (so the UI never walks every report file of an edition)."""
     return f"{edition_prefix(dbname)}{RUNS_INDEX_DIR}/"
 
 
-def run_pointer_name(dbname: str, run_id: str) -> str:
-    """Object name of a run's entry in the reports index (run id made path-safe as in its report)."""
+def run_summary_name(dbname: str, run_id: str) -> str:
+    """Object name of a run's RunSummary in the reports index (run id made path-safe as in its report)."""
     return f"{runs_index_prefix(dbname)}{run_dir_name(run_id)}.json"
 
 

@@ -35,6 +35,8 @@ ARTICLE_COLUMNS = (
     "article_body",
     "text",
 )
+# Record list fields whose presence on an article the frame flags (coverage metrics), when records have them.
+COVERAGE_COLUMNS = {"infoboxes": "has_infobox", "tables": "has_table", "references": "has_reference"}
 DEAD_LETTER_COLUMNS = ("identifier", "name", "namespace", "reason", "size", "source_file", "stream_offset")
 
 
@@ -42,8 +44,12 @@ DEAD_LETTER_COLUMNS = ("identifier", "name", "namespace", "reason", "size", "sou
 
 
 def article_frame(batch: pa.RecordBatch | pa.Table, site: SiteInfo, edition: EditionConfig) -> pd.DataFrame:
-    """Flatten one batch of article records into the small frame the articles suite checks."""
+    """Flatten one batch of article records into the small frame the articles suite checks.
+
+    Coverage flags (``has_infobox``, ...) are columns only when the batch has the record field.
+    """
     import pandas as pd
+    import pyarrow.compute as pc
 
     redirect = site.redirect_pattern
     stub_bytes = edition.thresholds.stub_max_wikitext_bytes
@@ -65,7 +71,7 @@ def article_frame(batch: pa.RecordBatch | pa.Table, site: SiteInfo, edition: Edi
             "script_share",
         )
     }
-    for record in batch.to_pylist():
+    for record in batch.select([c for c in ARTICLE_COLUMNS if c in batch.schema.names]).to_pylist():
         version = record.get("version") or {}
         wikitext = (record.get("article_body") or {}).get("wikitext") or ""
         text = record.get("text") or ""
@@ -93,6 +99,10 @@ def article_frame(batch: pa.RecordBatch | pa.Table, site: SiteInfo, edition: Edi
         frame[column] = frame[column].astype("float64")
     frame["date_modified"] = pd.to_datetime(frame["date_modified"], utc=True, errors="coerce")
     frame["is_stub"] = frame["is_stub"].astype(bool)
+    for field, column in COVERAGE_COLUMNS.items():
+        if field in batch.schema.names:  # list lengths in Arrow: the lists themselves stay unread
+            lengths = pc.fill_null(pc.list_value_length(batch.column(field)), 0)
+            frame[column] = pc.greater(lengths, 0).to_numpy(zero_copy_only=False)
     return frame
 
 
@@ -105,9 +115,10 @@ def article_shard_frame(source: Any, site: SiteInfo, edition: EditionConfig) -> 
     missing = [c for c in ARTICLE_COLUMNS if c not in parquet.schema_arrow.names]
     if missing:
         raise ValueError(f"Parquet shard lacks article columns {missing} (has {parquet.schema_arrow.names})")
+    columns = [*ARTICLE_COLUMNS, *(f for f in COVERAGE_COLUMNS if f in parquet.schema_arrow.names)]
     frames = [
         article_frame(batch, site, edition)
-        for batch in parquet.iter_batches(batch_size=READ_BATCH_ROWS, columns=list(ARTICLE_COLUMNS))
+        for batch in parquet.iter_batches(batch_size=READ_BATCH_ROWS, columns=columns)
     ]
     if not frames:
         return article_frame(parquet.schema_arrow.empty_table(), site, edition)

@@ -153,6 +153,56 @@ def _threshold(kwargs: Mapping[str, Any]) -> str:
     return ", ".join(f"{k}={json.dumps(v, default=str, ensure_ascii=False)}" for k, v in rest.items())
 
 
+def _column_of(kwargs: Mapping[str, Any]) -> str:
+    """The column(s) an expectation checks, as one readable string."""
+    return kwargs.get("column") or ", ".join(
+        str(kwargs[k]) for k in ("column_A", "column_B", "column_list") if k in kwargs
+    )
+
+
+def failing_rows(batch_name: str, result: Mapping[str, Any], limit: int) -> list[dict[str, Any]]:
+    """Each failed expectation of one GX result with (up to ``limit`` of) the rows that failed it.
+
+    Rows are identified by the suite's ``meta.row_key`` columns (``run_suite``) and carry the
+    values that failed; expectations over a whole column (a mean) or a one-row run level have no
+    rows of their own, only their observed value.
+    """
+    failed = []
+    for item in result["results"]:
+        if item["success"] or (item.get("meta") or {}).get("skipped"):
+            continue
+        config = item["expectation_config"]
+        kwargs = config.get("kwargs", {})
+        details = item.get("result") or {}
+        row_key = details.get("unexpected_index_column_names") or []
+        exception = (item.get("exception_info") or {}).get("exception_message")
+        checked = {kwargs.get(k) for k in ("column", "column_A", "column_B")} | set(
+            kwargs.get("column_list") or ()
+        )
+        failed.append(
+            {
+                "suite": result.get("suite_name"),
+                "batch": batch_name,
+                "expectation": config["type"],
+                "column": _column_of(kwargs),
+                "severity": config.get("severity", "critical"),
+                "threshold": _threshold(kwargs),
+                "observed": f"error: {exception}" if exception else _observed(details),
+                "unexpected_count": details.get("unexpected_count"),
+                "rows": [
+                    {
+                        "key": {k: row.get(k) for k in row_key},
+                        "values": {k: v for k, v in row.items() if k not in row_key or k in checked},
+                    }
+                    # without a row key GX lists bare frame positions, which identify nothing
+                    for row in (details.get("partial_unexpected_index_list") if row_key else None) or ()
+                    if isinstance(row, Mapping)
+                ][:limit],
+            }
+        )
+    return failed
+
+
 def outcome_of(suite_name: str, batch_name: str, result: Mapping[str, Any]) -> dict[str, Any]:
     """The small, XCom-sized digest of one GX result: failures by severity, with readable messages."""
     failures: dict[str, list[dict[str, Any]]] = {"critical": [], "warning": []}
@@ -161,9 +211,7 @@ def outcome_of(suite_name: str, batch_name: str, result: Mapping[str, Any]) -> d
         config = item["expectation_config"]
         severity = config.get("severity", "critical")
         kwargs = config.get("kwargs", {})
-        column = kwargs.get("column") or ", ".join(
-            str(kwargs[k]) for k in ("column_A", "column_B", "column_list") if k in kwargs
-        )
+        column = _column_of(kwargs)
         reason = (item.get("meta") or {}).get("skipped")
         if reason:
             skipped.append(

@@ -3,7 +3,8 @@
 The orchestration of one run's checks, as the validate stage calls them: ``validate_article_shard``
 (the ``articles`` suite on one Parquet shard, one task per shard), ``validate_run_level`` (the
 ``run_level`` suite on stats.json in its context, and the ``dead_letter`` suite on each dead-letter
-file), then ``summarize`` into the run's ValidationSummary and ``failure_message`` for the gate.
+file), then ``summarize`` into the run's ValidationSummary, ``failure_message`` for the gate and
+``publish_run_views`` for analysts (the run's drill-down and its RunSummary in the reports bucket).
 The parts live beside it: suites and their parameters (``suites``), the frames they check
 (``frames``), the per-article measures (``measures``) and Great Expectations itself (``gx``).
 """
@@ -14,12 +15,14 @@ import io
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from wikidrop.config import EditionConfig
 from wikidrop.dumps.siteinfo import SiteInfo
-from wikidrop.gcs import list_uris, open_uri, read_json_uri, spooled_copy
-from wikidrop.layout import DUMP_DATE_RE, StagingPartition, edition_prefix
+from wikidrop.gcs import list_uris, open_uri, read_json_uri, spooled_copy, write_json_uri
+from wikidrop.layout import DUMP_DATE_RE, StagingPartition, drilldown_name, edition_prefix, run_dir_name
+from wikidrop.quality.drilldown import drilldown
 from wikidrop.quality.frames import (
     article_shard_frame,
     count_index_pages,
@@ -28,6 +31,14 @@ from wikidrop.quality.frames import (
     run_level_frame,
 )
 from wikidrop.quality.gx import outcome_of, run_suite
+from wikidrop.quality.run_summary import (
+    RunKind,
+    RunSummary,
+    run_metrics,
+    run_summary_of,
+    shard_measures,
+    write_run_summary,
+)
 from wikidrop.quality.suites import suite_parameters
 
 # Run-level numbers carried into the ValidationSummary counts (and so into partner manifests).
@@ -42,6 +53,7 @@ RUN_COUNT_KEYS = (
     "previous_articles",
     "dead_letter_ratio",
 )
+DEAD_LETTER_NAME_RE = re.compile(r"\.ndjson\.gz$")
 INDEX_NAME_RE = re.compile(r"multistream\d*-index[^/]*\.txt\.bz2$")
 
 
@@ -49,15 +61,27 @@ INDEX_NAME_RE = re.compile(r"multistream\d*-index[^/]*\.txt\.bz2$")
 
 
 def summarize(outcomes: Sequence[Mapping[str, Any]], counts: Mapping[str, Any]) -> dict[str, Any]:
-    """The run's ValidationSummary (without URIs): success only if no critical expectation failed."""
+    """The run's ValidationSummary (without URIs): success only if no critical expectation failed.
+
+    Its ``metrics`` merge the articles checks' measures with the run level's counts
+    (``run_summary.run_metrics``); ``thresholds`` are the edition's, as the run level applied them.
+    """
     critical = [f for o in outcomes for f in o["critical_failures"]]
     warnings = [f for o in outcomes for f in o["warnings"]]
     skipped = [s for o in outcomes for s in o.get("skipped", ())]
+    run_level = next((o for o in outcomes if o["suite"] == "run_level"), {})
+    metrics = run_metrics(
+        [o.get("measures") for o in outcomes if o["suite"] == "articles"],
+        run_level.get("counts") or {},
+        run_level.get("dead_letter_reasons") or {},
+    )
     return {
         "success": not critical,
         "critical_failures": critical,
         "warnings": warnings,
         "skipped": skipped,
+        "metrics": metrics.model_dump(mode="json"),
+        "thresholds": run_level.get("thresholds") or {},
         "counts": {
             **counts,
             "batches_validated": len(outcomes),
@@ -97,6 +121,18 @@ def previous_snapshot_articles(client: Any, staging_bucket: str, dbname: str, du
         if summary and summary.get("success") and (summary.get("counts") or {}).get("articles") is not None:
             return int(summary["counts"]["articles"])
     return None
+
+
+def dead_letter_uris(client: Any, parsed_uri: str) -> list[str]:
+    """The dead-letter files of a parse output, in order."""
+    return list_uris(client, f"{parsed_uri.rstrip('/')}/dead_letter", DEAD_LETTER_NAME_RE)
+
+
+def iter_dead_letter_files(client: Any, parsed_uri: str) -> Iterator[tuple[str, Any]]:
+    """``(uri, local copy)`` of each dead-letter file of a parse output, one at a time."""
+    for uri in dead_letter_uris(client, parsed_uri):
+        with spooled_copy(client, uri) as local:
+            yield uri, local
 
 
 def shard_identifiers(client: Any, shard_uri: str):
@@ -150,6 +186,7 @@ def validate_article_shard(
     result = run_suite("articles", frame, suite_parameters(edition, site, dump_date), batch)
     outcome = outcome_of("articles", batch, result)
     outcome["rows"] = len(frame)
+    outcome["measures"] = shard_measures(frame)
     return outcome, result
 
 
@@ -170,7 +207,7 @@ def validate_run_level(
     params = suite_parameters(edition, site, dump_date, dead_letter_reasons=reasons)
     checked: list[tuple[dict[str, Any], dict[str, Any]]] = []
     dead_letter_rows = 0
-    for uri in list_uris(client, f"{parsed_uri.rstrip('/')}/dead_letter", re.compile(r"\.ndjson\.gz$")):
+    for uri in dead_letter_uris(client, parsed_uri):
         with spooled_copy(client, uri) as local:
             frame = dead_letter_frame(local, uri)
         dead_letter_rows += len(frame)
@@ -193,5 +230,38 @@ def validate_run_level(
     outcome = outcome_of("run_level", "run_level", result)
     row = json.loads(frame.iloc[0].to_json())  # plain JSON types, NaN/NA -> None
     outcome["counts"] = {key: row[key] for key in RUN_COUNT_KEYS}
+    outcome["dead_letter_reasons"] = dict(stats.get("dead_letter_reasons") or {})
+    outcome["thresholds"] = edition.thresholds.model_dump(mode="json")
     checked.insert(0, (outcome, result))
     return checked
+
+
+# -- for analysts ------------------------------------------------------------------------------------
+
+
+def publish_run_views(
+    client: Any,
+    reports_bucket: str,
+    summary: Mapping[str, Any],
+    results: Sequence[tuple[str, Mapping[str, Any]]],
+    *,
+    parsed_uri: str,
+    kind: RunKind = "snapshot",
+) -> RunSummary:
+    """Beside the run's Data Docs, its drill-down; then its RunSummary in the reports index.
+
+    The summary goes last: the reports view lists a run only once what it links to exists.
+    ``results`` are the run's ``(batch, GX result)`` pairs, as its Data Docs were built from.
+    """
+    run_dir = run_dir_name(summary["run_id"])
+    document = drilldown(
+        summary, results, iter_dead_letter_files(client, parsed_uri), load_site(client, parsed_uri)
+    )
+    write_json_uri(
+        client,
+        f"gs://{reports_bucket}/{drilldown_name(summary['dbname'], summary['dump_date'], run_dir)}",
+        document,
+    )
+    run = run_summary_of(summary, run_dir, datetime.now(UTC).isoformat(), kind)
+    write_run_summary(client, reports_bucket, run)
+    return run

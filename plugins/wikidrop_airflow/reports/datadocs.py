@@ -110,24 +110,3 @@ def upload_site(client: Any, site_dir: str | os.PathLike[str], bucket: str, pref
         content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         target.blob(name).upload_from_filename(str(path), content_type=content_type)
     return f"gs://{bucket}/{prefix.strip('/')}/index.html"
-
-
-def write_run_pointer(client: Any, bucket: str, summary: Mapping[str, Any], prefix: str) -> None:
-    """Record a published report in the reports index: where it is, and its headline result."""
-    import json
-    from datetime import UTC, datetime
-
-    from wikidrop.layout import run_pointer_name
-
-    entry = {
-        "dbname": summary["dbname"],
-        "dump_date": summary["dump_date"],
-        "run_id": summary["run_id"],
-        "run_dir": prefix.rsplit("/", 1)[-1],
-        "success": summary["success"],
-        "counts": summary["counts"],
-        "built_at": datetime.now(UTC).isoformat(),
-    }
-    client.bucket(bucket).blob(run_pointer_name(summary["dbname"], summary["run_id"])).upload_from_string(
-        json.dumps(entry), content_type="application/json"
-    )

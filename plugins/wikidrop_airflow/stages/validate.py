@@ -108,7 +108,7 @@ def publish_summary(settings: Settings, run: RunContext, outcomes: list[dict]) -
     from wikidrop.layout import report_prefix
     from wikidrop.quality import validation
     from wikidrop.quality.gx import build_data_docs
-    from wikidrop_airflow.reports.datadocs import upload_site, vendor_site, write_run_pointer
+    from wikidrop_airflow.reports.datadocs import upload_site, vendor_site
 
     client = _client(settings)
     partition = run.partition
@@ -131,7 +131,9 @@ def publish_summary(settings: Settings, run: RunContext, outcomes: list[dict]) -
         build_data_docs(results, site_dir, run_name=run.run_id)
         vendor_site(site_dir)
         summary["report_uri"] = upload_site(client, site_dir, settings.reports_bucket, prefix)
-    write_run_pointer(client, settings.reports_bucket, summary, prefix)
+    validation.publish_run_views(
+        client, settings.reports_bucket, summary, results, parsed_uri=partition.parsed_uri
+    )
     write_json_uri(client, partition.validation_summary_uri, summary)
     return ValidationSummary.from_xcom(summary)
 
