@@ -11,6 +11,9 @@ page-guard children too):
 - the page guard's IPC cost per page (guard vs direct call on the same pages);
 - peak RSS of the 1-worker job on an input ten times smaller, to show memory does not grow with it.
 
+``--scaling`` only compares 1 and 2 workers on the local runner and on Beam's portable job API
+(job service + worker pool of scripts/beam_portable.py), with each worker's CPU and the serial part.
+
 ``--page-props-overhead N`` measures only what ``--page-props`` adds: the 1-worker job on the same
 dump without and with an enwiki-shaped page_props table for its pages
 (benchmarks/page_props_benchmark.py), alternating, N times each.
@@ -28,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from itertools import count
 from pathlib import Path
 from typing import Any
@@ -86,26 +90,39 @@ def build_dump(directory: Path, target_bytes: int) -> tuple[Path, Path, int]:
     return build.multistream[0], build.index[0], size
 
 
-def measure(command: list[str], interval: float = 0.2) -> dict[str, float]:
-    """Run a command; sample its process tree: CPU seconds (all descendants), peak RSS, wall."""
+def measure(command: list[str], interval: float = 0.2, services: Sequence[int] = ()) -> dict[str, Any]:
+    """Run a command; sample its process tree: CPU seconds (all descendants), peak RSS, wall.
+
+    ``services``: pids of running services the command hands work to (Beam's job service and worker
+    pool): their trees are sampled too, and their CPU before the command started is not counted.
+    Also returns the CPU of each Beam SDK worker with its descendants (``workers_cpu_s``) and of
+    everything else (``runner_cpu_s``: launcher, runner or job service, pool).
+    """
     env = {**os.environ, "PYTHONPATH": f"{PROJECT}:{PROJECT / 'plugins'}"}
+    service_roots = [psutil.Process(pid) for pid in services]
+    cpu: dict[int, float] = {}
+    parents: dict[int, int] = {}
+    sdk_workers: set[int] = set()
+    baseline = {p.pid: _cpu(p) for root in service_roots for p in _tree(root)}
     started = time.monotonic()
     proc = subprocess.Popen(command, cwd=PROJECT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     root = psutil.Process(proc.pid)
-    cpu: dict[int, float] = {}
     peak_tree = peak_single = 0
     while proc.poll() is None:
-        try:
-            tree = [root, *root.children(recursive=True)]
-        except psutil.NoSuchProcess:
-            break
         rss = 0
-        for p in tree:
+        for p in [*_tree(root), *(p for service in service_roots for p in _tree(service))]:
             try:
-                times = p.cpu_times()
-                cpu[p.pid] = times.user + times.system
+                cpu[p.pid] = _cpu(p)
                 mem = p.memory_info().rss
-            except psutil.NoSuchProcess:
+                if p.pid not in parents:
+                    parents[p.pid] = p.ppid()
+                    # The Python process itself, not the shell the local runner starts it through.
+                    command_line = " ".join(p.cmdline())
+                    if p.name().startswith("python") and (
+                        "SdkHarness" in command_line or "sdk_worker_main" in command_line
+                    ):
+                        sdk_workers.add(p.pid)
+            except psutil.Error:
                 continue
             rss += mem
             peak_single = max(peak_single, mem)
@@ -115,13 +132,39 @@ def measure(command: list[str], interval: float = 0.2) -> dict[str, float]:
     wall = time.monotonic() - started
     if proc.returncode:
         raise RuntimeError(f"{command} failed:\n{err.decode()[-3000:]}")
+    used = {pid: seconds - baseline.get(pid, 0.0) for pid, seconds in cpu.items()}
+
+    def worker_of(pid: int) -> int | None:
+        while pid in parents and pid not in sdk_workers:
+            pid = parents[pid]
+        return pid if pid in sdk_workers else None
+
+    per_worker: dict[int, float] = {}
+    for pid, seconds in used.items():
+        worker = worker_of(pid)
+        if worker is not None:
+            per_worker[worker] = per_worker.get(worker, 0.0) + seconds
     return {
         "wall_s": wall,
-        "cpu_s": sum(cpu.values()),
+        "cpu_s": sum(used.values()),
+        "workers_cpu_s": sorted(per_worker.values(), reverse=True),
+        "runner_cpu_s": sum(used.values()) - sum(per_worker.values()),
         "peak_rss_tree_mb": peak_tree / 2**20,
         "peak_rss_process_mb": peak_single / 2**20,
         "stdout": out.decode(),
     }
+
+
+def _tree(root: psutil.Process) -> list[psutil.Process]:
+    try:
+        return [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def _cpu(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return times.user + times.system
 
 
 def bare_loop(multistream: str, mode: str) -> None:
@@ -185,9 +228,16 @@ def guard_overhead(multistream: str, limit: int = 2000) -> dict[str, float]:
 
 
 def job_command(
-    multistream: Path, index: Path, output: Path, workers: int, page_props: Path | None = None
+    multistream: Path,
+    index: Path,
+    output: Path,
+    workers: int,
+    page_props: Path | None = None,
+    runner: Sequence[str] | None = None,
 ) -> list[str]:
+    """The job on the local runner with ``workers`` processes, or on ``runner`` (e.g. portable) options."""
     extra = ["--page-props", str(page_props)] if page_props else []
+    local = ["--direct_running_mode", "multi_processing", "--direct_num_workers", str(workers)]
     return [
         sys.executable,
         "-m",
@@ -198,10 +248,7 @@ def job_command(
         str(index),
         "--output",
         str(output),
-        "--direct_running_mode",
-        "multi_processing",
-        "--direct_num_workers",
-        str(workers),
+        *(local if runner is None else runner),
         *extra,
     ]
 
@@ -224,12 +271,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--page-props-overhead", type=int, metavar="N", help="only compare without/with page_props"
     )
+    parser.add_argument(
+        "--scaling", action="store_true", help="only 1 vs 2 workers, local runner and portable job API"
+    )
     args = parser.parse_args(argv)
     if args.bare:
         bare_loop(*args.bare)
         return
     if args.page_props_overhead:
         page_props_overhead(args.target_mb, args.page_props_overhead, args.workdir)
+        return
+    if args.scaling:
+        scaling(args.target_mb, args.workdir)
         return
     with tempfile.TemporaryDirectory(prefix="wikidrop-bench-", dir=args.workdir) as tmp:
         work = Path(tmp)
@@ -306,6 +359,60 @@ def page_props_overhead(target_mb: float, repeat: int, workdir: str | None) -> N
             f"best of {repeat}: {base:.1f} -> {extra:.1f} CPU-s; all runs {cpu}",
             flush=True,
         )
+
+
+def scaling(target_mb: float, workdir: str | None) -> None:
+    """1 vs 2 workers on the local runner and on Beam's portable job API (job service + worker pool,
+    scripts/beam_portable.py, started fresh for each run and measured with the job's process tree)."""
+    from scripts.beam_portable import PortableBeam
+
+    with tempfile.TemporaryDirectory(prefix="wikidrop-bench-", dir=workdir) as tmp:
+        work = Path(tmp)
+        print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()}", flush=True)
+        multistream, index, xml_bytes = build_dump(work, int(target_mb * 1e6))
+        print(
+            f"input: {xml_bytes / 1e6:.1f} MB XML ({multistream.stat().st_size / 1e6:.1f} MB bz2)", flush=True
+        )
+        runs: dict[tuple[str, int], dict[str, Any]] = {}
+        for path in ("local", "portable"):
+            for workers in (1, 2):
+                out = work / f"out-{path}-{workers}"
+                if path == "local":
+                    m = measure(job_command(multistream, index, out, workers))
+                else:
+                    with PortableBeam(work / f"services-{workers}") as beam:
+                        runner = beam.pipeline_args(workers)
+                        services = [p.pid for p in beam.processes.values()]
+                        m = measure(
+                            job_command(multistream, index, out, workers, runner=runner), services=services
+                        )
+                m["load"] = os.getloadavg()[0]
+                stats = json.loads((out / "stats.json").read_text())
+                runs[path, workers] = m
+                report(f"{path}, {workers} worker(s)", xml_bytes, stats["pages_read"], m)
+                print(
+                    f"  load {m['load']:.2f}; CPU-s per SDK worker (with its page guard) "
+                    f"{', '.join(f'{c:.1f}' for c in m['workers_cpu_s'])}; launcher, runner, services "
+                    f"{m['runner_cpu_s']:.1f}",
+                    flush=True,
+                )
+            one, two = runs[path, 1], runs[path, 2]
+            speedup = one["wall_s"] / two["wall_s"]
+            # On an idle machine, CPU time is wall time: the 2-worker run takes at least its serial
+            # CPU (launcher, runner) plus its busiest worker's CPU. Pessimistic where the runner
+            # works while the workers do.
+            critical = two["runner_cpu_s"] + max(two["workers_cpu_s"])
+            mean_worker = sum(two["workers_cpu_s"]) / len(two["workers_cpu_s"])
+            print(
+                f"{path}: wall {one['wall_s']:.1f} s -> {two['wall_s']:.1f} s, {speedup:.2f}x, parallel "
+                f"efficiency {speedup / 2:.2f} per worker (load {one['load']:.1f} / {two['load']:.1f} on "
+                f"{os.cpu_count()} CPUs); CPU model for an idle machine: {one['cpu_s']:.1f} / "
+                f"(2 x {critical:.1f}) = {one['cpu_s'] / (2 * critical):.2f} per worker; the rest: serial "
+                f"{two['runner_cpu_s']:.1f} CPU-s (launcher, runner/job service), busiest worker "
+                f"{max(two['workers_cpu_s']) / mean_worker:.2f}x the mean, second worker's extra CPU "
+                f"{two['cpu_s'] - one['cpu_s']:+.1f} s",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":
