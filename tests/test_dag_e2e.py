@@ -93,6 +93,11 @@ def test_edition_dag_end_to_end(dbname: str, airflow_db, dump_mirror: str, e2e_c
         manifest = _json(gcs_client, f"gs://{partner.bucket}/{drop}/manifest.json")
         assert manifest["record_count"] > 0
         assert gcs_client.bucket(partner.bucket).blob(f"{drop}/_SUCCESS").exists()
+        # licence and attribution name the edition as its dump's siteinfo does
+        edition = manifest["attribution"]["edition"]
+        assert (edition["dbname"], edition["url"]) == (dbname, f"https://{dbname[:-4]}.wikipedia.org")
+        licence = gcs_client.bucket(partner.bucket).get_blob(f"{drop}/LICENSE.txt")
+        assert licence.size == manifest["license"]["file"]["bytes"]
         delivered = {r["identifier"] for r in _drop_records(gcs_client, partner.bucket, drop)}
         assert len(delivered) == manifest["record_count"]
         if partner.filters.exclude_disambiguation:  # globex_llm: no disambiguation page in its drop

@@ -25,6 +25,7 @@ from wikidrop.delivery.drops import DeliveryRequest, deliver
 from wikidrop.delivery.errors import DeliveryConflict, DeliveryError, OutsidePartnerPrefix
 from wikidrop.delivery.sort import ExternalSort
 from wikidrop.delivery.verify import verify
+from wikidrop.dumps.siteinfo import SiteInfo
 from wikidrop.layout import BATCH
 from wikidrop.records import ARTICLE_SCHEMA, LICENSE, SCHEMA_VERSION, article_schema
 
@@ -39,6 +40,12 @@ SOURCE_FILES = [
         "sha1": "1" * 40,
     }
 ]
+SITE = SiteInfo(
+    dbname="frwiki",
+    sitename="Wikipédia",
+    base_url="https://fr.wikipedia.org/wiki/Wikip%C3%A9dia:Accueil_principal",
+    language="fr",
+)
 VALIDATION = {
     "success": True,
     "critical_failures": [],
@@ -144,6 +151,7 @@ def request(p: PartnerConfig, shards: list[str], **overrides: Any) -> DeliveryRe
         "schema_version": SCHEMA_VERSION,
         "source_files": SOURCE_FILES,
         "validation": VALIDATION,
+        "site": SITE,
     }
     return DeliveryRequest(**{**fields, **overrides})
 
@@ -185,7 +193,14 @@ def test_drop_layout_manifest_and_formats(fake_gcs_client, make_fake_gcs_bucket,
     }
     assert names == chunk_names | {
         f"{SNAP}/{n}"
-        for n in ("page_ids.txt.gz", "deletions.ndjson.gz", "manifest.json", "sha256sums.txt", "_SUCCESS")
+        for n in (
+            "page_ids.txt.gz",
+            "deletions.ndjson.gz",
+            "LICENSE.txt",
+            "manifest.json",
+            "sha256sums.txt",
+            "_SUCCESS",
+        )
     } | {"wikipedia/latest.json"}
 
     b = fake_gcs_client.bucket(bucket)
@@ -225,6 +240,8 @@ def test_drop_layout_manifest_and_formats(fake_gcs_client, make_fake_gcs_bucket,
     assert FileDigest(sha1="", **manifest_digest).matches_blob(stored)
     assert (chunk["records"], chunk["first_identifier"], chunk["last_identifier"]) == (3, 1, 3)
     assert manifest["deletions"]["records"] == 0 and manifest["deletions"]["previous_snapshot"] is None
+    assert manifest["schema_document"] == "docs/record-schema.md"
+    assert (PROJECT_ROOT / manifest["schema_document"]).is_file()
 
     latest = json.loads(b.blob("wikipedia/latest.json").download_as_bytes())
     assert (
@@ -748,6 +765,79 @@ def test_plaintext_honours_fields(fake_gcs_client, make_fake_gcs_bucket, shards)
     assert plain[0] == {"identifier": 1, "name": "Page 1", "text": article(1)["text"]}
     manifest = json.loads(b.blob(f"{SNAP}/manifest.json").download_as_bytes())
     assert manifest["plaintext_fields"] == ["identifier", "name", "text"]
+
+
+def test_every_drop_carries_its_licence_and_how_to_credit_the_authors(
+    fake_gcs, fake_gcs_client, make_fake_gcs_bucket, shards, monkeypatch
+) -> None:
+    """Even a plaintext drop of text alone: LICENSE.txt, listed in the manifest and sha256sums.txt."""
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", fake_gcs)  # for verify's own client
+    bucket = make_fake_gcs_bucket("acme")
+    p = partner(bucket, formats=["plaintext"], fields=["text"])
+    deliver(request(p, shards), PartnerBucket.for_partner(fake_gcs_client, p))
+    b = fake_gcs_client.bucket(bucket)
+    manifest = json.loads(b.blob(f"{SNAP}/manifest.json").download_as_bytes())
+    licence_bytes = b.blob(f"{SNAP}/LICENSE.txt").download_as_bytes()
+    licence = licence_bytes.decode("utf-8")
+
+    section = manifest["license"]
+    assert {k: section[k] for k in ("name", "identifier", "url")} == LICENSE  # as the records say
+    assert section["earlier_revisions"]["saved_before"] == "2023-06-29"
+    assert section["earlier_revisions"]["identifier"] == "CC-BY-SA-3.0"
+    assert "GNU Free Documentation License" in section["gfdl"]
+    assert section["file"] == {
+        "path": "LICENSE.txt",
+        **FileDigest.of_bytes(licence_bytes).as_dict(("bytes", "md5", "sha256", "crc32c")),
+    }
+    sums = b.blob(f"{SNAP}/sha256sums.txt").download_as_bytes().decode()
+    assert f"{section['file']['sha256']}  LICENSE.txt\n" in sums
+
+    attribution = manifest["attribution"]
+    assert attribution["edition"] == {
+        "dbname": "frwiki",
+        "name": "Wikipédia",
+        "language": "fr",
+        "url": "https://fr.wikipedia.org",
+    }
+    plain = read_ndjson(b.blob(f"{SNAP}/chunk_0000.jsonl.gz").download_as_bytes())
+    first = plain[0]
+    assert list(first) == ["identifier", "text"]  # the page id is always delivered: the history link needs it
+    assert attribution["history_url"].format(**first) == (
+        "https://fr.wikipedia.org/w/index.php?curid=1&action=history"
+    )
+    assert (
+        "Wikipédia (https://fr.wikipedia.org, frwiki, language fr), Wikimedia dump of 2025-08-01"
+        in (attribution["statement"])
+    )
+
+    for fact in (
+        "https://dumps.wikimedia.org/frwiki/20250801/",
+        "Creative Commons Attribution-ShareAlike 4.0 International",
+        "https://creativecommons.org/licenses/by-sa/4.0/legalcode",
+        "Revisions saved before 2023-06-29",
+        "https://creativecommons.org/licenses/by-sa/3.0/",
+        "GNU Free Documentation License",
+        "https://foundation.wikimedia.org/wiki/Policy:Terms_of_Use",
+        "https://dumps.wikimedia.org/legal.html",
+        "https://fr.wikipedia.org/w/index.php?curid=<identifier>&action=history",
+    ):
+        assert fact in licence, fact
+    assert verify(f"gs://{bucket}/{SNAP}")[1] == []
+
+
+def test_licence_names_the_edition_it_comes_with() -> None:
+    from wikidrop.delivery.attribution import license_text
+
+    site = SiteInfo(
+        dbname="ukwiki", sitename="Вікіпедія", base_url="https://uk.wikipedia.org/wiki/", language="uk"
+    )
+    text = license_text(site, "20230501").decode("utf-8")
+    assert text.startswith(
+        "Licence and attribution: Вікіпедія (https://uk.wikipedia.org, ukwiki, language uk), "
+        "Wikimedia dump of 2023-05-01\n"
+    )
+    assert "https://uk.wikipedia.org/w/index.php?curid=<identifier>&action=history" in text
+    assert "fr.wikipedia" not in text and "frwiki" not in text
 
 
 def test_partners_get_public_dump_names_never_staging_paths(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_delivery import DUMP_DATE, SOURCE_FILES, VALIDATION, article, partner, write_shards
+from tests.test_delivery import DUMP_DATE, SITE, SOURCE_FILES, VALIDATION, article, partner, write_shards
 from wikidrop.config import EditionConfig, PartnerConfig, Settings
 from wikidrop.contracts import ParsedOutput, RunContext, StagedDump
 from wikidrop.records import SCHEMA_VERSION
@@ -54,6 +54,12 @@ def test_add_delivery_under_dag_test(
     settings = Settings(staging_conn_id="wikidrop_gcs_test")
 
     shards = write_shards(tmp_path / "articles", [[article(3), article(1)], [article(2), article(4)]])
+    # the parse job's siteinfo.json beside its output: the drops' licence and attribution name the wiki
+    parsed_uri = f"gs://{make_fake_gcs_bucket('staging')}/frwiki/{DUMP_DATE}/parsed"
+    staging, parsed_prefix = parsed_uri.removeprefix("gs://").split("/", 1)
+    fake_gcs_client.bucket(staging).blob(f"{parsed_prefix}/siteinfo.json").upload_from_string(
+        json.dumps(SITE.to_dict())
+    )
     run_context = RunContext(
         dbname="frwiki",
         language="fr",
@@ -70,7 +76,9 @@ def test_add_delivery_under_dag_test(
         index=[],
         siteinfo_json="",
     )
-    parsed = ParsedOutput(parsed_uri="", stats={"schema_version": SCHEMA_VERSION}, article_shards=shards)
+    parsed = ParsedOutput(
+        parsed_uri=parsed_uri, stats={"schema_version": SCHEMA_VERSION}, article_shards=shards
+    )
     inputs = {
         "run_context": run_context.to_xcom(),
         "staged": staged.to_xcom(),
@@ -98,6 +106,10 @@ def test_add_delivery_under_dag_test(
     snap = f"wikipedia/snapshots/{DUMP_DATE}/frwiki_namespace_0"
     for bucket in (acme_bucket, globex_bucket):
         assert fake_gcs_client.bucket(bucket).get_blob(f"{snap}/_SUCCESS") is not None
+        licence = fake_gcs_client.bucket(bucket).blob(f"{snap}/LICENSE.txt").download_as_bytes().decode()
+        assert "Wikipédia (https://fr.wikipedia.org, frwiki, language fr), Wikimedia dump of 2025-08-01" in (
+            licence
+        )
     assert not list(
         fake_gcs_client.list_blobs(globex_bucket, prefix="initech/")
     )  # deselected: nothing written

@@ -238,7 +238,35 @@ def test_garbage_beside_the_manifest_is_reported(drop, fake_gcs_client, tmp_path
     result = run_cli(local)
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
     assert f"FAIL {local}/_SUCCESS: malformed: not a JSON object" in result.stdout
-    assert f"FAIL {local}/sha256sums.txt: line 10 is not '<sha256>  <file name>'" in result.stdout
+    assert f"FAIL {local}/sha256sums.txt: line 11 is not '<sha256>  <file name>'" in result.stdout
+
+
+def test_licence_file_is_checked(drop, fake_gcs_client, tmp_path) -> None:
+    """LICENSE.txt is part of the drop like its chunks: missing, altered or unlisted is a FAIL."""
+    local = download(fake_gcs_client, drop, tmp_path / "copy") / SNAPSHOT
+    licence = local / "LICENSE.txt"
+    assert "CC BY-SA 4.0" in licence.read_text(encoding="utf-8")
+    original = licence.read_bytes()
+
+    licence.write_bytes(original.replace(b"CC BY-SA 4.0", b"CC0 1.0 ....", 1))  # same size, other terms
+    result = run_cli(local)
+    assert result.returncode == 1
+    assert f"FAIL {licence}: md5, sha256, crc32c differ from the manifest" in result.stdout
+
+    licence.unlink()
+    assert f"FAIL {licence}: missing" in run_cli(local).stdout
+
+    licence.write_bytes(original)
+    assert run_cli(local).returncode == 0
+
+    def without_licence(manifest: dict) -> None:
+        del manifest["license"]
+
+    rewrite_manifest(local, without_licence)
+    result = run_cli(local)
+    assert result.returncode == 1
+    assert f"FAIL {local}/manifest.json: lists no LICENSE.txt: the drop carries no licence" in result.stdout
+    assert f"FAIL {local}/sha256sums.txt: disagrees with the manifest on LICENSE.txt" in result.stdout
 
 
 def test_missing_bucket_is_a_fail_line(fake_gcs, monkeypatch, capsys) -> None:

@@ -18,6 +18,7 @@ as Wikimedia Enterprise names its snapshots (``<dbname>_namespace_<ns>``)::
         chunk_0000.<format extension> ...   the records, page-id order, ``chunk_records`` per chunk
         page_ids.txt.gz                     every delivered page id, ascending
         deletions.ndjson.gz                 snapshots only: ids of the previous snapshot now gone
+        LICENSE.txt                         the text's licence and how to credit its authors
         manifest.json  sha256sums.txt
         _SUCCESS                            written last: the drop is committed
     latest.json                             newest committed snapshot per identifier
@@ -131,6 +132,7 @@ SHA256SUMS = "sha256sums.txt"
 SUCCESS = "_SUCCESS"
 PAGE_IDS = "page_ids.txt.gz"
 DELETIONS = "deletions.ndjson.gz"
+LICENSE_FILE = "LICENSE.txt"
 
 
 @dataclass(frozen=True)

@@ -78,7 +78,8 @@ ARTICLE_FIELD_DOCS: dict[str, FieldDoc] = {
         "Server of the wiki (`https://fr.wikipedia.org`).", "siteinfo `<base>` (scheme and host)", SAME
     ),
     "date_modified": FieldDoc(
-        "When the page's latest revision was saved (UTC).",
+        "When the page's latest revision was saved (UTC). Before 2023-06-29: the revision was "
+        "contributed under CC BY-SA 3.0 (each drop's LICENSE.txt).",
         "`<revision><timestamp>` of the latest revision",
         SAME,
     ),
@@ -157,7 +158,9 @@ ARTICLE_FIELD_DOCS: dict[str, FieldDoc] = {
         "`<revision><sha1>`",
     ),
     "license": FieldDoc(
-        "Licence of the text, as Wikimedia Enterprise labels every article (CC BY-SA 4.0).",
+        "Licence of the text, as Wikimedia Enterprise labels every article (CC BY-SA 4.0). Revisions "
+        "saved before 2023-06-29 were contributed under CC BY-SA 3.0, and most text is also under the "
+        "GFDL: each drop's LICENSE.txt says what that means and how to credit the authors.",
         "not in the dump: set by wikidrop (Wikimedia's Terms of Use)",
         SAME,
     ),
@@ -458,7 +461,8 @@ def render() -> str:
         " Do not edit: change the descriptions in wikidrop/record_docs.py. -->",
         "",
         f"Schema version **{SCHEMA_VERSION}** (`wikidrop.records.SCHEMA_VERSION`): every record carries "
-        "it in `provenance.schema_version`, every drop's `manifest.json` in `schema_version`.",
+        "it in `provenance.schema_version`, every drop's `manifest.json` in `schema_version`, with "
+        "`schema_document` pointing here.",
         "",
         "One article record per article page of a Wikipedia dump, named as Wikimedia Enterprise names "
         f"its fields wherever it has one ([its schema]({ENTERPRISE_SCHEMA_URL})). The parse job writes "

@@ -1,10 +1,11 @@
 """Committing a drop once every chunk is in, and the partner's latest pointer after it.
 
-Order: page ids, tombstones (snapshots), ``manifest.json``, ``sha256sums.txt``, removal of objects an
-earlier, differently chunked attempt left, then ``_SUCCESS`` last: a drop without ``_SUCCESS`` is work
-in progress, which a retry rebuilds deterministically and finishes. Only then is ``latest.json`` (of
-the drop's kind) moved to it. A committed drop is left alone unless delivery is forced; then its
-``_SUCCESS`` is withdrawn first, so nobody reads it while it is rewritten.
+Order: page ids, tombstones (snapshots), ``LICENSE.txt``, ``manifest.json``, ``sha256sums.txt``,
+removal of objects an earlier, differently chunked attempt left, then ``_SUCCESS`` last: a drop
+without ``_SUCCESS`` is work in progress, which a retry rebuilds deterministically and finishes.
+Only then is ``latest.json`` (of the drop's kind) moved to it. A committed drop is left alone unless
+delivery is forced; then its ``_SUCCESS`` is withdrawn first, so nobody reads it while it is
+rewritten.
 """
 
 from __future__ import annotations
@@ -18,13 +19,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from wikidrop.checksums import FileDigest
+from wikidrop.delivery.attribution import license_text
 from wikidrop.delivery.bucket import PartnerBucket
 from wikidrop.delivery.chunks import WrittenChunks
 from wikidrop.delivery.encoding import json_document
-from wikidrop.delivery.manifest import build_manifest, file_entry, listed_files, sha256sums, success_document
+from wikidrop.delivery.manifest import (
+    build_manifest,
+    document_entry,
+    file_entry,
+    listed_files,
+    sha256sums,
+    success_document,
+)
 from wikidrop.delivery.projection import RecordShape
 from wikidrop.delivery.tombstones import previous_drop, write_tombstones
-from wikidrop.layout import DELETIONS, MANIFEST, PAGE_IDS, SHA256SUMS, DropPaths
+from wikidrop.layout import DELETIONS, LICENSE_FILE, MANIFEST, PAGE_IDS, SHA256SUMS, DropPaths
 
 if TYPE_CHECKING:
     from wikidrop.delivery.drops import DeliveryRequest
@@ -71,7 +80,7 @@ def commit_drop(
     excluded: Mapping[str, int],
     workdir: Path,
 ) -> DropResult:
-    """Upload page ids, tombstones, manifest and checksums, remove strays, then ``_SUCCESS``."""
+    """Upload page ids, tombstones, licence, manifest and checksums, remove strays, then ``_SUCCESS``."""
     paths = request.paths(namespace)
     objects = written.objects
 
@@ -90,6 +99,9 @@ def commit_drop(
         put(DELETIONS, local, digest)
         local.unlink()
         deletions = {**file_entry(DELETIONS, count, digest), "previous_snapshot": previous}
+    license_bytes = license_text(request.site, request.dump_date)
+    license_digest = FileDigest.of_bytes(license_bytes)
+    put(LICENSE_FILE, license_bytes, license_digest)
     manifest = build_manifest(
         request,
         namespace,
@@ -99,6 +111,7 @@ def commit_drop(
         excluded,
         file_entry(PAGE_IDS, written.record_count, ids_digest),
         deletions,
+        document_entry(LICENSE_FILE, license_digest),
     )
     manifest_bytes = json_document(manifest)
     manifest_digest = FileDigest.of_bytes(manifest_bytes)

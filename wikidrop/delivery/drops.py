@@ -33,6 +33,7 @@ from wikidrop.delivery.errors import DeliveryError
 from wikidrop.delivery.formats import FORMATS
 from wikidrop.delivery.projection import RecordShape
 from wikidrop.delivery.shards import shard_schema, sorted_articles
+from wikidrop.dumps.siteinfo import SiteInfo
 from wikidrop.gzip_files import ReproducibleGzip
 from wikidrop.layout import DROP_KINDS, PAGE_IDS, SNAPSHOT, DropKind, DropPaths
 from wikidrop.progress import Progress
@@ -42,7 +43,11 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class DeliveryRequest:
-    """Everything one partner's drop of one (edition, dump date) is built from (no secrets)."""
+    """Everything one partner's drop of one (edition, dump date) is built from (no secrets).
+
+    ``site`` is the edition's SiteInfo (the parse's ``siteinfo.json``): the drop's LICENSE.txt and
+    attribution name the wiki and link to its pages' histories.
+    """
 
     partner: PartnerConfig
     dbname: str
@@ -53,6 +58,7 @@ class DeliveryRequest:
     schema_version: str
     source_files: Sequence[Mapping[str, Any]]
     validation: Mapping[str, Any]
+    site: SiteInfo
     force: bool = False
     kind: DropKind = SNAPSHOT
     article_count: int | None = None  # records in the shards (the parse's stats), for progress lines
@@ -69,6 +75,7 @@ class DeliveryRequest:
             "article_shards": list(self.article_shards),
             "source_files": [dict(f) for f in self.source_files],
             "validation": dict(self.validation),
+            "site": self.site.to_dict(),
             "kind": self.kind.name,
         }
 
@@ -78,6 +85,7 @@ class DeliveryRequest:
             **{
                 **doc,
                 "partner": PartnerConfig.model_validate(doc["partner"]),
+                "site": SiteInfo.from_dict(doc["site"]),
                 "kind": DROP_KINDS[doc["kind"]],
             }
         )

@@ -1,9 +1,11 @@
 """What a committed drop says about itself: ``manifest.json``, ``sha256sums.txt`` and ``_SUCCESS``.
 
 The manifest lists every file of the drop with its size and md5/sha256/crc32c (hex), the record
-count per format, the fields and filters applied, and the public facts of the source dump and of
-its validation (never staging URIs). ``_SUCCESS`` holds the manifest's sha256, so a reader can tell
-a committed drop from one being written and from a manifest swapped afterwards.
+count per format, the fields and filters applied, the record schema's version and document, the
+licence and how to credit the authors (``attribution``, with LICENSE.txt), and the public facts of
+the source dump and of its validation (never staging URIs). ``_SUCCESS`` holds the manifest's
+sha256, so a reader can tell a committed drop from one being written and from a manifest swapped
+afterwards.
 """
 
 from __future__ import annotations
@@ -12,16 +14,19 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from wikidrop.checksums import FileDigest
+from wikidrop.delivery.attribution import attribution_section, license_section
 from wikidrop.delivery.encoding import json_document
 from wikidrop.delivery.formats import FORMATS
 from wikidrop.dumps.dumpstatus import public_dump_url
 from wikidrop.layout import MANIFEST
+from wikidrop.record_docs import DOC_NAME
 
 if TYPE_CHECKING:
     from wikidrop.delivery.drops import DeliveryRequest
     from wikidrop.delivery.projection import RecordShape
 
-MANIFEST_VERSION = "1.0"
+# 1.1: license (with LICENSE.txt listed), attribution, schema_document
+MANIFEST_VERSION = "1.1"
 # The digests a manifest lists per file (sha1 is Wikimedia's, not the partners').
 MANIFEST_DIGESTS = ("bytes", "md5", "sha256", "crc32c")
 
@@ -29,6 +34,11 @@ MANIFEST_DIGESTS = ("bytes", "md5", "sha256", "crc32c")
 def file_entry(path: str, records: int, digest: FileDigest, **facts: Any) -> dict[str, Any]:
     """A manifest entry for one file of the drop (path relative to the drop directory)."""
     return {"path": path, **facts, "records": records, **digest.as_dict(MANIFEST_DIGESTS)}
+
+
+def document_entry(path: str, digest: FileDigest) -> dict[str, Any]:
+    """A manifest entry for a file of the drop that holds no records (LICENSE.txt)."""
+    return {"path": path, **digest.as_dict(MANIFEST_DIGESTS)}
 
 
 def build_manifest(
@@ -40,6 +50,7 @@ def build_manifest(
     excluded: Mapping[str, int],
     page_ids: Mapping[str, Any],
     deletions: Mapping[str, Any] | None,
+    license_file: Mapping[str, Any],
 ) -> dict[str, Any]:
     partner = request.partner
     counts = {fmt: sum(c["records"] for c in chunks if c["format"] == fmt) for fmt in partner.formats}
@@ -50,6 +61,8 @@ def build_manifest(
         "namespace": namespace,
         "dump_date": request.dump_date,
         "schema_version": request.schema_version,
+        # every field of the records described, in the wikidrop repository
+        "schema_document": DOC_NAME,
         "record_count": record_count,
         "records_per_format": counts,
         "partner": partner.id,
@@ -67,6 +80,8 @@ def build_manifest(
         "source_dump": {
             "files": [public_file(f, request.dbname, request.dump_date) for f in request.source_files]
         },
+        "license": license_section(license_file),
+        "attribution": attribution_section(request.site, request.dump_date),
         # main_entity, is_disambiguation, description and image come from this table; null: the
         # parse read none (the dump had no pagepropstable job done, or the edition declares none)
         # and those fields are null in every record
@@ -77,9 +92,11 @@ def build_manifest(
 
 
 def listed_files(manifest: Mapping[str, Any], manifest_sha256: str) -> list[tuple[str, str]]:
-    """``(sha256, path)`` of every file of the drop: chunks, page ids, deletions, then the manifest."""
+    """``(sha256, path)`` of every file of the drop: chunks, page ids, deletions, licence, manifest."""
     files = [(c["sha256"], c["path"]) for c in manifest["chunks"]]
     files += [(manifest[k]["sha256"], manifest[k]["path"]) for k in ("page_ids", "deletions") if manifest[k]]
+    license_file = manifest["license"]["file"]
+    files.append((license_file["sha256"], license_file["path"]))
     files.append((manifest_sha256, MANIFEST))
     return files
 

@@ -6,10 +6,10 @@
 
 For each drop (a snapshot or a nightly batch): ``_SUCCESS`` present (else the drop is not
 committed: incomplete or still being written), ``manifest.json`` well formed and matching
-``_SUCCESS``, ``sha256sums.txt`` agreeing with the manifest, and every chunk, page-id and deletions
+``_SUCCESS``, ``sha256sums.txt`` agreeing with the manifest, every chunk, page-id and deletions
 file present with the manifest's size, md5, sha256 and crc32c and the record count and first/last
-page id it states; per format, chunks follow each other in page-id order and add up to the drop's
-record count. Files are only ever looked for inside the drop's directory: a manifest naming any
+page id it states, and the licence (``LICENSE.txt``) listed and intact; per format, chunks follow
+each other in page-id order and add up to the drop's record count. Files are only ever looked for inside the drop's directory: a manifest naming any
 other path is refused. ``gs://`` targets use ``STORAGE_EMULATOR_HOST`` or Application Default
 Credentials. Exit status 0 when everything checks out, 1 with one ``FAIL`` line per problem
 otherwise; nothing a drop contains makes it crash.
@@ -32,7 +32,7 @@ from typing import Annotated, Any, Protocol
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from wikidrop.checksums import FileDigest
-from wikidrop.layout import MANIFEST, PAGE_IDS, SHA256SUMS, SUCCESS
+from wikidrop.layout import LICENSE_FILE, MANIFEST, PAGE_IDS, SHA256SUMS, SUCCESS
 
 
 class DropSource(Protocol):
@@ -152,15 +152,24 @@ class _Document(BaseModel):
     model_config = ConfigDict(strict=True, extra="allow")
 
 
-class ListedFile(_Document):
+class ListedDocument(_Document):
     """A file of the drop as the manifest lists it (a plain name: nothing outside the drop is read)."""
 
     path: Annotated[str, AfterValidator(_inside_drop)]
-    records: int = Field(ge=0)
     bytes: int = Field(ge=0)
     md5: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
     sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
     crc32c: Annotated[str, Field(pattern=r"^[0-9a-f]{8}$")]
+
+
+class ListedFile(ListedDocument):
+    """A file of records (chunk, page ids, deletions): its record count too."""
+
+    records: int = Field(ge=0)
+
+
+class LicenseSection(_Document):
+    file: ListedDocument
 
 
 class ListedChunk(ListedFile):
@@ -175,6 +184,7 @@ class Manifest(_Document):
     chunks: list[ListedChunk]
     page_ids: ListedFile
     deletions: ListedFile | None  # null in a batch: adds-changes dumps carry no deletions
+    license: LicenseSection | None = None  # absent from manifests before 1.1: reported, not malformed
 
 
 class SuccessMarker(_Document):
@@ -253,6 +263,13 @@ def verify_snapshot(source: DropSource) -> list[str]:
     problems += _check_file(source, manifest.page_ids)
     if manifest.deletions is not None:
         problems += _check_file(source, manifest.deletions)
+    if manifest.license is None:
+        problems.append(
+            f"{source.describe(MANIFEST)}: lists no {LICENSE_FILE}: the drop carries no licence "
+            "(manifests before version 1.1 did not)"
+        )
+    else:
+        problems += _check_document(source, manifest.license.file)
     return problems
 
 
@@ -281,7 +298,8 @@ def _check_sha256sums(source: DropSource, manifest: Manifest, manifest_sha256: s
             continue
         listed[path] = digest
     expected = {c.path: c.sha256 for c in manifest.chunks}
-    for entry in (manifest.page_ids, manifest.deletions):
+    license_file = manifest.license.file if manifest.license else None
+    for entry in (manifest.page_ids, manifest.deletions, license_file):
         if entry is not None:
             expected[entry.path] = entry.sha256
     expected[MANIFEST] = manifest_sha256
@@ -293,15 +311,30 @@ def _check_sha256sums(source: DropSource, manifest: Manifest, manifest_sha256: s
     return problems
 
 
+def _digest_problems(where: str, path: Path, entry: ListedDocument) -> list[str]:
+    actual = FileDigest.of_file(path)
+    wrong = [k for k in ("bytes", "md5", "sha256", "crc32c") if getattr(actual, k) != getattr(entry, k)]
+    if wrong:
+        return [f"{where}: {', '.join(wrong)} differ from the manifest (corrupt or incomplete download)"]
+    return []
+
+
+def _check_document(source: DropSource, entry: ListedDocument) -> list[str]:
+    """A listed file without records: present, with the manifest's size and digests."""
+    with source.local_copy(entry.path) as path:
+        if path is None:
+            return [f"{source.describe(entry.path)}: missing"]
+        return _digest_problems(source.describe(entry.path), path, entry)
+
+
 def _check_file(source: DropSource, entry: ListedFile) -> list[str]:
     where = source.describe(entry.path)
     with source.local_copy(entry.path) as path:
         if path is None:
             return [f"{where}: missing"]
-        actual = FileDigest.of_file(path)
-        wrong = [k for k in ("bytes", "md5", "sha256", "crc32c") if getattr(actual, k) != getattr(entry, k)]
+        wrong = _digest_problems(where, path, entry)
         if wrong:
-            return [f"{where}: {', '.join(wrong)} differ from the manifest (corrupt or incomplete download)"]
+            return wrong
         try:
             records, first, last = _count_records(path, entry.path)
         except Exception as exc:  # a file that matches its checksums but cannot be read

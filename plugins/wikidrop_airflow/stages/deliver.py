@@ -75,6 +75,7 @@ def add_delivery(
         from wikidrop.delivery.bucket import PartnerBucket
         from wikidrop.delivery.drops import DeliveryRequest
         from wikidrop.delivery.drops import deliver as deliver_drop
+        from wikidrop.quality.validation import load_site
         from wikidrop_airflow.hooks.gcs import WikidropGCSHook
 
         get_current_context()["partner_id"] = partner_id
@@ -83,6 +84,7 @@ def add_delivery(
             raise AirflowSkipException(f"{partner_id} is not among this run's partners")
         partner = by_id[partner_id]
         output = ParsedOutput.from_xcom(parsed)
+        staging_client = WikidropGCSHook(settings.staging_conn_id, "staging bucket").get_client()
         request = DeliveryRequest(
             partner=partner,
             dbname=edition.dbname,
@@ -94,11 +96,11 @@ def add_delivery(
             article_count=output.stats.get("articles"),
             source_files=StagedDump.from_xcom(staged).to_xcom()["files"],
             validation=validation,
+            site=load_site(staging_client, output.parsed_uri),
             force=run.force_delivery,
         )
         partner_client = WikidropGCSHook(partner.gcs_conn_id, f"partner {partner.id}'s bucket").get_client()
         bucket = PartnerBucket.for_partner(partner_client, partner)
-        staging_client = WikidropGCSHook(settings.staging_conn_id, "staging bucket").get_client()
         return Drop.from_xcom(deliver_drop(request, bucket, staging_client)).to_xcom()
 
     @task(task_id="notify", map_index_template="{{ partner_id }}", outlets=[alias])
