@@ -53,6 +53,13 @@ VALIDATION = {
     "counts": {"articles": 3},
     "summary_uri": "gs://staging/frwiki/20250801/validation/summary.json",
 }
+INFOBOX_PARAM = {
+    "name": "nom",
+    "value": "Lyon",
+    "links": [{"text": "Lyon", "url": "https://fr.wikipedia.org/wiki/Lyon"}],
+    "images": [],
+    "value_wikitext": "[[Lyon]]",
+}
 
 
 def article(
@@ -99,7 +106,18 @@ def article(
         "text": text,
         "abstract": text[:20],
         "sections": [{"name": "Histoire", "level": 2, "text": "…"}],
-        "infoboxes": [{"name": "Infobox Ville", "params": [{"key": "nom", "value": "Lyon"}]}],
+        "tables": [
+            {
+                "identifier": "table-1",
+                "section": "Histoire",
+                "caption": None,
+                "headers": [["Année", "Population"]],
+                "rows": [["1990", "415 487"]],
+                "parent_identifier": None,
+                "text_offset": len(text),
+            }
+        ],
+        "infoboxes": [{"name": "Infobox Ville", "params": [INFOBOX_PARAM]}],
         "references": [],
         "links": [],
         "provenance": {
@@ -213,7 +231,8 @@ def test_drop_layout_manifest_and_formats(fake_gcs_client, make_fake_gcs_bucket,
     first = ndjson[0]
     assert list(first)[:3] == ["name", "identifier", "url"]  # schema order, Enterprise names
     assert first["version"]["parent_identifier"] is None  # nulls written out, never faked or dropped
-    assert first["infoboxes"] == [{"name": "Infobox Ville", "params": [{"key": "nom", "value": "Lyon"}]}]
+    assert first["infoboxes"] == [{"name": "Infobox Ville", "params": [INFOBOX_PARAM]}]
+    assert first["tables"][0]["rows"] == [["1990", "415 487"]] and first["tables"][0]["caption"] is None
 
     plain = read_ndjson(b.blob(f"{SNAP}/chunk_0000.jsonl.gz").download_as_bytes())
     assert [list(r) for r in plain] == [["identifier", "name", "url", "text"]] * 3

@@ -34,18 +34,37 @@ def varied(page_id: int) -> dict[str, Any]:
         record["description"] = f"description {page_id}"
     if page_id > 4:  # empty lists in the first chunks, filled ones later
         record["references"] = [
-            {"name": None, "group": "note", "text": "réf", "template": "Lien web", "params": []},
             {
-                "name": "a",
+                "identifier": "cite_note-1",
+                "group": "note",
+                "type": "note",
+                "text": "réf",
+                "source": None,
+                "links": [],
+                "template": "efn",
+                "metadata": [],
+            },
+            {
+                "identifier": "cite_note-a-2",
                 "group": None,
+                "type": "citation",
                 "text": "",
+                "source": "https://example.org/a",
+                "links": [{"text": "a", "url": "https://example.org/a"}],
                 "template": None,
-                "params": [{"key": "k", "value": "v"}],
+                "metadata": [{"key": "k", "value": "v"}],
             },
         ]
         link = {"name": "X", "url": "https://fr.wikipedia.org/wiki/X"}
         record["categories"] = record["templates"] = record["links"] = [link]
         record["image"] = {"name": "X.jpg", "url": "https://commons.wikimedia.org/wiki/File:X.jpg"}
+        image_param = {**record["infoboxes"][0]["params"][0], "images": [record["image"]]}
+        record["infoboxes"] = [{"name": "Infobox Ville", "params": [image_param]}]
+        nested = {**record["tables"][0], "identifier": "table-2", "caption": "Quartiers"}
+        record["tables"] = [
+            record["tables"][0],
+            {**nested, "parent_identifier": "table-1", "text_offset": None},
+        ]
     return record
 
 

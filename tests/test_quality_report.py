@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SHARED_DUMPS
+from tests.conftest import PROJECT_ROOT, SHARED_DUMPS
 from wikidrop.dumps.export import open_dump
-from wikidrop_dev.quality_report import main, measure_dump, site_for
+from wikidrop_dev.quality_report import STRUCTURE_HEADER, main, measure_dump, site_for
 
 
 @pytest.mark.realdata
@@ -45,3 +45,19 @@ def test_dump_without_siteinfo_gets_canonical_namespaces() -> None:
     assert site.language == "en"
     assert site.namespace_by_prefix("Category").id == 14
     assert "no <siteinfo>" in note
+
+
+def test_report_prints_table_infobox_and_reference_coverage_per_language(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    status = main([str(PROJECT_ROOT / "samples")])
+    out = capsys.readouterr().out
+    rows = {
+        line.split()[0]: line for line in out.splitlines()[out.splitlines().index(STRUCTURE_HEADER) + 1 :]
+    }
+    assert {"fr", "ja", "uk", "ALL"} <= set(rows)
+    # every sample article with an infobox template gets an entry: 6 fr, 3 ja, 3 uk
+    assert "6,     6 (100.0%)" in rows["fr"] and "3,     3 (100.0%)" in rows["uk"]
+    # the uk ones ({{Особа}}, {{Річка}}...) are recognised by their layout, no name list holds them
+    assert "Особа" in out.split("found by layout alone")[1]
+    assert status == 0 and rows["ALL"].endswith("PASS")

@@ -37,11 +37,11 @@ def test_a_new_field_without_a_description_is_named_with_what_to_do() -> None:
     """What an engineer adding a field sees: the fields, where to describe them, the command."""
     article = record_docs.documented_schemas()[0]
     grown = ARTICLE_SCHEMA.append(
-        pa.field("tables", pa.list_(pa.struct([("identifier", pa.string()), ("rows", pa.string())])))
+        pa.field("quotes", pa.list_(pa.struct([("identifier", pa.string()), ("text", pa.string())])))
     ).remove(ARTICLE_SCHEMA.get_field_index("links"))
     problems = record_docs.coverage_problems([dataclasses.replace(article, schema=grown)])
     message = "\n".join(problems)
-    assert "ARTICLE_SCHEMA fields without a description: tables, tables.identifier, tables.rows." in message
+    assert "ARTICLE_SCHEMA fields without a description: quotes, quotes.identifier, quotes.text." in message
     assert "ARTICLE_FIELD_DOCS in wikidrop/record_docs.py" in message
     assert "describes fields wikidrop.records.ARTICLE_SCHEMA does not have: links, links.name, links.url" in (
         message

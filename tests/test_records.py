@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from types import SimpleNamespace
 
@@ -20,6 +21,7 @@ from wikidrop.records import (
     key_values,
     provenance,
 )
+from wikidrop.wikitext import extract_content
 
 DEWIKI = SiteInfo(
     dbname="dewiki",
@@ -27,6 +29,7 @@ DEWIKI = SiteInfo(
     language="de",
     namespaces={
         0: Namespace(0, ""),
+        6: Namespace(6, "Datei", canonical="File"),
         10: Namespace(10, "Vorlage", canonical="Template"),
         14: Namespace(14, "Kategorie", canonical="Category"),
     },
@@ -60,16 +63,17 @@ def _page(text: str = "Birne ist eine Frucht.", **rev_fields) -> Page:
 
 
 def _content():
+    content = extract_content(
+        "{{Infobox Frucht\n| Farbe = grün\n| Form = [[Kugel|rund]]\n| Bild = Birne.jpg\n}}\n"
+        "Birne ist eine Frucht.<ref name=a>{{Literatur|Autor=X|Titel=Buch|Online=https://example.org/b}}</ref>\n"
+        "== Sorten ==\n{| class=wikitable\n! Sorte !! Farbe\n|-\n| Williams || gelb\n|}\n",
+        DEWIKI,
+        "Birne",
+    )
     return {
-        "text": "Birne ist eine Frucht.",
-        "abstract": "Birne ist eine Frucht.",
+        **dataclasses.asdict(content),
         "sections": [SimpleNamespace(name="Herkunft", level=2, text="Aus Asien.")],
-        "infoboxes": [{"name": "Infobox Frucht", "params": {"Farbe": "grün", "Form": "rund"}}],
-        "references": [
-            {"name": "a", "group": None, "text": "Buch", "template": "Literatur", "params": [("Autor", "X")]}
-        ],
         "categories": ["Obst"],
-        "templates": ["Infobox Frucht"],
         "links": ["Frucht", "Kategorie:Obst"],
     }
 
@@ -87,10 +91,23 @@ def test_record_fields_and_parquet_round_trip(tmp_path):
     assert record["categories"] == [{"name": "Obst", "url": "https://de.wikipedia.org/wiki/Kategorie:Obst"}]
     assert record["templates"][0]["url"] == "https://de.wikipedia.org/wiki/Vorlage:Infobox_Frucht"
     assert record["links"][1]["url"] == "https://de.wikipedia.org/wiki/Kategorie:Obst"
-    assert record["infoboxes"][0]["params"] == [
-        {"key": "Farbe", "value": "grün"},
-        {"key": "Form", "value": "rund"},
+    assert [(p["name"], p["value"]) for p in record["infoboxes"][0]["params"]] == [
+        ("Farbe", "grün"),
+        ("Form", "rund"),
+        ("Bild", ""),
     ]
+    assert record["infoboxes"][0]["params"][1]["links"] == [
+        {"text": "rund", "url": "https://de.wikipedia.org/wiki/Kugel"}
+    ]
+    assert record["infoboxes"][0]["params"][2]["images"] == [
+        {"name": "Birne.jpg", "url": "https://de.wikipedia.org/wiki/Datei:Birne.jpg"}
+    ]
+    assert (
+        record["tables"][0]["headers"] == [["Sorte", "Farbe"]] and record["tables"][0]["section"] == "Sorten"
+    )
+    assert record["references"][0]["identifier"] == "cite_note-a-1"
+    assert record["references"][0]["source"] == "https://example.org/b"
+    assert {"key": "Autor", "value": "X"} in record["references"][0]["metadata"]
     assert record["provenance"]["schema_version"] == SCHEMA_VERSION
 
     table = pa.Table.from_pylist([record], schema=ARTICLE_SCHEMA)

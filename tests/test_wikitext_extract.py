@@ -117,58 +117,162 @@ def test_links_categories_templates_with_local_prefixes() -> None:
     assert content.text.startswith("La capitale et paris, son histoire, Lyon, Ville de France, ville.")
 
 
-def test_infobox_params_are_raw_wikitext() -> None:
+def test_infobox_params_clean_value_links_images_and_wikitext() -> None:
     wikitext = (
-        "{{Infobox U.S. state\n| name = Alabama\n| seat = [[Montgomery, Alabama|Montgomery]]\n"
-        "| motto = {{lang-la|Audemus jura nostra defendere}}<!-- note -->\n}}\n'''Alabama''' is a state."
+        "{{Infobox Commune de France\n| nom = Lyon\n| image = Lyon montage.jpg\n| taille image = 250px\n"
+        "| blason = [[Fichier:Blason Lyon.svg|80px]]\n| maire = [[Grégory Doucet]]<ref>{{Lien web|titre=Mairie"
+        "|url=https://www.lyon.fr}}</ref>\n| population = {{formatnum:522250}} hab.<br>(2020)\n| site = [https://www.lyon.fr lyon.fr]\n"
+        "| gentilé = ''Lyonnais''<!-- commentaire -->\n| vide =\n}}\n'''Lyon''' est une commune."
     )
-    content = extract_content(wikitext, site("en"))
-    assert content.infoboxes == [
-        {
-            "name": "Infobox U.S. state",
-            "params": {
-                "name": "Alabama",
-                "seat": "[[Montgomery, Alabama|Montgomery]]",
-                "motto": "{{lang-la|Audemus jura nostra defendere}}",
-            },
-        }
+    content = extract_content(wikitext, site("fr"))
+    [box] = content.infoboxes
+    assert box["name"] == "Infobox Commune de France"
+    params = {p["name"]: p for p in box["params"]}
+    assert list(params) == [
+        "nom",
+        "image",
+        "taille image",
+        "blason",
+        "maire",
+        "population",
+        "site",
+        "gentilé",
     ]
-    assert content.text == "Alabama is a state."
-    assert "Montgomery, Alabama" in content.links
+    assert {name: p["value"] for name, p in params.items()} == {
+        "nom": "Lyon",
+        "image": "",  # a file name: in images
+        "taille image": "",  # a size is an instruction to MediaWiki, kept in value_wikitext
+        "blason": "",
+        "maire": "Grégory Doucet",
+        "population": "522250 hab.\n(2020)",
+        "site": "lyon.fr",
+        "gentilé": "Lyonnais",
+    }
+    assert params["image"]["images"] == [
+        {"name": "Lyon montage.jpg", "url": "https://fr.wikipedia.org/wiki/Fichier:Lyon_montage.jpg"}
+    ]
+    assert params["blason"]["images"] == [
+        {"name": "Blason Lyon.svg", "url": "https://fr.wikipedia.org/wiki/Fichier:Blason_Lyon.svg"}
+    ]
+    assert params["maire"]["links"] == [
+        {"text": "Grégory Doucet", "url": "https://fr.wikipedia.org/wiki/Gr%C3%A9gory_Doucet"}
+    ]
+    assert params["site"]["links"] == [{"text": "lyon.fr", "url": "https://www.lyon.fr"}]
+    assert params["gentilé"]["value_wikitext"] == "''Lyonnais''"
+    assert params["taille image"]["value_wikitext"] == "250px"
+    # the reference inside a value is a reference of the page; its URL is not a link of the value
+    assert [r["source"] for r in content.references] == ["https://www.lyon.fr"]
+    assert content.text == "Lyon est une commune."
+    assert "Grégory Doucet" in content.links
 
 
 @pytest.mark.parametrize(
     ("language", "wikitext", "name"),
     [
+        # names the render_rules hint lists
         ("ja", "{{基礎情報 国\n|略名 = 日本\n|首都 = [[東京]]\n}}\n日本国は東アジアの国。", "基礎情報 国"),
         ("uk", "{{Картка:Країна\n|назва = Україна\n}}\nУкраїна — держава.", "Картка:Країна"),
-        ("ru", "{{Государство\n|Русское название = Литва\n}}\nЛитва — государство.", "Государство"),
+        # names no list holds: recognised by their layout (ukwiki's sample articles, mrwiki, bnwiki)
+        ("uk", "{{Особа\n | ім'я = Тарас Шевченко\n | дата_народження = 9 березня 1814\n"
+               " | місце_народження = [[Моринці]]\n}}\n'''Тарас Шевченко''' — поет.", "Особа"),
+        ("uk", "{{Річка\n | назва = Дніпро\n | довжина = 2201\n | басейн = 504000\n}}\nДніпро — річка.", "Річка"),
+        ("fr", "{{Voir homonymes|Lyon}}\n{{Infobox Fromage\n| nom = Camembert\n| pays = France\n"
+               "| lait = vache\n}}\nLe '''camembert''' est un fromage.", "Infobox Fromage"),
+        ("ja", "{{Otheruses}}\n{{東京都の特別区\n|画像 = Taito.jpg\n|区旗 = 台東区旗\n|自治体名 = 台東区\n}}\n台東区は東京都の区。",
+         "東京都の特別区"),
+        # one line, many parameters (mrwiki "ऊर्मिला")
+        ("fr", "{{Personnage|nom=Urmila|image=U.jpg|naissance=Mithila|père=[[Janaka]]|mère=Sunayana|conjoint=[[Lakshmana]]}}\n"
+               "'''Urmila''' est un personnage.", "Personnage"),
     ],
-)
-def test_localized_infoboxes(language: str, wikitext: str, name: str) -> None:
+)  # fmt: skip
+def test_infoboxes_recognised_in_every_language(language: str, wikitext: str, name: str) -> None:
     content = extract_content(wikitext, site(language))
     assert [box["name"] for box in content.infoboxes] == [name]
+    values = [p["value"] for p in content.infoboxes[0]["params"]]
+    assert values and all("[[" not in v and "{{" not in v for v in values)
     assert "{{" not in content.text and "=" not in content.text
 
 
-def test_references_collected_with_citation_template() -> None:
+@pytest.mark.parametrize(
+    "wikitext",
+    [
+        # a citation at the start of the page is one line of few parameters
+        "{{Lien web|titre=Source|url=https://example.org|date=2020}}\nTexte.",
+        # a data-box-like call after the prose has started: a navigation box at the end of a stub
+        "Lyon est une commune de France. " * 12 + "\n{{Palette\n| titre = Villes\n| liste1 = [[Lyon]]\n"
+        "| liste2 = [[Paris]]\n| liste3 = [[Nice]]\n}}",
+        # in a section, not near the start of the page
+        "Texte.\n== Climat ==\n{{Climat\n| ville = Lyon\n| jan = 3\n| fév = 5\n| mar = 9\n}}",
+        # image and quote boxes of the lead, which the render rules name
+        "{{Multiple image\n| align = right\n| image1 = A.jpg\n| image2 = B.jpg\n| caption1 = A\n}}\nTexte.",
+        "{{Quote box\n| quote = Une citation.\n| source = Quelqu'un\n| width = 30%\n}}\nTexte.",
+        # a template with positional parameters only
+        "{{Coord|45|45|N|4|50|E}}\nTexte.",
+    ],
+)
+def test_templates_that_are_not_infoboxes(wikitext: str) -> None:
+    assert extract_content(wikitext, site("fr")).infoboxes == []
+
+
+def test_infobox_table_by_its_class() -> None:
     wikitext = (
-        'Paris<ref name="insee" group="n">{{Lien web|auteur=INSEE|titre=Populations légales|année=2020}}</ref> '
-        'est grande.<ref name="insee"/><ref>Le Monde, 2019.</ref>{{efn|Une note.}}'
+        '{| class="infobox" style="width:22em"\n|+ Lyon\n|-\n! Pays\n| [[France]]\n|-\n! Population\n'
+        "| 522 250 hab.\n|-\n| colspan=2 | [[Fichier:Lyon.jpg|200px]]\n|}\nLyon est une ville."
+    )
+    content = extract_content(wikitext, site("fr"))
+    assert content.tables == []
+    [box] = content.infoboxes
+    assert box["name"] == "Lyon"
+    assert [(p["name"], p["value"]) for p in box["params"]] == [
+        ("Pays", "France"),
+        ("Population", "522 250 hab."),
+    ]
+    assert box["params"][0]["links"] == [{"text": "France", "url": "https://fr.wikipedia.org/wiki/France"}]
+
+
+def test_infobox_value_holding_an_escaped_table() -> None:
+    # jawiki 岩手県: a table written with {{(!}} {{!}} {{!-}} {{!!}} {{!)}} inside a parameter
+    wikitext = (
+        '{{基礎情報 都道府県\n|画像の説明 = {{(!}} style="width:280px"\n{{!}} [[中尊寺金色堂]]覆堂{{!!}}[[浄土ヶ浜]]\n'
+        "{{!-}}\n{{!}}[[八幡平]]{{!!}}岩手山\n{{!)}}\n|都道府県名 = 岩手県\n}}\n岩手県は東北地方の県。"
+    )
+    content = extract_content(wikitext, site("ja"))
+    params = {p["name"]: p["value"] for p in content.infoboxes[0]["params"]}
+    assert params == {"画像の説明": "", "都道府県名": "岩手県"}
+    assert content.tables[0]["rows"] == [["中尊寺金色堂覆堂", "浄土ヶ浜"], ["八幡平", "岩手山"]]
+    assert content.tables[0]["text_offset"] is None  # inside a value, not in the text
+
+
+def test_references_citations_notes_and_sources() -> None:
+    wikitext = (
+        'Paris<ref name="insee">{{Lien web|auteur=INSEE|titre=Populations légales|année=2020'
+        "|url=https://www.insee.fr/fr/statistiques|archive-url=https://web.archive.org/x}}</ref> "
+        'est grande.<ref name="insee"/><ref>Le Monde, 2019, [https://lemonde.fr/a article].</ref>'
+        '<ref group="n">Paris intra-muros seulement, voir [[Grand Paris]].</ref>{{efn|Une note.}}'
+        "<ref>[[Fichier:X.jpg]]</ref>"
+        '<references><ref name="livre">{{Ouvrage|auteur=Hugo|titre=Notre-Dame de Paris}}</ref></references>'
     )
     content = extract_content(wikitext, site("fr"))
     assert content.text == "Paris est grande."
-    assert content.references == [
-        {
-            "name": "insee",
-            "group": "n",
-            "text": "INSEE. Populations légales. 2020",
-            "template": "Lien web",
-            "params": {"auteur": "INSEE", "titre": "Populations légales", "année": "2020"},
-        },
-        {"name": None, "group": None, "text": "Le Monde, 2019.", "template": None, "params": {}},
-        {"name": None, "group": None, "text": "Une note.", "template": "efn", "params": {"1": "Une note."}},
+    assert [
+        (r["identifier"], r["group"], r["type"], r["text"], r["source"], r["template"]) for r in content.references
+    ] == [
+        ("cite_note-insee-1", None, "citation", "INSEE. Populations légales. 2020", "https://www.insee.fr/fr/statistiques", "Lien web"),
+        ("cite_note-2", None, "citation", "Le Monde, 2019, article.", "https://lemonde.fr/a", None),
+        ("cite_note-3", "n", "note", "Paris intra-muros seulement, voir Grand Paris.", None, None),
+        ("cite_note-4", None, "note", "Une note.", None, "efn"),
+        ("cite_note-livre-5", None, "citation", "Hugo. Notre-Dame de Paris", None, "Ouvrage"),
+    ]  # fmt: skip
+    assert content.references[0]["metadata"]["auteur"] == "INSEE"
+    assert content.references[1]["links"] == [{"text": "article", "url": "https://lemonde.fr/a"}]
+    assert content.references[2]["links"] == [
+        {"text": "Grand Paris", "url": "https://fr.wikipedia.org/wiki/Grand_Paris"}
     ]
+
+
+def test_named_reference_defined_twice_is_one_reference() -> None:
+    content = extract_content("A.<ref name=x>Source.</ref> B.<ref name=x>Source.</ref>", site("fr"))
+    assert [r["identifier"] for r in content.references] == ["cite_note-x-1"]
 
 
 def test_pagename_and_pipe_trick() -> None:

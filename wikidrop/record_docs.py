@@ -217,44 +217,140 @@ ARTICLE_FIELD_DOCS: dict[str, FieldDoc] = {
     "sections.text": FieldDoc(
         "The section's own text, as in `text`.", _TEXT, "`sections.has_parts` (paragraph values)"
     ),
+    "tables": FieldDoc(
+        "Every table of the page (wiki `{| |}` and HTML `<table>`), in page order, an outer table "
+        "before the tables it holds; tables are not in `text`. Tables without any cell text (image "
+        "layouts) are left out. `wikidrop.wikitext.tables.text_with_tables(text, tables)` puts them "
+        "back into `text` as Markdown.",
+        "table markup in `<revision><text>`",
+        "`tables` (Structured Contents)",
+    ),
+    "tables.identifier": FieldDoc(
+        "`table-1`, `table-2`... in page order, unique within the record.", "the table's position", SAME
+    ),
+    "tables.section": FieldDoc(
+        'Name of the section the table is in (`""`: the lead), as in `sections.name`.', "headings"
+    ),
+    "tables.caption": FieldDoc("The table's caption as clean text, if any.", "`|+` or `<caption>`"),
+    "tables.headers": FieldDoc(
+        "The leading rows made only of header cells, as lists of clean cell values; row and column "
+        "spans are expanded (a value spanning two columns is in both).",
+        "`!` / `<th>` cells, rendered like `text`",
+        "`tables.headers` (cells `{value}`)",
+    ),
+    "tables.rows": FieldDoc(
+        "The other rows, as lists of clean cell values, spans expanded; header cells further down "
+        "(row labels, sub-headings) are values of these rows.",
+        "`|` / `<td>` cells, rendered like `text`",
+        "`tables.rows` (cells `{value}`)",
+    ),
+    "tables.parent_identifier": FieldDoc(
+        "For a table inside another table's cell: the identifier of that table; else null.",
+        "table nesting",
+        "`tables.rows.nested_table` (a nested table inside the cell)",
+    ),
+    "tables.text_offset": FieldDoc(
+        "Where the table stood in `text`: a code point offset at the start of a line (or the length "
+        "of `text`); several tables may share one. Null for tables outside the text flow: nested "
+        "ones, and those inside references or infobox values.",
+        "the table's position among the page's prose",
+    ),
     "infoboxes": FieldDoc(
-        "Infobox templates of the page, in order.",
-        "infobox template calls in `<revision><text>`",
+        "Infoboxes of the page, in order, recognised in every language by their structure: a "
+        "template call of the lead before the prose with at least three named parameters each on a "
+        "line of its own (or six on any layout), a call whose name says infobox, or a table of class "
+        "`infobox`. Infoboxes filled only from Wikidata (a call without parameters) are found only "
+        "by such a name.",
+        "infobox template calls and `infobox` tables in `<revision><text>`",
         "`infoboxes` (Structured Contents)",
     ),
-    "infoboxes.name": FieldDoc("Template name, without the template prefix.", "the template call", SAME),
-    "infoboxes.params": FieldDoc(
-        "The template's parameters in order (a repeated parameter is kept).",
-        "the template call's parameters",
-        "`infoboxes.has_parts`",
+    "infoboxes.name": FieldDoc(
+        "Template name without the template prefix; for an `infobox` table, its title.",
+        "the template call or the table's caption",
+        SAME,
     ),
-    "infoboxes.params.key": FieldDoc(
-        "Parameter name (positional ones numbered from 1).", "the parameter", "`has_parts.name`"
+    "infoboxes.params": FieldDoc(
+        "The parameters that have a value, in order (a repeated parameter is kept).",
+        "the template call's parameters, or the table's label/value rows",
+        "`infoboxes.has_parts` (fields, flat here)",
+    ),
+    "infoboxes.params.name": FieldDoc(
+        "Parameter name (positional ones numbered from 1), or the row's label.",
+        "the parameter",
+        "`has_parts.name`",
     ),
     "infoboxes.params.value": FieldDoc(
-        "Parameter value as wikitext (comments removed, entities decoded).",
-        "the parameter",
+        "The value as clean text: links and templates rendered as in `text`, no markup; empty when "
+        "the value is only an image (see `images`) or an image size.",
+        "the parameter, rendered",
         "`has_parts.value`",
+    ),
+    "infoboxes.params.links": FieldDoc(
+        "Links in the value: wiki links (to any namespace) and external links.",
+        "`[[...]]` and `[http...]` in the value",
+        "`has_parts.links`",
+    ),
+    "infoboxes.params.links.text": FieldDoc("The link's text as shown.", "the link", SAME),
+    "infoboxes.params.links.url": FieldDoc(
+        "URL of the linked page, or the external URL.", "the link target", SAME
+    ),
+    "infoboxes.params.images": FieldDoc(
+        "Files the value shows: file links, or a bare file name (`image = Paris.jpg`).",
+        "the value",
+        "`has_parts.images`",
+    ),
+    "infoboxes.params.images.name": FieldDoc("File name without the namespace prefix.", "the value"),
+    "infoboxes.params.images.url": FieldDoc(
+        "The file's description page on this wiki, under its localized File namespace (as `image.url`).",
+        "the file name",
+    ),
+    "infoboxes.params.value_wikitext": FieldDoc(
+        "The value as written (comments removed, entities decoded).", "the parameter"
     ),
     "references": FieldDoc(
         "References of the page, in order: every `<ref>` with content and footnote templates "
-        "(`{{efn}}`...); reuses of a named reference are not repeated.",
+        "(`{{efn}}`...); reuses and repeated definitions of a named reference are not repeated.",
         "`<ref>` tags and footnote templates in `<revision><text>`",
         "`references` (Structured Contents)",
     ),
-    "references.name": FieldDoc("The reference's `name` attribute, if any.", '`<ref name="...">`'),
+    "references.identifier": FieldDoc(
+        "MediaWiki's anchor form `cite_note-<name>-<n>` (`cite_note-<n>` without a name), numbered in "
+        "page order; references that templates add are not counted, so a number can differ from the "
+        "rendered page's.",
+        '`<ref name="...">` and the reference\'s position',
+        SAME,
+    ),
     "references.group": FieldDoc("The reference's `group` attribute, if any.", '`<ref group="...">`', SAME),
+    "references.type": FieldDoc(
+        "`note` for footnote templates and grouped references that cite nothing (no citation "
+        "template, no URL), else `citation`.",
+        "the reference's markup",
+        "`references.type` (Enterprise: the citation's kind)",
+    ),
     "references.text": FieldDoc(
-        "The citation as clean text.", "the reference's content, rendered", "`references.text.value`"
+        "The citation or note as clean text.", "the reference's content, rendered", "`references.text.value`"
     ),
+    "references.source": FieldDoc(
+        "The URL the reference cites: a `url`-like parameter of its citation template (archive "
+        "copies skipped), else its first external link; null when it cites none.",
+        "the reference's content",
+        "`references.source` (a `{value, links}` struct there)",
+    ),
+    "references.links": FieldDoc(
+        "Links in the reference's text (wiki and external).",
+        "the reference's content",
+        "`references.text.links`",
+    ),
+    "references.links.text": FieldDoc("The link's text as shown.", "the link", SAME),
+    "references.links.url": FieldDoc("URL of the linked page, or the external URL.", "the link", SAME),
     "references.template": FieldDoc(
-        "Name of the citation template the reference uses (`cite web`), if any.", "the reference's content"
+        "Name of the template the reference uses first (`cite web`), if any.", "the reference's content"
     ),
-    "references.params": FieldDoc(
+    "references.metadata": FieldDoc(
         "That template's parameters, in order.", "the citation template call", "`references.metadata`"
     ),
-    "references.params.key": FieldDoc("Parameter name.", "the parameter"),
-    "references.params.value": FieldDoc("Parameter value as wikitext.", "the parameter"),
+    "references.metadata.key": FieldDoc("Parameter name.", "the parameter"),
+    "references.metadata.value": FieldDoc("Parameter value as wikitext.", "the parameter"),
     "links": FieldDoc(
         "Articles the page links to (main namespace), normalized titles in order of first appearance.",
         "`[[...]]` links in `<revision><text>`",

@@ -2,8 +2,20 @@
 
 One record per article page of a dump. The same dicts are written as gzip NDJSON and as Parquet, so
 every nested field has one JSON-friendly shape: lists of structs (never Arrow maps, which read back
-as lists of tuples). Infobox and reference template parameters are therefore ordered
-``[{"key", "value"}]`` lists, which also keeps repeated parameters that a dict would lose.
+as lists of tuples). Reference template parameters are therefore an ordered ``[{"key", "value"}]``
+list, which also keeps repeated parameters that a dict would lose. Enterprise nests tables in
+tables and parts in parts; Parquet needs a fixed schema, so a nested table is an entry of
+``tables`` of its own that names its ``parent_identifier``.
+
+Enterprise's names where they exist: ``tables[]`` (``identifier``, ``headers``, ``rows`` of cell
+values), infobox parts (``name``, ``value``, ``links[{text, url}]``, ``images``),
+references (``identifier``, ``group``, ``type``, ``text``, ``source``, ``metadata``). Ours beside
+them: a table's ``section``, ``caption``, ``parent_identifier`` and ``text_offset`` (where it stood in
+``text``, see :mod:`wikidrop.wikitext.tables`), a parameter's ``value_wikitext``, a reference's
+``links`` and ``template``. Enterprise's ``text``/``source`` of a reference are ``{value, links}``
+structs; here ``text`` is the clean string and ``source`` the cited URL, flat for Parquet. Images
+are ``{name, url}`` (the file description page) like the record's ``image``, not Enterprise's
+``content_url`` of the file itself, whose Commons-or-local location a dump does not tell.
 
 ``main_entity`` (Wikidata item), ``is_disambiguation``, ``description`` (short description) and
 ``image`` (the page's free lead image) come from the wiki's page_props table dump, not from the
@@ -28,7 +40,9 @@ import pyarrow as pa
 from wikidrop.dumps import page_props
 from wikidrop.dumps.siteinfo import SiteInfo
 
-SCHEMA_VERSION = "1.1.0"
+# 1.1.0: page_props fields. 2.0.0: tables added; infobox params and references reshaped
+# (breaking for readers of 1.x).
+SCHEMA_VERSION = "2.0.0"
 
 # Dumps since 2023-06-29 carry text under CC BY-SA 4.0 (older revisions: 3.0); Wikimedia Enterprise
 # labels every current article with the 4.0 licence, and so do we.
@@ -40,6 +54,8 @@ LICENSE = {
 
 _NAME_URL = pa.struct([("name", pa.string()), ("url", pa.string())])
 _KEY_VALUE = pa.struct([("key", pa.string()), ("value", pa.string())])
+_LINK = pa.struct([("text", pa.string()), ("url", pa.string())])
+_CELL_ROWS = pa.list_(pa.list_(pa.string()))
 
 ARTICLE_SCHEMA = pa.schema(
     [
@@ -92,17 +108,59 @@ ARTICLE_SCHEMA = pa.schema(
             "sections",
             pa.list_(pa.struct([("name", pa.string()), ("level", pa.int32()), ("text", pa.string())])),
         ),
-        ("infoboxes", pa.list_(pa.struct([("name", pa.string()), ("params", pa.list_(_KEY_VALUE))]))),
+        (
+            "tables",
+            pa.list_(
+                pa.struct(
+                    [
+                        ("identifier", pa.string()),
+                        ("section", pa.string()),
+                        ("caption", pa.string()),
+                        ("headers", _CELL_ROWS),
+                        ("rows", _CELL_ROWS),
+                        ("parent_identifier", pa.string()),
+                        ("text_offset", pa.int64()),
+                    ]
+                )
+            ),
+        ),
+        (
+            "infoboxes",
+            pa.list_(
+                pa.struct(
+                    [
+                        ("name", pa.string()),
+                        (
+                            "params",
+                            pa.list_(
+                                pa.struct(
+                                    [
+                                        ("name", pa.string()),
+                                        ("value", pa.string()),
+                                        ("links", pa.list_(_LINK)),
+                                        ("images", pa.list_(_NAME_URL)),
+                                        ("value_wikitext", pa.string()),
+                                    ]
+                                )
+                            ),
+                        ),
+                    ]
+                )
+            ),
+        ),
         (
             "references",
             pa.list_(
                 pa.struct(
                     [
-                        ("name", pa.string()),
+                        ("identifier", pa.string()),
                         ("group", pa.string()),
+                        ("type", pa.string()),
                         ("text", pa.string()),
+                        ("source", pa.string()),
+                        ("links", pa.list_(_LINK)),
                         ("template", pa.string()),
-                        ("params", pa.list_(_KEY_VALUE)),
+                        ("metadata", pa.list_(_KEY_VALUE)),
                     ]
                 )
             ),
@@ -229,10 +287,8 @@ def build_article_record(
         "text": _get(content, "text") or "",
         "abstract": _get(content, "abstract") or "",
         "sections": [_section(s) for s in _get(content, "sections") or ()],
-        "infoboxes": [
-            {"name": _get(b, "name"), "params": key_values(_get(b, "params"))}
-            for b in _get(content, "infoboxes") or ()
-        ],
+        "tables": list(_get(content, "tables") or ()),
+        "infoboxes": list(_get(content, "infoboxes") or ()),
         "references": [_reference(r) for r in _get(content, "references") or ()],
         "links": _name_urls(_get(content, "links"), site, default_ns=0),
         "provenance": dict(provenance),
@@ -360,11 +416,5 @@ def _section(section: Any) -> dict[str, Any]:
     return {"name": name, "level": int(level), "text": text or ""}
 
 
-def _reference(ref: Any) -> dict[str, Any]:
-    return {
-        "name": _get(ref, "name"),
-        "group": _get(ref, "group"),
-        "text": _get(ref, "text") or "",
-        "template": _get(ref, "template"),
-        "params": key_values(_get(ref, "params")),
-    }
+def _reference(ref: Mapping[str, Any]) -> dict[str, Any]:
+    return {**ref, "metadata": key_values(ref["metadata"])}

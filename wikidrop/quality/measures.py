@@ -4,7 +4,8 @@ Questions about an article's clean ``text``: is markup left in it (``leftover_ma
 rate ``residue_per_10k``), did removed templates leave holes ("At , Alabama has", "()")
 (``holes``), did the list items of the source survive (``list_items_kept``), how much of the page's
 wikitext is its own prose (``prose_wikitext_bytes``, which tells a stub) and is it written in the
-edition's scripts (``script_share``). Pure functions, cheap enough to run on every record.
+edition's scripts (``script_share``), and how many of the words a reader sees a record keeps
+(``content_words``/``words_kept``). Pure functions, cheap enough to run on every record.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import html
 import re
 import sys
 import unicodedata
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 
@@ -54,7 +56,8 @@ def _prefix_pattern(names: tuple[str, ...]) -> re.Pattern[str] | None:
     if not names:
         return None
     alternatives = "|".join(sorted((re.escape(n).replace(" ", "[ _]") for n in names), key=len, reverse=True))
-    return re.compile(rf"(?<!\w)(?:{alternatives})\s*:(?=\S)", re.IGNORECASE)
+    # not after "/": ".../wiki/File:X.svg" is a URL path, not a link left in the text
+    return re.compile(rf"(?<![\w/])(?:{alternatives})\s*:(?=\S)", re.IGNORECASE)
 
 
 def _count_magic_words(text: str) -> int:
@@ -236,7 +239,7 @@ _MEDIA_FILE_NAME = re.compile(
 _INTERLANGUAGE_PREFIX = re.compile(r"^[a-z]{2,3}(?:-[a-z0-9]{2,8})*$")
 
 
-def _is_non_prose_link(target: str, site: SiteInfo) -> bool:
+def is_non_prose_link(target: str, site: SiteInfo) -> bool:
     """``[[File:..]]``, ``[[Category:..]]`` (any local name or alias) or ``[[en:..]]``: not prose."""
     target = target.strip()
     prefix, colon, rest = target.partition(":")
@@ -272,7 +275,7 @@ def prose_wikitext_bytes(wikitext: str, site: SiteInfo) -> int:
         elif token == "}}":
             templates = max(0, templates - 1)
         elif token == "[[":
-            hidden = _is_non_prose_link(_LINK_TARGET.match(text, position).group(0), site)
+            hidden = is_non_prose_link(_LINK_TARGET.match(text, position).group(0), site)
             links.append(hidden)
             hidden_links += hidden
             kept += 2 if visible and not hidden else 0
@@ -346,3 +349,24 @@ def script_share(text: str, scripts: Sequence[str]) -> float | None:
 def residue_per_10k(counts: Mapping[str, int], text: str) -> float | None:
     """Leftover-markup occurrences (``leftover_markup``) per 10,000 characters of text; None for empty text."""
     return 10_000 * sum(counts.values()) / len(text) if text else None
+
+
+# -- words kept -----------------------------------------------------------------------------------
+# Scripts written without spaces between words (Thai, Lao, Myanmar, kana, CJK ideographs) count one
+# character per word; elsewhere a word is a run of letters or digits.
+_UNSPACED = "\u0e00-\u0eff\u1000-\u109f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_CONTENT_WORD = re.compile(f"[{_UNSPACED}]|[^\\W_{_UNSPACED}]+")
+
+
+def content_words(*texts: str) -> Counter[str]:
+    """Case-folded words of ``texts`` as a multiset (one character per word in unspaced scripts)."""
+    words: Counter[str] = Counter()
+    for text in texts:
+        if text:
+            words.update(_CONTENT_WORD.findall(text.casefold()))
+    return words
+
+
+def words_kept(reference: Counter[str], kept: Counter[str]) -> tuple[int, int]:
+    """(words of ``reference``, how many of them ``kept`` has): a multiset intersection."""
+    return sum(reference.values()), sum(min(count, kept[word]) for word, count in reference.items())

@@ -5,14 +5,30 @@ Decisions (documented for partners):
 - ``text``: section headings on their own line, paragraphs separated by a blank line, list items
   one per line: ``- item`` for ``*`` lists, ``1. item`` for ``#`` lists (numbered per list),
   nested items indented by two spaces per level, ``;`` terms and ``:`` indents as plain lines.
-  Headings of sections left empty after cleaning (e.g. "References") are not repeated in ``text``.
-- Tables (wiki ``{| |}`` and HTML) are data, not prose: dropped from ``text``; their links,
-  references and categories are still collected.
+  Headings of sections left empty after cleaning (e.g. "References") are not repeated in ``text``;
+  a section holding only tables keeps its heading, the tables stand under it.
+- ``tables``: every table (wiki ``{| |}``, also after a ``:`` indent or written with ``{{(!}}``
+  escapes inside a parameter, and HTML ``<table>``) is an entry, out of ``text``: caption, header
+  and body rows of cell values rendered like ``text`` (see :mod:`.tables` for spans, nesting and
+  ``text_offset``). Tables without any cell text (image layouts) leave no entry.
 - ``sections``: the lead as ``{"name": "", "level": 0}`` when it has text, then every heading in
   order with its own text (subsections are separate entries).
-- ``references``: every ``<ref>`` with content (reuses ``<ref name=x/>`` are not repeated) and
-  footnote templates (``{{efn}}``...). ``text`` is the rendered citation.
-- ``infoboxes``: template name + raw wikitext params (comments removed, entities decoded).
+- ``references``: every ``<ref>`` with content (reuses ``<ref name=x/>`` and repeated definitions
+  are not repeated) and footnote templates (``{{efn}}``...). ``identifier`` is MediaWiki's anchor
+  form (``cite_note-<name>-<n>``, numbered in page order: templates that add references are not
+  expanded, so numbers may differ from the rendered page), ``text`` the rendered citation,
+  ``source`` the cited URL (a ``url``-like template parameter, else the first external link),
+  ``type`` ``note`` for footnote templates and grouped references citing nothing, else
+  ``citation``; ``metadata`` the citation template's parameters as written.
+- ``infoboxes``: recognised by structure, in any language: a template call of the lead, before
+  the prose (at most 300 characters of it), with at least three named parameters each on a line
+  of its own or six on any layout, that no render rule claims (rules name image and quote boxes);
+  a call whose name the render rules' infobox hints list, anywhere; or a table of class
+  ``infobox`` (its title is the name, its label/value rows the params). Each param: ``value`` as
+  clean text (a file name or an image size moves out of it: images go to ``images``),
+  ``links`` and ``images`` met in it, and ``value_wikitext`` (comments removed, entities decoded).
+  Empty params are left out. Infoboxes whose parameters all come from Wikidata (a call without
+  parameters) are found only by a hinted name.
 - Templates are rendered by the per-language tables of :mod:`.render_rules`; unknown templates
   are dropped, and the punctuation they leave (``()``, ``( ; )``, `` ,``) is cleaned up.
 - Dropped: file/media links with their captions (also under aliases the header does not list,
@@ -27,12 +43,14 @@ Decisions (documented for partners):
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from wikidrop.dumps.siteinfo import BEHAVIOR_SWITCH, CATEGORY_NS, FILE_NS, MEDIA_NS, TEMPLATE_NS, SiteInfo
 from wikidrop.dumps.titles import normalize_title
-from wikidrop.wikitext.render_rules import FOOTNOTE_TEMPLATES, TemplateCall, rules_for
+from wikidrop.wikitext.render_rules import FOOTNOTE_TEMPLATES, TemplateCall, citation, rules_for
+from wikidrop.wikitext.tables import Cell, expand_grid, span
 from wikidrop.wikitext.tree import (
     ARGUMENT,
     EXTLINK,
@@ -40,6 +58,7 @@ from wikidrop.wikitext.tree import (
     TAG,
     TEMPLATE,
     WIKILINK,
+    Node,
     Nodes,
     parse_tree,
     to_wikitext,
@@ -53,6 +72,7 @@ class PageContent:
     text: str = ""
     abstract: str = ""
     sections: list[dict] = field(default_factory=list)
+    tables: list[dict] = field(default_factory=list)
     infoboxes: list[dict] = field(default_factory=list)
     references: list[dict] = field(default_factory=list)
     categories: list[str] = field(default_factory=list)
@@ -64,6 +84,15 @@ class PageContent:
 _BULLET, _NUMBER, _INDENT, _TERM = "\ue000", "\ue001", "\ue002", "\ue003"
 _LIST_MARKUP = {"*": _BULLET, "#": _NUMBER, ":": _INDENT, ";": _TERM}
 _MARKER_CHARS = _BULLET + _NUMBER + _INDENT + _TERM
+# A table leaves "\ue010<index>\ue011" on a line of its own where it stood; the markers that reach
+# the final text give the tables' offsets there and are then removed (from every other field too).
+_TABLE_OPEN, _TABLE_END = "\ue010", "\ue011"
+_TABLE_MARK = re.compile(f"{_TABLE_OPEN}(\\d+){_TABLE_END}")
+# Structural infobox: a top-level template of the lead with this many named parameters on lines of
+# their own (or twice as many on any layout), and at most this much prose before it ("near the
+# start of the page").
+_INFOBOX_MIN_PARAMS = 3
+_INFOBOX_MAX_PROSE_BEFORE = 300
 
 # Tags whose content is never reader-visible prose in the article text.
 _INVISIBLE_TAGS = frozenset(
@@ -136,6 +165,9 @@ _MEDIA_FILE = re.compile(
     re.IGNORECASE,
 )
 _TABLE_CLOSE = re.compile(r"\|\}|</table\s*>", re.IGNORECASE)
+_INDENTED_TABLE = re.compile(r"^([ \t]*:[: \t]*)\{\|", re.MULTILINE)
+_TABLE_START = re.compile(r"^[ \t]*\{\|", re.MULTILINE)
+_IMAGE_SIZE = re.compile(r"(?:\d+)?(?:x\d+)?px$")
 _VISIBLE = re.compile(r"[^\W_]")  # a line worth keeping shows at least a letter or digit
 _PIPE_TRICK = re.compile(r"\s*(?:\([^()]*\)|（[^（）]*）)$")
 
@@ -150,8 +182,19 @@ def _magic_word(match: re.Match[str]) -> str:
     return "" if word.upper() == word else match.group(0)
 
 
+class _Sink:
+    """The links, images and external URLs met while rendering one infobox value or one reference."""
+
+    __slots__ = ("external", "images", "links")
+
+    def __init__(self) -> None:
+        self.links: list[dict[str, str]] = []
+        self.images: list[dict[str, str]] = []
+        self.external: list[str] = []
+
+
 class _Walker:
-    """Renders nodes to raw text while collecting links, categories, templates, refs, infoboxes."""
+    """Renders nodes to raw text while collecting links, categories, templates, refs, infoboxes, tables."""
 
     def __init__(self, site: SiteInfo, title: str) -> None:
         self.site = site
@@ -162,6 +205,11 @@ class _Walker:
         self.links: dict[str, None] = {}
         self.references: list[dict] = []
         self.infoboxes: list[dict] = []
+        self.tables: list[dict] = []  # in document order, an outer table before the tables it holds
+        self.section = ""  # name of the section being walked ("" = lead), for ``tables[].section``
+        self._open_tables: list[int] = []
+        self._sinks: list[_Sink] = []
+        self._named_references: set[tuple[str | None, str]] = set()
         self._titles: dict[tuple[str, int], tuple[int, str] | None] = {}
 
     # -- helpers ------------------------------------------------------------------------------
@@ -193,6 +241,15 @@ class _Walker:
                 append(self.render(node[2]))
         return "".join(out)
 
+    def rendered_with_sink(self, nodes: Nodes) -> tuple[str, _Sink]:
+        """Render ``nodes`` and return the links and images met in them (not in nested refs/values)."""
+        sink = _Sink()
+        self._sinks.append(sink)
+        try:
+            return self.render(nodes), sink
+        finally:
+            self._sinks.pop()
+
     # -- node kinds ---------------------------------------------------------------------------
     def wikilink(self, node: tuple) -> str:
         target = _plain(node[1]).strip()
@@ -203,6 +260,8 @@ class _Walker:
             namespace = self.site.namespace_by_prefix(prefix)
             if namespace is not None:
                 if namespace.id in (FILE_NS, MEDIA_NS) and not colon:
+                    if self._sinks:
+                        self.image(core)
                     return ""
                 if namespace.id == CATEGORY_NS and not colon:
                     resolved = self.normalize(core)
@@ -210,6 +269,8 @@ class _Walker:
                         self.categories[resolved[1]] = None
                     return ""
             elif not colon and _MEDIA_FILE.search(core):
+                if self._sinks:
+                    self.image(core)
                 return ""
             elif prefix.lower() in _PROJECT_PREFIXES or _LANGUAGE_PREFIX.match(prefix):
                 if not colon and _LANGUAGE_PREFIX.match(prefix):
@@ -220,12 +281,31 @@ class _Walker:
             self.links[resolved[1]] = None
         if node[2] is None:
             # [[:Category:X]] reads as "X"; the namespace name is not part of the prose
-            return core.split(":", 1)[1] if colon and resolved and resolved[0] else core
-        text = self.render(node[2])
-        if not text.strip():  # pipe trick [[Paris (France)|]] -> "Paris"
-            shown = core.split(":", 1)[1] if resolved and resolved[0] else core
-            return _PIPE_TRICK.sub("", shown)
-        return text
+            shown = core.split(":", 1)[1] if colon and resolved and resolved[0] else core
+        else:
+            shown = self.render(node[2])
+            if not shown.strip():  # pipe trick [[Paris (France)|]] -> "Paris"
+                shown = core.split(":", 1)[1] if resolved and resolved[0] else core
+                shown = _PIPE_TRICK.sub("", shown)
+        if self._sinks and resolved is not None:
+            text = _clean_inline(shown)
+            self._sinks[-1].links.append(
+                {"text": text or resolved[1], "url": self.site.article_url(resolved[1])}
+            )
+        return shown
+
+    def image(self, target: str) -> None:
+        """A file shown in an infobox value (link or bare file name): its name and description page,
+        as the record's ``image`` has them."""
+        resolved = self.normalize(target, FILE_NS)
+        if resolved is None:
+            return
+        name = resolved[1].split(":", 1)[1] if resolved[0] in (FILE_NS, MEDIA_NS) else resolved[1]
+        if ":" in name:
+            name = name.split(":", 1)[1].strip()  # an alias the header does not list ([[Attēls:X.jpg]])
+        if name:
+            url = self.site.article_url(f"{self.site.namespace_name(FILE_NS) or 'File'}:{name}")
+            self._sinks[-1].images.append({"name": name, "url": url})
 
     def is_unlisted_namespace_line(self, nodes: Nodes, index: int) -> bool:
         """``[[Kategorie:X]]`` alone on its line, under a prefix the siteinfo does not know.
@@ -251,11 +331,17 @@ class _Walker:
         return starts_line and ends_line
 
     def external_link(self, node: tuple) -> str:
-        if not node[3]:
-            return _plain(node[1])
-        return self.render(node[2]) if node[2] is not None else ""
+        url = _plain(node[1]).strip()
+        shown = url  # a bare URL shows itself; [url title] its title, [url] nothing
+        if node[3]:
+            shown = self.render(node[2]) if node[2] is not None else ""
+        if self._sinks and url:
+            self._sinks[-1].links.append({"text": _clean_inline(shown) or url, "url": url})
+            self._sinks[-1].external.append(url)
+        return shown
 
-    def template(self, node: tuple) -> str:
+    def template(self, node: tuple, may_be_infobox: bool = False) -> str:
+        """Render a template call; ``may_be_infobox``: a top-level call near the start of the page."""
         name = _plain(node[1]).strip()
         if not name or name.startswith("#"):
             return ""
@@ -290,11 +376,16 @@ class _Walker:
             return ""
         renderer = self.rules.renderer(key)
         if renderer is None:
+            if may_be_infobox and _is_data_box(node):
+                self.infobox(resolved[1].split(":", 1)[-1], params)
+                return "\n"
             return ""
         return renderer(TemplateCall(name, params, self.render, _plain))
 
+    # -- infoboxes ----------------------------------------------------------------------------
     def infobox(self, name: str, params: list) -> None:
-        values: dict[str, str] = {}
+        """An infobox entry: every non-empty parameter as clean text, links, images and wikitext."""
+        entries = []
         position = 0
         for key, value in params:
             if key is None:
@@ -302,22 +393,139 @@ class _Walker:
                 label = str(position)
             else:
                 label = _plain(key).strip()
-            values[label] = to_wikitext(value).strip()
-            self.render(value)  # collect references and links inside the infobox
-        self.infoboxes.append({"name": name, "params": values})
+            wikitext = to_wikitext(value).strip()
+            if wikitext:
+                entries.append(self.infobox_param(label, value, wikitext))
+        self.infoboxes.append({"name": name, "params": entries})
 
+    def infobox_param(self, name: str, value: Nodes, wikitext: str) -> dict[str, Any]:
+        raw, sink = self.rendered_with_sink(value)
+        if "{|" in raw and _TABLE_START.search(raw):
+            # a table written with {{(!}}/{{!}}/{{!)}}: markup once the templates are rendered
+            raw = self.render(parse_tree(raw))
+        text = _clean_cell(raw)
+        if text and not sink.images and "\n" not in text and _MEDIA_FILE.search(text):
+            # "image = Paris.jpg": a file name, not words of the value
+            self._sinks.append(sink)
+            self.image(text)
+            self._sinks.pop()
+            text = "" if sink.images else text
+        elif _IMAGE_SIZE.match(text):
+            text = ""  # "image_size = 250px": an instruction to MediaWiki, kept in value_wikitext only
+        return {
+            "name": name,
+            "value": text,
+            "links": sink.links,
+            "images": sink.images,
+            "value_wikitext": wikitext,
+        }
+
+    def infobox_table(self, contents: Nodes) -> None:
+        """A hand-made box (a table of class ``infobox``): label/value rows become its params."""
+        caption, rows = self.table_layout(contents)
+        title = _clean_inline(self.render(caption)) if caption else ""
+        params = []
+        for cells in rows:
+            if len(cells) == 2:
+                label = _clean_inline(self.render(cells[0][3] or []))
+                value = cells[1][3] or []
+                wikitext = to_wikitext(value).strip()
+                if label and wikitext:
+                    params.append(self.infobox_param(label, value, wikitext))
+                    continue
+            texts = [_clean_cell(self.render(cell[3] or [])) for cell in cells]
+            if not title and len(cells) == 1 and not params:
+                title = texts[0]
+        self.infoboxes.append({"name": title, "params": params})
+
+    # -- tables -------------------------------------------------------------------------------
+    def table(self, node: tuple) -> str:
+        """A table entry (cells as clean text, spans expanded); leaves its marker in the text."""
+        attrs, contents = node[2], node[3] or []
+        if not self._open_tables and not self._sinks and _has_class(attrs, "infobox"):
+            self.infobox_table(contents)
+            return "\n"
+        index = len(self.tables)
+        parent = self._open_tables[-1] if self._open_tables else None
+        entry: dict[str, Any] = {"section": self.section, "parent": parent}
+        self.tables.append(entry)
+        self._open_tables.append(index)
+        caption, layout = self.table_layout(contents)
+        rows: list[list[Cell]] = [[self.cell(cell) for cell in cells] for cells in layout]
+        self._open_tables.pop()
+        entry["caption"] = _clean_inline(self.render(caption)) if caption else ""
+        entry["headers"], entry["rows"] = expand_grid(rows)
+        # the tables added since this one began are the ones it holds
+        if not any(table["rows"] or table["headers"] for table in self.tables[index:]):
+            return "\n"  # no cell text (an image layout): no entry, nothing to place
+        return f"\n{_TABLE_OPEN}{index}{_TABLE_END}\n"
+
+    def table_layout(self, contents: Nodes) -> tuple[Nodes | None, list[list[tuple]]]:
+        """The caption nodes and the rows of cell nodes of a table (wiki or HTML markup).
+
+        Cells before the first row marker form a row of their own; ``<thead>``/``<tbody>``/
+        ``<tfoot>`` are looked through. Anything else between rows (row templates, stray tags)
+        is rendered for its links and references only, as MediaWiki would not show it in a cell.
+        """
+        caption: Nodes | None = None
+        rows: list[list[tuple]] = []
+        loose: list[tuple] | None = None
+        for child in _table_children(contents):
+            if type(child) is str:
+                continue
+            if child[0] == TAG:
+                name = child[1]
+                if name == "tr":
+                    cells: list[tuple] = []
+                    for item in child[3] or ():
+                        if type(item) is str:
+                            continue
+                        if item[0] == TAG and item[1] in ("td", "th"):
+                            if _is_caption(item):
+                                caption = caption or _caption_nodes(item)
+                            else:
+                                cells.append(item)
+                        else:
+                            self.render([item])
+                    rows.append(cells)
+                    loose = None
+                    continue
+                if name in ("td", "th"):
+                    if _is_caption(child):
+                        caption = caption or _caption_nodes(child)
+                        continue
+                    if loose is None:
+                        loose = []
+                        rows.append(loose)
+                    loose.append(child)
+                    continue
+                if name == "caption":
+                    caption = caption or child[3] or []
+                    continue
+            self.render([child])
+        return caption, rows
+
+    def cell(self, node: tuple) -> Cell:
+        rowspan = colspan = 1
+        for key, value in node[2]:
+            if key == "rowspan" and value is not None:
+                rowspan = span(_plain(value))
+            elif key == "colspan" and value is not None:
+                colspan = span(_plain(value))
+        return _clean_cell(self.render(node[3] or [])), node[1] == "th", rowspan, colspan
+
+    # -- references ---------------------------------------------------------------------------
     def footnote(self, name: str, params: list) -> None:
         call = TemplateCall(name, params, self.render, _plain)
+        sink = _Sink()
+        self._sinks.append(sink)
         text = _clean_inline(call.arg(1))
+        self._sinks.pop()
         if text:
-            self.references.append(
-                {
-                    "name": call.arg("name") or None,
-                    "group": call.arg("group") or None,
-                    "text": text,
-                    "template": name,
-                    "params": {k: to_wikitext(v).strip() for k, v in _raw_params(params).items()},
-                }
+            metadata = {k: to_wikitext(v).strip() for k, v in _raw_params(params).items()}
+            source = sink.external[0] if sink.external else None
+            self.add_reference(
+                call.arg("name"), call.arg("group"), "note", text, source, sink, name, metadata
             )
 
     def tag(self, node: tuple) -> str:
@@ -328,7 +536,9 @@ class _Walker:
             if contents is not None:
                 self.reference(attrs, contents)
             return ""
-        if name == "table" or name in _INVISIBLE_TAGS:
+        if name == "table":
+            return self.table(node)
+        if name in _INVISIBLE_TAGS:
             if contents is not None:
                 self.render(contents)  # keep their links, refs and categories
             return "\n"
@@ -348,23 +558,53 @@ class _Walker:
 
     def reference(self, attrs: list, contents: Nodes) -> None:
         attr = {key: _plain(value).strip() for key, value in attrs if value is not None}
+        name, group = attr.get("name") or None, attr.get("group") or None
+        if name is not None:
+            if (group, name) in self._named_references:
+                return  # a second definition of the same named reference shows the first one
+            self._named_references.add((group, name))
         template_name = None
-        params: dict[str, str] = {}
+        metadata: dict[str, str] = {}
         for child in contents:
             if type(child) is tuple and child[0] == TEMPLATE:
                 template_name = _plain(child[1]).strip()
-                params = {k: to_wikitext(v).strip() for k, v in _raw_params(child[2]).items()}
+                metadata = {k: to_wikitext(v).strip() for k, v in _raw_params(child[2]).items()}
                 break
-        text = _clean_inline(self.render(contents))
+        raw, sink = self.rendered_with_sink(contents)
+        text = _clean_inline(raw)
         if not text and template_name is None:
             return
+        source = _cited_url(metadata) or (sink.external[0] if sink.external else None)
+        is_citation = (
+            template_name is not None and self.rules.renderer(_template_key(template_name)) is citation
+        )
+        kind = "note" if group and not (is_citation or source) else "citation"
+        self.add_reference(name, group, kind, text, source, sink, template_name, metadata)
+
+    def add_reference(
+        self,
+        name: str | None,
+        group: str | None,
+        kind: str,
+        text: str,
+        source: str | None,
+        sink: _Sink,
+        template: str | None,
+        metadata: dict[str, str],
+    ) -> None:
+        """One ``references`` entry; ``identifier`` is MediaWiki's anchor form ``cite_note-<name>-<n>``."""
+        number = len(self.references) + 1
+        anchor = "_".join(name.split()) if name else ""
         self.references.append(
             {
-                "name": attr.get("name") or None,
-                "group": attr.get("group") or None,
+                "identifier": f"cite_note-{anchor}-{number}" if anchor else f"cite_note-{number}",
+                "group": group or None,
+                "type": kind,
                 "text": text,
-                "template": template_name,
-                "params": params,
+                "source": source,
+                "links": sink.links,
+                "template": template,
+                "metadata": metadata,
             }
         )
 
@@ -379,6 +619,82 @@ def _raw_params(params: list) -> dict[str, Nodes]:
         else:
             out[_plain(key).strip()] = value
     return out
+
+
+def _template_key(name: str) -> str:
+    return " ".join(name.replace("_", " ").split()).lower()
+
+
+def _cited_url(metadata: dict[str, str]) -> str | None:
+    """The URL a citation template points to: a ``url``-like parameter first, else any URL value.
+
+    Parameter names differ per wiki (``url``, ``URL``, ``ссылка``...); archive copies are skipped.
+    """
+    found = None
+    for key, value in metadata.items():
+        if not value.startswith(("http://", "https://", "//")) or "archiv" in key.lower():
+            continue
+        if "url" in key.lower():
+            return value.split()[0]
+        found = found or value.split()[0]
+    return found
+
+
+def _is_data_box(node: tuple) -> bool:
+    """Whether a template call is laid out as a data box: named parameters, one per line, or many.
+
+    That is how infoboxes are written in every language (``| population = ...`` lines); a call
+    with twice as many named parameters counts whatever its layout (one-line infoboxes).
+    """
+    named = own_line = 0
+    previous: Nodes = node[1]
+    for key, value in node[2]:
+        if key is not None:
+            label = _plain(key).strip()
+            if label and not label.isdigit():
+                named += 1
+                if _ends_line(previous) or _plain(key).lstrip(" \t").startswith("\n"):
+                    own_line += 1
+        previous = value
+    return own_line >= _INFOBOX_MIN_PARAMS or named >= 2 * _INFOBOX_MIN_PARAMS
+
+
+def _ends_line(nodes: Nodes) -> bool:
+    last = nodes[-1] if nodes else ""
+    return type(last) is str and last.rstrip(" \t").endswith("\n")
+
+
+def _has_class(attrs: list, name: str) -> bool:
+    for key, value in attrs:
+        if key == "class" and value is not None:
+            return name in _plain(value).lower().split()
+    return False
+
+
+def _table_children(contents: Nodes) -> Iterator[Node]:
+    """Children of a table with ``<thead>``/``<tbody>``/``<tfoot>`` wrappers looked through."""
+    for child in contents:
+        if type(child) is tuple and child[0] == TAG and child[1] in ("thead", "tbody", "tfoot"):
+            yield from _table_children(child[3] or [])
+        else:
+            yield child
+
+
+def _is_caption(cell: tuple) -> bool:
+    """``|+ caption``: mwparserfromhell reads it as a ``|`` cell whose text starts with ``+``."""
+    contents = cell[3]
+    return (
+        cell[1] == "td"
+        and cell[4] == "|"
+        and bool(contents)
+        and type(contents[0]) is str
+        and contents[0].startswith("+")
+    )
+
+
+def _caption_nodes(cell: tuple) -> Nodes:
+    contents = cell[3]
+    return [contents[0][1:], *contents[1:]]
 
 
 # -- text clean-up ------------------------------------------------------------------------------
@@ -408,9 +724,21 @@ def _fix_text(text: str) -> str:
 
 
 def _clean_inline(text: str) -> str:
-    """One-line clean text (references, headings)."""
+    """One-line clean text (references, headings, captions)."""
+    if _TABLE_OPEN in text:
+        text = _TABLE_MARK.sub(" ", text)
     text = _remove_markers(_BOLD_ITALIC.sub("", text))
     return _fix_text(" ".join(text.split())).strip()
+
+
+def _clean_cell(raw: str) -> str:
+    """Clean text of a table cell or an infobox value: one line, or lines for lists and breaks."""
+    if _TABLE_OPEN in raw:
+        raw = _TABLE_MARK.sub("\n", raw)  # a nested table: an entry of its own
+    raw = raw.strip()
+    if "\n" not in raw:
+        return _clean_inline(raw)
+    return _clean_block(raw).replace("\n\n", "\n")
 
 
 def _remove_markers(text: str) -> str:
@@ -496,14 +824,24 @@ def extract_content(wikitext: str, site: SiteInfo, title: str = "") -> PageConte
     segments: list[tuple[str, int, list[str]]] = [("", 0, [])]
     current = segments[0][2]
     render = walker.render
+    if "{|" in wikitext:
+        # a table opened after a ":" indent is a table to MediaWiki, but not to the tokenizer
+        wikitext = _INDENTED_TABLE.sub("\\1\n{|", wikitext)
     nodes = parse_tree(wikitext)
+    prose_before = 0  # characters of lead text so far: infoboxes come before the prose
     for index, node in enumerate(nodes):
         if type(node) is str:
             current.append(node)
+            if len(segments) == 1:
+                prose_before += len(node.strip())
         elif node[0] == HEADING:
             name = _clean_inline(render(node[2]))
             segments.append((name, node[1], []))
             current = segments[-1][2]
+            walker.section = name
+        elif node[0] == TEMPLATE:
+            near_start = len(segments) == 1 and prose_before <= _INFOBOX_MAX_PROSE_BEFORE
+            current.append(walker.template(node, may_be_infobox=near_start))
         elif node[0] == WIKILINK and walker.is_unlisted_namespace_line(nodes, index):
             continue
         else:
@@ -512,22 +850,108 @@ def extract_content(wikitext: str, site: SiteInfo, title: str = "") -> PageConte
         {"name": name, "level": level, "text": _clean_block("".join(parts))}
         for name, level, parts in segments
     ]
-    abstract = sections[0]["text"]
-    blocks = [abstract] if abstract else []
+    # A section holding only a table keeps its heading in ``text``: the table stands under it.
     keep = _headings_with_content(sections)
-    for section, kept in zip(sections[1:], keep[1:], strict=True):
-        if kept:
-            blocks.append(f"{section['name']}\n{section['text']}" if section["text"] else section["name"])
+    blocks: list[str] = []
+    offsets: dict[int, int] = {}  # table index -> offset in ``text``
+    position = 0  # length of "\n\n".join(blocks)
+    for index, (section, kept) in enumerate(zip(sections, keep, strict=True)):
+        section["text"], local = _take_table_markers(section["text"])
+        if index and not kept:
+            continue
+        heading = f"{section['name']}\n" if index else ""
+        block = heading + section["text"] if section["text"] or not index else section["name"]
+        start = position + 2 if blocks else 0
+        for table, offset in local.items():
+            offsets[table] = start + len(heading) + offset
+        if block:
+            blocks.append(block)
+            position = start + len(block)
+    text = "\n\n".join(blocks)
+    abstract = sections[0]["text"]
     return PageContent(
-        text="\n\n".join(blocks),
+        text=text,
         abstract=abstract,
         sections=sections if abstract else sections[1:],
+        tables=_finish_tables(walker.tables, {t: min(o, len(text)) for t, o in offsets.items()}),
         infoboxes=walker.infoboxes,
         references=walker.references,
         categories=list(walker.categories),
         templates=list(walker.templates),
         links=list(walker.links),
     )
+
+
+def _take_table_markers(text: str) -> tuple[str, dict[int, int]]:
+    """Remove the tables' markers from ``text``; return it and each table's offset in it.
+
+    A table's offset is the start of the line that follows it (or the end of the text), so
+    paragraphs stay separated by one blank line once the marker lines are gone.
+    """
+    if _TABLE_OPEN not in text:
+        return text, {}
+    lines: list[str] = []
+    anchors: dict[int, int] = {}  # table index -> index in ``lines`` of the line after it
+    for line in text.split("\n"):
+        if _TABLE_OPEN in line:
+            for match in _TABLE_MARK.finditer(line):
+                anchors[int(match.group(1))] = len(lines)
+            line = _TABLE_MARK.sub("", line)
+            if not line.strip():
+                continue
+        lines.append(line)
+    kept: list[str] = []
+    starts: list[int] = []  # per line of ``lines``: offset of the first kept non-blank line from it
+    position = 0
+    for line in lines:
+        if line.strip() or (kept and kept[-1].strip()):
+            kept.append(line)
+            starts.append(position)
+            position += len(line) + 1
+        else:
+            starts.append(-1)  # a blank line next to another one (or leading): dropped
+    while kept and not kept[-1].strip():
+        kept.pop()
+    out = "\n".join(kept)
+    nearest = len(out)
+    following = [0] * (len(lines) + 1)
+    following[len(lines)] = len(out)
+    for i in range(len(lines) - 1, -1, -1):
+        if lines[i].strip() and starts[i] >= 0:
+            nearest = starts[i]
+        following[i] = nearest
+    return out, {table: following[line] for table, line in anchors.items()}
+
+
+def _finish_tables(tables: list[dict[str, Any]], offsets: dict[int, int]) -> list[dict[str, Any]]:
+    """The record's ``tables``: empty ones dropped, identifiers numbered, nesting and offsets resolved.
+
+    A table left empty (a layout table holding only other tables or images) is dropped; a table it
+    held takes its place: the nearest kept table around it as parent, or its text offset.
+    """
+    kept = [i for i, table in enumerate(tables) if table["rows"] or table["headers"]]
+    identifiers = {index: f"table-{number}" for number, index in enumerate(kept, 1)}
+    out = []
+    for index in kept:
+        table = tables[index]
+        outer = table["parent"]
+        while outer is not None and outer not in identifiers:
+            outer = tables[outer]["parent"]
+        top = index
+        while tables[top]["parent"] is not None:
+            top = tables[top]["parent"]
+        out.append(
+            {
+                "identifier": identifiers[index],
+                "section": table["section"],
+                "caption": table["caption"] or None,
+                "headers": table["headers"],
+                "rows": table["rows"],
+                "parent_identifier": identifiers.get(outer) if outer is not None else None,
+                "text_offset": offsets.get(top) if outer is None else None,
+            }
+        )
+    return out
 
 
 def _headings_with_content(sections: list[dict[str, Any]]) -> list[bool]:

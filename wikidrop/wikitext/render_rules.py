@@ -4,6 +4,9 @@ A template that carries words the reader sees ({{convert|10|km|mi}}, {{lang|fr|t
 {{s-|XV}}) is rendered here instead of being dropped, so the text has no hole where it was.
 Everything not listed is dropped (navboxes, maintenance tags, hatnotes...).
 
+A template listed here (even as ``drop``) is never taken for an infobox by its layout (see
+:mod:`.extract`), which keeps image and quote boxes of the lead out of ``infoboxes``.
+
 Adding a rule is one line in ``RENDER_RULES[<language>]``: the key is the template name in lower
 case (no namespace prefix, spaces not underscores), the value a function of a
 :class:`TemplateCall` returning text. ``"*"`` holds rules every wiki shares (wikis copy templates
@@ -73,10 +76,6 @@ class TemplateCall:
 
     def has(self, key: str | int) -> bool:
         return str(key) in self._index()
-
-    def named(self) -> dict[str, str]:
-        """Rendered values of every parameter keyed by name (positional ones by number)."""
-        return {k: self._render(v).strip() for k, v in self._index().items()}
 
 
 # -- generic renderers --------------------------------------------------------------------------
@@ -153,12 +152,15 @@ def interlanguage_link(call: TemplateCall) -> str:
 
 
 def citation(call: TemplateCall) -> str:
-    """Citation templates in any language: authors, title, work, publisher, date, in one line."""
-    values = call.named()
+    """Citation templates in any language: authors, title, work, publisher, date, in one line.
+
+    Only the parameters shown are rendered, so links met in the others (``url=``) are not
+    reported as links of the reference text.
+    """
     parts: list[str] = []
     for group in _CITATION_FIELDS:
         for key in group:
-            value = values.get(key)
+            value = call.arg(key) if call.has(key) else ""
             if value:
                 parts.append(value)
                 break
@@ -481,6 +483,10 @@ _SHARED: dict[str, Renderer] = {
     "ndash": literal("–"), "mdash": literal("—"), "spaced en dash": literal(" – "),
     "·": literal(" · "), "•": literal(" • "), "dot": literal(" · "), "middot": literal(" · "),
     "bull": literal(" • "), "!": literal("|"), "=": literal("="), "'": literal("'"),
+    # table syntax escaped for use inside template parameters: {{(!}} ... {{!}} ... {{!)}}
+    "(!": literal("{|"), "!)": literal("|}"), "!-": literal("|-"), "!!": literal("||"),
+    # boxes in the lead that are not infoboxes (images, quotes, maintenance notices)
+    "multiple image": drop, "quote box": drop, "multiple issues": drop,
     "co2": literal("CO2"), "unicode": nth(1), "clear": drop, "clr": drop, "-": drop, "break": literal(" "),
     # citations outside <ref> (bibliographies) render as one readable line
     "citation": citation, "cite": citation,
@@ -535,6 +541,7 @@ RENDER_RULES: dict[str, dict[str, Renderer]] = {
         "zukunft": drop, "farblegende": drop, '"': wrapped("„", "“"),
     },
     "ja": {
+        "複数の問題": drop,
         "仮リンク": interlanguage_link, "要出典": drop, "要出典範囲": nth(1), "ruby": nth(1),
         "display none": drop, "en": drop, "ja icon": drop, "langwithname": nth(3),
         "生年月日と年齢": ja_date, "没年月日と享年": ja_date, "language link": nth(1),
