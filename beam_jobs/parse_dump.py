@@ -8,12 +8,16 @@ Run locally (Beam's in-process FnApiRunner, chosen explicitly: no runner downloa
         --output /tmp/jawiki-parsed --namespaces 0 \\
         --direct_running_mode multi_processing --direct_num_workers 2
 
-Writes under ``--output`` (local or ``gs://``; a re-run replaces the previous output; local paths are
-made absolute where the job is launched, so workers in other directories or on other machines
-write to the same place):
+``--output`` (local or ``gs://``; local paths are made absolute where the job is launched, so
+workers in other directories or on other machines write to the same place) is an output root
+(``wikidrop.layout.JobOutput``): every run writes a fresh ``attempts/<id>/`` directory holding
 ``articles/part-*.parquet`` and ``articles/part-*.ndjson.gz`` (the same records,
 ``wikidrop.records.ARTICLE_SCHEMA``), ``dead_letter/part-*.ndjson.gz``, ``siteinfo.json`` and
-``stats.json`` (docs/architecture.md). ``--input`` and ``--index`` may repeat and take globs; a
+``stats.json`` (docs/architecture.md), and only when all of it is written points ``CURRENT.json``
+at it (``beam_jobs.output``). Every input is checked (files exist, each is an export, indexes fit
+their dumps) before anything is written; an input error, found then or while reading, ends the
+command with one ``parse_dump: input error:`` line and exit status 2, and a failed run leaves the
+last committed output untouched. ``--input`` and ``--index`` may repeat and take globs; a
 multistream file is paired with the index whose name is the file's name with ``-index`` and
 ``.txt`` (``...-multistream-index.txt.bz2`` for ``...-multistream.xml.bz2``, and the same for the
 partial ``multistream1.xml-p1p41242.bz2`` files). ``--page-props`` takes the wiki's
@@ -44,6 +48,7 @@ import gzip
 import json
 import logging
 import re
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -56,13 +61,16 @@ from apache_beam.options.pipeline_options import PipelineOptions, TestOptions
 from apache_beam.runners.runner import PipelineResult
 
 from beam_jobs.local_gcs import use_anonymous_gcs_for_emulator
+from beam_jobs.output import OutputAttempt
 from beam_jobs.paths import make_local_paths_absolute
 from beam_jobs.runners import pipeline_runner
 from beam_jobs.transforms import ParseArticles, ReadTask, build_stats, open_input, read_page_props_file
 from wikidrop.dumps.export import DumpError, read_siteinfo
 from wikidrop.dumps.multistream import group_ranges, open_index, stream_ranges
+from wikidrop.dumps.page_props import SqlDumpError
 from wikidrop.dumps.siteinfo import MEDIAWIKI_CANONICAL_NAMESPACES, Namespace, SiteInfo
 from wikidrop.gzip_files import ReproducibleGzip
+from wikidrop.layout import ParseOutput
 from wikidrop.records import SCHEMA_VERSION, article_schema, parser_version
 from wikidrop.wikitext.page_guard import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT_S
 
@@ -109,6 +117,21 @@ class ParseDumpOptions(PipelineOptions):
         parser.add_argument("--work_unit_bytes", type=int, default=DEFAULT_WORK_UNIT_BYTES)
 
 
+class UsageError(ValueError):
+    """The command line lacks what the job needs."""
+
+
+class InputNotFound(FileNotFoundError):
+    """An ``--input``/``--index``/``--siteinfo``/``--page-props`` path or glob matches no file."""
+
+
+# Input errors: the dump, its index or the command line are wrong; re-running cannot help.
+INPUT_ERRORS: tuple[type[Exception], ...] = (DumpError, SqlDumpError, InputNotFound, UsageError)
+INPUT_ERROR_EXIT = 2
+# Class names of the input errors a worker can raise while reading (found in a wrapped traceback).
+WORKER_INPUT_ERRORS = ("DumpError", "TruncatedDumpError", "SqlDumpError")
+
+
 @dataclass(frozen=True)
 class ParseRun:
     """A finished job: its stats.json (None after a dry run) and Beam's result (state, ``metrics()``)."""
@@ -118,7 +141,7 @@ class ParseRun:
 
 
 def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
-    """Run the job to completion and return its stats (the content of stats.json; empty after a dry run)."""
+    """Run the job to completion, commit its output and return its stats (stats.json; empty after a dry run)."""
     return run_job(argv).stats or {}
 
 
@@ -127,26 +150,61 @@ def run_job(argv: Sequence[str] | None = None) -> ParseRun:
     options = PipelineOptions(argv)
     opts = options.view_as(ParseDumpOptions)
     if not opts.input or not opts.output:
-        raise ValueError("parse_dump needs --input PATH_OR_GLOB (repeatable) and --output DIR")
+        raise UsageError("parse_dump needs --input PATH_OR_GLOB (repeatable) and --output DIR")
     make_local_paths_absolute(opts, PATH_OPTIONS)
     dry_run = bool(options.view_as(TestOptions).dry_run)
     runner = pipeline_runner(options)
     if dry_run and not isinstance(runner, str):
-        raise ValueError("--dry_run only builds a job for a remote runner (e.g. DataflowRunner)")
+        raise UsageError("--dry_run only builds a job for a remote runner (e.g. DataflowRunner)")
     use_anonymous_gcs_for_emulator()
+    # Everything that reads the input comes first: an input error must not touch the output.
     namespaces = sorted({int(ns) for ns in str(opts.namespaces).split(",") if ns.strip()})
     inputs = expand_inputs(opts.input)
     site = resolve_siteinfo(inputs, opts.siteinfo, opts.dbname)
     dump_date = opts.dump_date or dump_date_from_name(inputs[0], site.dbname)
     tasks = read_tasks(inputs, expand_inputs(opts.index) if opts.index else [], opts.work_unit_bytes)
     page_props_file = expand_inputs([opts.page_props])[0] if opts.page_props else None
-    output = opts.output.rstrip("/")
-    if not dry_run:
-        clear_output(output)
-        write_json(f"{output}/siteinfo.json", site.to_dict())
+    job = ParseJob(site, namespaces, dump_date, inputs, tasks, page_props_file)
 
+    attempt = OutputAttempt(opts.output)
+    if dry_run:  # builds the job request only: nothing is written, so no attempt either
+        return ParseRun(None, _run_pipeline(runner, options, opts, ParseOutput(attempt.uri), job))
+    with attempt:
+        output = ParseOutput(attempt.uri)
+        write_json(output.siteinfo_uri, site.to_dict())
+        log.info(
+            "parsing %s (%s): %d read tasks, namespaces %s, into %s",
+            inputs,
+            site.dbname,
+            len(tasks),
+            namespaces,
+            attempt.uri,
+        )
+        result = _run_pipeline(runner, options, opts, output, job)
+        with FileSystems.open(output.stats_uri) as f:
+            stats = json.loads(f.read())
+        attempt.commit()
+    return ParseRun(stats, result)
+
+
+@dataclass(frozen=True)
+class ParseJob:
+    """What the checks before the run found: the job's facts and its read tasks."""
+
+    site: SiteInfo
+    namespaces: list[int]
+    dump_date: str
+    inputs: list[str]
+    tasks: list[ReadTask]
+    page_props_file: str | None
+
+
+def _run_pipeline(
+    runner: Any, options: PipelineOptions, opts: ParseDumpOptions, output: ParseOutput, job: ParseJob
+) -> PipelineResult:
+    """Build the pipeline writing under ``output`` and run it to the end (stats.json is written last)."""
+    site, page_props_file = job.site, job.page_props_file
     parser = parser_version()
-    log.info("parsing %s (%s): %d read tasks, namespaces %s", inputs, site.dbname, len(tasks), namespaces)
     with beam.Pipeline(runner=runner, options=options) as pipeline:
         page_props = None
         if page_props_file is not None:
@@ -157,12 +215,12 @@ def run_job(argv: Sequence[str] | None = None) -> ParseRun:
             )
         parsed = (
             pipeline
-            | "ListReadTasks" >> beam.Create(tasks, reshuffle=False)
+            | "ListReadTasks" >> beam.Create(job.tasks, reshuffle=False)
             | "ParseArticles"
             >> ParseArticles(
                 site,
-                namespaces,
-                dump_date,
+                job.namespaces,
+                job.dump_date,
                 allow_truncated=opts.allow_truncated,
                 timeout_s=opts.page_timeout_s,
                 max_bytes=opts.max_page_bytes,
@@ -174,7 +232,7 @@ def run_job(argv: Sequence[str] | None = None) -> ParseRun:
             articles
             | "WriteArticlesParquet"
             >> beam.io.WriteToParquet(
-                f"{output}/articles/part",
+                f"{output.articles_uri}/part",
                 article_schema(page_props_file),
                 file_name_suffix=".parquet",
                 codec="zstd",
@@ -182,24 +240,21 @@ def run_job(argv: Sequence[str] | None = None) -> ParseRun:
                 record_batch_size=200,
                 row_group_buffer_size=32 * 1024 * 1024,
             ),
-            articles | "WriteArticlesNdjson" >> WriteNdjson(f"{output}/articles/part"),
-            parsed["dead_letter"] | "WriteDeadLetters" >> WriteNdjson(f"{output}/dead_letter/part"),
+            articles | "WriteArticlesNdjson" >> WriteNdjson(f"{output.articles_uri}/part"),
+            parsed["dead_letter"] | "WriteDeadLetters" >> WriteNdjson(f"{output.dead_letter_uri}/part"),
         ]
         files = written | "AllWrittenFiles" >> beam.Flatten()
         _ = parsed["counts"] | "WriteStats" >> beam.Map(
             write_stats,
             beam.pvalue.AsList(files),
-            path=f"{output}/stats.json",
+            path=output.stats_uri,
             dbname=site.dbname,
-            dump_date=dump_date,
-            input_files=inputs,
+            dump_date=job.dump_date,
+            input_files=job.inputs,
             parser=parser,
             page_props_file=page_props_file,
         )
-    if dry_run:
-        return ParseRun(None, pipeline.result)
-    with FileSystems.open(f"{output}/stats.json") as f:
-        return ParseRun(json.loads(f.read()), pipeline.result)
+    return pipeline.result
 
 
 # NDJSON shards are gzip written by ISA-L (``isal.igzip``: the same format, any gunzip reads it) at
@@ -260,7 +315,7 @@ def expand_inputs(patterns: Sequence[str]) -> list[str]:
     for pattern in patterns:
         matched = sorted(m.path for m in FileSystems.match([pattern])[0].metadata_list)
         if not matched:
-            raise FileNotFoundError(f"no file matches {pattern!r}")
+            raise InputNotFound(f"no file matches {pattern!r}")
         files += [f for f in matched if f not in files]
     return files
 
@@ -337,20 +392,6 @@ def dump_date_from_name(path: str, dbname: str) -> str:
     return match.group(1) if match else ""
 
 
-def clear_output(output: str) -> None:
-    """Delete a previous run's shards and stats so a re-run never mixes old and new output."""
-    patterns = [
-        f"{output}/articles/*",
-        f"{output}/dead_letter/*",
-        f"{output}/stats.json",
-        f"{output}/siteinfo.json",
-    ]
-    stale = [m.path for result in FileSystems.match(patterns) for m in result.metadata_list]
-    if stale:
-        log.info("replacing previous output: deleting %d files under %s", len(stale), output)
-        FileSystems.delete(stale)
-
-
 def write_json(path: str, payload: dict[str, Any]) -> None:
     with FileSystems.create(path, mime_type="application/json") as f:
         f.write(json.dumps(payload, ensure_ascii=False, indent=2).encode("utf-8"))
@@ -360,6 +401,67 @@ def _gunzip_if_needed(data: bytes) -> bytes:
     return gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
 
 
+# -- command line -------------------------------------------------------------------------------
+
+
+def input_error_message(exc: BaseException) -> str | None:
+    """The one-line message of an input error, also when a Beam runner wrapped it; None for other errors.
+
+    Runners re-raise a worker's exception either as itself (in-process) or as text: the worker's
+    traceback inside the runner's own exception (gRPC/subprocess workers, Dataflow), whose last
+    ``module.Class: message`` line names it.
+    """
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, INPUT_ERRORS):
+            return _one_line(str(seen))
+        seen = seen.__cause__ or seen.__context__
+    found = re.findall(rf"^(?:[\w.]+\.)?(?:{'|'.join(WORKER_INPUT_ERRORS)}): (.+)$", str(exc), re.MULTILINE)
+    return _one_line(found[-1]) if found else None
+
+
+def _one_line(message: str) -> str:
+    """First line of a message, without the ``[while running 'Step']`` Beam appends."""
+    first = message.strip().splitlines()[0] if message.strip() else message
+    return re.sub(r"\s*\[while running '[^']*'\]\s*$", "", first)
+
+
+def configure_logging() -> None:
+    """The job's and wikidrop's INFO on stderr; Beam's from WARNING up (its INFO is per-step noise).
+
+    Beam also logs a worker's exception with its traceback before the runner raises it; for an
+    input error ``main`` says the same in one line, so that echo is left out.
+    """
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
+    handler.addFilter(_not_an_input_error_echo)
+    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+    logging.getLogger("apache_beam").setLevel(logging.WARNING)
+
+
+def _not_an_input_error_echo(record: logging.LogRecord) -> bool:
+    if not record.name.startswith("apache_beam") or record.levelno < logging.ERROR:
+        return True
+    text = record.getMessage() + (
+        logging.Formatter().formatException(record.exc_info) if record.exc_info else ""
+    )
+    return input_error_message(RuntimeError(text)) is None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m beam_jobs.parse_dump``: stats.json on stdout; an input error as one line on stderr."""
+    configure_logging()
+    try:
+        stats = run(argv)
+    except Exception as exc:
+        message = input_error_message(exc)
+        if message is None:
+            raise
+        print(f"parse_dump: input error: {message}", file=sys.stderr)  # stages/parse.py INPUT_ERROR_PREFIX
+        return INPUT_ERROR_EXIT
+    print(json.dumps(stats, indent=2, ensure_ascii=False))
+    return 0
+
+
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO)
-    print(json.dumps(run(), indent=2, ensure_ascii=False))
+    sys.exit(main())

@@ -297,16 +297,24 @@ def main(argv: list[str] | None = None) -> None:
         )
 
         runs = {}
+
+        def stats_of(output: Path) -> dict[str, Any]:
+            """stats.json of the run committed under ``output`` (beam_jobs.output)."""
+            from beam_jobs.output import committed_output
+            from wikidrop.layout import ParseOutput
+
+            return json.loads(Path(ParseOutput(committed_output(str(output))).stats_uri).read_text())
+
         for workers in (1, 2):
             m = measure(job_command(big[0], big[1], work / f"out{workers}", workers))
-            stats = json.loads((work / f"out{workers}" / "stats.json").read_text())
+            stats = stats_of(work / f"out{workers}")
             runs[workers] = (m, stats)
             report(f"beam job, {workers} worker(s), {big[2] / 1e6:.0f} MB", big[2], stats["pages_read"], m)
         print(
             f"  stats: {json.dumps({k: runs[1][1][k] for k in ('pages_read', 'articles', 'redirects', 'skipped', 'dead_lettered', 'redirects_folded')})}"
         )
         m = measure(job_command(small[0], small[1], work / "out_small", 1))
-        stats = json.loads((work / "out_small" / "stats.json").read_text())
+        stats = stats_of(work / "out_small")
         report(f"beam job, 1 worker, {small[2] / 1e6:.0f} MB (1/10 input)", small[2], stats["pages_read"], m)
 
         for mode in ("strip_code", "extract_content"):

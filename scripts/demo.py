@@ -150,8 +150,8 @@ def measure_export(dump: Path, max_pages: int = 300) -> tuple[str, list[str]]:
 
 def report(config, built, results, gcs_url: str, elapsed: float, notices_offset: int = 0) -> None:
     """Where everything is, read back from the emulator before it stops."""
-    from wikidrop.gcs import storage_client
-    from wikidrop.layout import SNAPSHOT, SUCCESS, DropPaths, StagingPartition
+    from wikidrop.gcs import committed_output_uri, storage_client
+    from wikidrop.layout import SNAPSHOT, SUCCESS, DropPaths, ParseOutput, StagingPartition
 
     client = storage_client(endpoint=gcs_url)
     settings = config.settings
@@ -164,11 +164,12 @@ def report(config, built, results, gcs_url: str, elapsed: float, notices_offset:
         failed = [t for t, s in tasks.items() if s not in {"success", "skipped"}]
         if failed:
             lines.append(f"   tasks not successful: {', '.join(f'{t}={tasks[t]}' for t in failed)}")
-        stats = _read_json(client, partition.stats_uri)
+        parsed = committed_output_uri(client, partition.parsed_uri)
+        stats = _read_json(client, ParseOutput(parsed).stats_uri) if parsed else None
         if stats:
             lines.append(
                 f"   parsed: {stats.get('articles')} articles, {stats.get('redirects')} redirects, "
-                f"{stats.get('skipped')} skipped, {stats.get('dead_lettered')} dead-lettered -> {partition.parsed_uri}/"
+                f"{stats.get('skipped')} skipped, {stats.get('dead_lettered')} dead-lettered -> {parsed}/"
             )
         summary = _read_json(client, partition.validation_summary_uri)
         if summary:

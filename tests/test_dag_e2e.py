@@ -63,7 +63,8 @@ def _json(gcs_client, uri: str) -> dict:
 def test_edition_dag_end_to_end(dbname: str, airflow_db, dump_mirror: str, e2e_config, gcs_client) -> None:
     from airflow.utils.state import DagRunState
 
-    from wikidrop.layout import StagingPartition
+    from wikidrop.gcs import committed_output_uri
+    from wikidrop.layout import ParseOutput, StagingPartition
 
     config, receiver = e2e_config
     dag_run, states = _run(config, dbname, {"mirror": dump_mirror, "dump_date": "latest"})
@@ -73,7 +74,9 @@ def test_edition_dag_end_to_end(dbname: str, airflow_db, dump_mirror: str, e2e_c
     partition = StagingPartition(
         config.settings.staging_bucket, dbname, SAMPLE_DUMP_DATE
     )  # 'latest' resolved
-    stats = _json(gcs_client, partition.stats_uri)
+    parsed = committed_output_uri(gcs_client, partition.parsed_uri)
+    assert parsed is not None and _parsed_asset_extra(dbname)["parsed_uri"] == parsed
+    stats = _json(gcs_client, ParseOutput(parsed).stats_uri)
     assert stats["dbname"] == dbname and stats["articles"] > 0
     assert (
         stats["pages_read"]

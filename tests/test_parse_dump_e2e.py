@@ -16,10 +16,12 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from beam_jobs.output import committed_output
 from beam_jobs.parse_dump import index_for, resolve_siteinfo, run
 from tests.conftest import PROJECT_ROOT, SHARED_DUMPS
 from wikidrop.dumps.export import DumpError, open_dump
 from wikidrop.dumps.titles import normalize_title
+from wikidrop.gcs import committed_output_uri
 from wikidrop.records import ARTICLE_SCHEMA, DEAD_LETTER_SCHEMA, page_props_source
 
 pytestmark = pytest.mark.slow
@@ -42,8 +44,16 @@ def parse(output: Path | str, *args: str | Path, workers: list[str] = IN_PROCESS
     return run([*map(str, args), "--output", str(output), *workers])
 
 
-def read_output(output: Path) -> tuple[list[dict], list[dict], list[dict]]:
-    """(Parquet records, NDJSON records, dead letters), each sorted by identifier."""
+def committed(output: Path) -> Path:
+    """The attempt directory the run committed under an output root (what readers read)."""
+    attempt = committed_output(str(output))
+    assert attempt is not None, f"nothing committed under {output}"
+    return Path(attempt)
+
+
+def read_output(root: Path) -> tuple[list[dict], list[dict], list[dict]]:
+    """(Parquet records, NDJSON records, dead letters) of the committed output, each sorted by identifier."""
+    output = committed(root)
     parquet = [
         r for f in sorted((output / "articles").glob("part-*.parquet")) for r in pq.read_table(f).to_pylist()
     ]
@@ -120,7 +130,7 @@ def test_ja_schema_011_sequential_read(ja_runs):
         for r in parquet
         for c in r["categories"]
     )
-    assert json.loads((out / "siteinfo.json").read_text())["dbname"] == "jawiki"
+    assert json.loads((committed(out) / "siteinfo.json").read_text())["dbname"] == "jawiki"
 
 
 @pytest.mark.realdata
@@ -220,7 +230,7 @@ def test_page_props_join_on_a_real_multistream_dump(tmp_path):
         assert r["is_disambiguation"] == (r["identifier"] in disambiguation)
         assert r["description"] == described.get(r["identifier"])
         assert r["image"] is None
-    shard = next((tmp_path / "out" / "articles").glob("part-*.parquet"))
+    shard = next((committed(tmp_path / "out") / "articles").glob("part-*.parquet"))
     assert page_props_source(pq.read_schema(shard)) == props.name
     assert stats["page_props"] == {
         "source_file": str(props),
@@ -269,7 +279,7 @@ def test_truncated_dump_fails_naming_the_file_and_last_page_unless_allowed(tmp_p
     ) as info:
         parse(tmp_path / "strict", "--input", RU_TRUNCATED)
     assert isinstance(info.value, DumpError) or "DumpError" in str(info.value)
-    assert not (tmp_path / "strict" / "stats.json").exists()
+    assert committed_output(str(tmp_path / "strict")) is None
 
     stats = parse(tmp_path / "lenient", "--input", RU_TRUNCATED, "--allow-truncated")
     assert_reconciled(stats)
@@ -359,10 +369,13 @@ def test_gcs_input_and_output_on_the_emulator(gcs_client, make_bucket):
     )
     assert_reconciled(stats)
     assert stats["pages_read"] == 234
+    attempt = committed_output_uri(gcs_client, f"gs://{bucket}/parsed")
+    assert attempt == committed_output(f"gs://{bucket}/parsed")
+    prefix = attempt.removeprefix(f"gs://{bucket}/")
     names = {b.name for b in gcs_client.list_blobs(bucket, prefix="parsed/")}
-    assert {"parsed/stats.json", "parsed/siteinfo.json"} <= names
-    assert any(n.startswith("parsed/articles/part-") and n.endswith(".parquet") for n in names)
-    assert json.loads(gcs_client.bucket(bucket).blob("parsed/stats.json").download_as_bytes()) == stats
+    assert {f"{prefix}/stats.json", f"{prefix}/siteinfo.json", "parsed/CURRENT.json"} <= names
+    assert any(n.startswith(f"{prefix}/articles/part-") and n.endswith(".parquet") for n in names)
+    assert json.loads(gcs_client.bucket(bucket).blob(f"{prefix}/stats.json").download_as_bytes()) == stats
 
 
 @pytest.mark.realdata
@@ -427,5 +440,5 @@ def test_command_line_contract(tmp_path):
     done = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     stats = json.loads(done.stdout)
-    assert stats == json.loads((tmp_path / "stats.json").read_text())
+    assert stats == json.loads((committed(tmp_path) / "stats.json").read_text())
     assert (stats["articles"], stats["dump_date"]) == (1, "20150101")

@@ -17,6 +17,7 @@ import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +63,18 @@ def _parse_args(inputs: list[str], resources: dict[str, Any]) -> list[str]:
     return ["--input", dump, "--index", index, "--namespaces", "0"]
 
 
-def _parse_output(folder: Path) -> dict[str, Any]:
+def _committed(root: Path) -> Path:
+    """The attempt the job committed under its output root (beam_jobs.output)."""
+    from beam_jobs.output import committed_output
+
+    attempt = committed_output(str(root))
+    assert attempt is not None, f"nothing committed under {root}"
+    return Path(attempt)
+
+
+def _parse_output(root: Path) -> dict[str, Any]:
+    folder = _committed(root)
+
     def ndjson(pattern: str) -> list[dict]:
         return [json.loads(line) for f in sorted(folder.glob(pattern)) for line in gzip.open(f, "rt")]
 
@@ -196,7 +208,7 @@ JOBS = [
         _parse_args,
         _parse_output,
         _parse_counters,
-        "articles/part-*",
+        "attempts/*/articles/part-*",
         realdata=True,
     ),
     PortableJob(
@@ -258,11 +270,16 @@ def test_two_sdk_workers_on_the_portable_job_api_equal_the_default_runner(
     assert expected and _counters(portable.result) == expected
 
     # Two SDK worker processes, and each held a record shard of the output open (wrote part of it).
-    shards = list((launcher / "out").glob(job.shards))
+    out = launcher / "out"
+    shards = list(out.glob(job.shards))
+    records_folder = f"{Path(job.shards).parent}/*"  # a glob: the parse job writes under attempts/<id>/
     assert len(writers.workers_seen) == SDK_WORKERS, writers.workers_seen
     writers_of_records = {
         pid
         for pid, files in writers.files_by_worker.items()
-        if any(Path(f).is_relative_to(launcher / "out" / Path(job.shards).parent) for f in files)
+        if any(
+            Path(f).is_relative_to(out) and fnmatch(str(Path(f).relative_to(out)), records_folder)
+            for f in files
+        )
     }
     assert writers_of_records == writers.workers_seen, (writers.files_by_worker, shards)

@@ -149,7 +149,7 @@ def test_article_url_encodes_exactly_like_urllib_quote():
 
 def test_staging_partition_paths_and_date_check():
     part = StagingPartition("wikidrop-staging", "jawiki", "20250801")
-    assert part.stats_uri == "gs://wikidrop-staging/jawiki/20250801/parsed/stats.json"
+    assert part.parsed.pointer_uri == "gs://wikidrop-staging/jawiki/20250801/parsed/CURRENT.json"
     assert part.validation_summary_uri.endswith("/jawiki/20250801/validation/summary.json")
     with pytest.raises(ValueError, match="YYYYMMDD"):
         StagingPartition("wikidrop-staging", "jawiki", "latest")

@@ -19,7 +19,7 @@ import pytest
 
 from wikidrop.config import EditionConfig, ValidationThresholds
 from wikidrop.dumps.siteinfo import Namespace, SiteInfo
-from wikidrop.layout import StagingPartition
+from wikidrop.layout import ParseOutput, StagingPartition
 from wikidrop.quality import frames, gx, suites, validation
 from wikidrop.quality.measures import script_share
 from wikidrop.records import ARTICLE_SCHEMA, build_article_record, provenance
@@ -363,18 +363,19 @@ def write_parsed_output(
     dbname: str = "frwiki",
     dump_date: str = DUMP_DATE,
 ) -> dict[str, Any]:
-    """Write a ParsedOutput the way the parse job does; return its XCom contract."""
+    """Write a ParsedOutput the way the parse job does (one attempt); return its XCom contract."""
     partition = StagingPartition(bucket, dbname, dump_date)
+    output = ParseOutput(partition.parsed.attempt_uri("20261101T000000.000000Z-abcdef"))
     uris = []
     for number, shard in enumerate(shards):
-        uri = f"{partition.articles_uri}/part-{number:05d}-of-{len(shards):05d}.parquet"
+        uri = f"{output.articles_uri}/part-{number:05d}-of-{len(shards):05d}.parquet"
         put(client, uri, parquet_bytes(shard))
         uris.append(uri)
     lines = "".join(json.dumps(d) + "\n" for d in dead_letters)
-    put(client, f"{partition.dead_letter_uri}/part-00000-of-00001.ndjson.gz", gzip.compress(lines.encode()))
-    put(client, partition.stats_uri, json.dumps(run_stats).encode())
-    put(client, f"{partition.parsed_uri}/siteinfo.json", json.dumps(site.to_dict()).encode())
-    return {"parsed_uri": partition.parsed_uri, "stats": run_stats, "article_shards": uris}
+    put(client, f"{output.dead_letter_uri}/part-00000-of-00001.ndjson.gz", gzip.compress(lines.encode()))
+    put(client, output.stats_uri, json.dumps(run_stats).encode())
+    put(client, output.siteinfo_uri, json.dumps(site.to_dict()).encode())
+    return {"parsed_uri": output.uri, "stats": run_stats, "article_shards": uris}
 
 
 def dead_letter(ident: int, reason: str = "parse_timeout") -> dict[str, Any]:

@@ -100,3 +100,18 @@ def spooled_copy(client: Any, uri: str) -> Iterator[IO[bytes]]:
         client.bucket(bucket).blob(path).download_to_file(spool)
         spool.seek(0)
         yield spool
+
+
+def committed_output_uri(client: Any, root_uri: str) -> str | None:
+    """The committed attempt of a job output root (``wikidrop.layout.JobOutput``) in GCS; None if none yet.
+
+    Read the pointer once and use the URI it gives for every file of that output.
+    """
+    from wikidrop.layout import JobOutput
+
+    output = JobOutput(root_uri.rstrip("/"))
+    bucket, path = split_gs_uri(output.pointer_uri)
+    blob = client.bucket(bucket).get_blob(path)
+    if blob is None:
+        return None
+    return output.attempt_uri(output.committed_attempt_id(blob.download_as_bytes()))

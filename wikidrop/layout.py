@@ -1,9 +1,10 @@
 """Where everything lives in the staging, reports and partner buckets: one place, so no stage guesses a path.
 
     gs://<staging>/<dbname>/<date>/dump/<dump file names as Wikimedia names them>
-    gs://<staging>/<dbname>/<date>/parsed/articles/part-*.parquet, part-*.ndjson.gz
-    gs://<staging>/<dbname>/<date>/parsed/dead_letter/part-*.ndjson.gz
-    gs://<staging>/<dbname>/<date>/parsed/stats.json
+    gs://<staging>/<dbname>/<date>/parsed/CURRENT.json       names the committed parse attempt
+    gs://<staging>/<dbname>/<date>/parsed/attempts/<attempt>/articles/part-*.parquet, part-*.ndjson.gz
+    gs://<staging>/<dbname>/<date>/parsed/attempts/<attempt>/dead_letter/part-*.ndjson.gz
+    gs://<staging>/<dbname>/<date>/parsed/attempts/<attempt>/stats.json, siteinfo.json
     gs://<staging>/<dbname>/<date>/validation/summary.json
     gs://<staging>/<dbname>/<date>/validation/results/<batch>.json
     gs://<reports>/<dbname>/<date>/<run id>/index.html    (Great Expectations Data Docs)
@@ -27,12 +28,114 @@ as Wikimedia Enterprise names its snapshots (``<dbname>_namespace_<ns>``)::
 
 from __future__ import annotations
 
+import json
 import re
+import secrets
 from dataclasses import dataclass
+from datetime import datetime
 
 DUMP_DATE_RE = re.compile(r"^\d{8}$")
 RUNS_INDEX_DIR = "_runs"
 DRILLDOWN_FILE = "drilldown.json"
+ATTEMPTS_DIR = "attempts"
+CURRENT_POINTER = "CURRENT.json"
+# ``20261123T101500.123456Z-3f9a1c``: start time (to the microsecond) first, so attempt ids sort by
+# when the run began; the random tail keeps two runs started at once apart.
+ATTEMPT_ID_RE = re.compile(r"^\d{8}T\d{6}\.\d{6}Z-[0-9a-f]{6}$")
+
+
+class OutputPointerError(ValueError):
+    """A job output's CURRENT.json is not a pointer this code wrote."""
+
+
+@dataclass(frozen=True)
+class JobOutput:
+    """The output root of a job that is re-run (the parse job's ``parsed/``): attempts and a pointer.
+
+        <root>/attempts/<attempt id>/...   one run's output, written whole before it is committed
+        <root>/CURRENT.json                {"attempt": "attempts/<id>", ...}: the committed attempt
+
+    A run writes only into its own fresh attempt and commits by writing ``CURRENT.json`` last (one
+    object: atomic on GCS and on a local disk), then deletes older attempts. Readers resolve the
+    pointer once and read that attempt only: they never see a mix of two runs, and a failed run
+    leaves the last committed output as it was. (GCS has no directory rename to do this with.)
+    ``beam_jobs.output`` writes this protocol; ``wikidrop.gcs.committed_output_uri`` reads it.
+    """
+
+    root: str
+
+    @property
+    def pointer_uri(self) -> str:
+        return f"{self.root}/{CURRENT_POINTER}"
+
+    @property
+    def attempts_uri(self) -> str:
+        return f"{self.root}/{ATTEMPTS_DIR}"
+
+    def attempt_uri(self, attempt_id: str) -> str:
+        return f"{self.attempts_uri}/{_checked_attempt_id(attempt_id)}"
+
+    def attempt_id_of(self, uri: str) -> str | None:
+        """The attempt a path under ``attempts/`` belongs to (None for anything else)."""
+        prefix = f"{self.attempts_uri}/"
+        if not uri.startswith(prefix):
+            return None
+        first = uri[len(prefix) :].split("/", 1)[0]
+        return first if ATTEMPT_ID_RE.match(first) else None
+
+    @staticmethod
+    def pointer_payload(attempt_id: str, committed_at: datetime) -> bytes:
+        """The content of ``CURRENT.json`` (a relative path: a copied root stays valid)."""
+        payload = {
+            "attempt": f"{ATTEMPTS_DIR}/{_checked_attempt_id(attempt_id)}",
+            "committed_at": committed_at.isoformat(),
+        }
+        return json.dumps(payload, indent=1).encode("utf-8")
+
+    def committed_attempt_id(self, payload: bytes) -> str:
+        """The attempt id ``CURRENT.json`` names; anything else is an ``OutputPointerError``."""
+        try:
+            attempt = json.loads(payload)["attempt"]
+            directory, attempt_id = attempt.split("/")
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise OutputPointerError(f"{self.pointer_uri}: not an output pointer ({exc})") from None
+        if directory != ATTEMPTS_DIR or not ATTEMPT_ID_RE.match(attempt_id):
+            raise OutputPointerError(f"{self.pointer_uri}: names {attempt!r}, not an attempt of this output")
+        return attempt_id
+
+
+def new_attempt_id(now: datetime) -> str:
+    """A fresh attempt id for a run starting at ``now`` (UTC): time-sortable, unique by its random tail."""
+    return f"{now.strftime('%Y%m%dT%H%M%S.%fZ')}-{secrets.token_hex(3)}"
+
+
+def _checked_attempt_id(attempt_id: str) -> str:
+    if not ATTEMPT_ID_RE.match(attempt_id):
+        raise ValueError(f"not an attempt id: {attempt_id!r}")
+    return attempt_id
+
+
+@dataclass(frozen=True)
+class ParseOutput:
+    """The files of one parse attempt (``JobOutput.attempt_uri``); docs/architecture.md, "Parse output"."""
+
+    uri: str
+
+    @property
+    def articles_uri(self) -> str:
+        return f"{self.uri}/articles"
+
+    @property
+    def dead_letter_uri(self) -> str:
+        return f"{self.uri}/dead_letter"
+
+    @property
+    def stats_uri(self) -> str:
+        return f"{self.uri}/stats.json"
+
+    @property
+    def siteinfo_uri(self) -> str:
+        return f"{self.uri}/siteinfo.json"
 
 
 @dataclass(frozen=True)
@@ -61,19 +164,12 @@ class StagingPartition:
 
     @property
     def parsed_uri(self) -> str:
+        """The parse job's output root (``--output``): its committed attempt is what stages read."""
         return f"{self.uri}/parsed"
 
     @property
-    def articles_uri(self) -> str:
-        return f"{self.parsed_uri}/articles"
-
-    @property
-    def dead_letter_uri(self) -> str:
-        return f"{self.parsed_uri}/dead_letter"
-
-    @property
-    def stats_uri(self) -> str:
-        return f"{self.parsed_uri}/stats.json"
+    def parsed(self) -> JobOutput:
+        return JobOutput(self.parsed_uri)
 
     @property
     def validation_summary_uri(self) -> str:

@@ -626,16 +626,19 @@ def parse_page_fragment(xml: bytes, source: str, siteinfo: SiteInfo | None = Non
 def read_siteinfo(fileobj: BinaryIO, source: str) -> tuple[SiteInfo | None, str | None]:
     """``(siteinfo, schema_version)`` from the start of an export, reading no further than needed.
 
-    Works on a header alone (the first multistream stream, which has no closing tag).
+    Works on a header alone (the first multistream stream, which has no closing tag). An input
+    that never opens ``<mediawiki>`` (empty, or not an export) is a ``DumpError``.
     """
     handler = _ExportHandler(source)
     parser = handler.make_parser()
     stream = open_binary(fileobj, source)
+    bytes_read = 0
     try:
         while not (handler.siteinfo_done or handler.first_page_seen):
             chunk = stream.read(READ_CHUNK_BYTES)
             if not chunk:
                 break
+            bytes_read += len(chunk)
             parser.Parse(chunk, False)
     except expat.ExpatError as exc:
         raise DumpError(_expat_message(source, exc, handler)) from exc
@@ -643,4 +646,7 @@ def read_siteinfo(fileobj: BinaryIO, source: str) -> tuple[SiteInfo | None, str 
         raise TruncatedDumpError(source, None, 0, f"compressed data ends in the header: {exc}") from exc
     finally:
         stream.close()  # the decompressor only: ``fileobj`` stays open for the caller
+    if not handler.root_opened:
+        what = "empty input" if not bytes_read else "no <mediawiki> element"
+        raise DumpError(f"{source}: {what}, not a MediaWiki export")
     return handler.siteinfo, handler.schema_version

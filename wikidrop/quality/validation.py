@@ -21,7 +21,14 @@ from typing import Any
 from wikidrop.config import EditionConfig
 from wikidrop.dumps.siteinfo import SiteInfo
 from wikidrop.gcs import list_uris, open_uri, read_json_uri, spooled_copy, write_json_uri
-from wikidrop.layout import DUMP_DATE_RE, StagingPartition, drilldown_name, edition_prefix, run_dir_name
+from wikidrop.layout import (
+    DUMP_DATE_RE,
+    ParseOutput,
+    StagingPartition,
+    drilldown_name,
+    edition_prefix,
+    run_dir_name,
+)
 from wikidrop.quality.drilldown import drilldown
 from wikidrop.quality.frames import (
     article_shard_frame,
@@ -125,7 +132,7 @@ def previous_snapshot_articles(client: Any, staging_bucket: str, dbname: str, du
 
 def dead_letter_uris(client: Any, parsed_uri: str) -> list[str]:
     """The dead-letter files of a parse output, in order."""
-    return list_uris(client, f"{parsed_uri.rstrip('/')}/dead_letter", DEAD_LETTER_NAME_RE)
+    return list_uris(client, ParseOutput(parsed_uri.rstrip("/")).dead_letter_uri, DEAD_LETTER_NAME_RE)
 
 
 def iter_dead_letter_files(client: Any, parsed_uri: str) -> Iterator[tuple[str, Any]]:
@@ -172,8 +179,8 @@ def run_level_preconditions(previous_articles: int | None) -> dict[str, str]:
 
 
 def load_site(client: Any, parsed_uri: str) -> SiteInfo:
-    """The edition's SiteInfo the parse job wrote next to its output (``parsed/siteinfo.json``)."""
-    return SiteInfo.from_dict(read_json_uri(client, f"{parsed_uri.rstrip('/')}/siteinfo.json"))
+    """The edition's SiteInfo the parse job wrote with its output (``siteinfo.json`` of the attempt)."""
+    return SiteInfo.from_dict(read_json_uri(client, ParseOutput(parsed_uri.rstrip("/")).siteinfo_uri))
 
 
 def validate_article_shard(

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from wikidrop.config import EditionConfig, Settings
 
 DATAFLOW_RUNNER = "DataflowRunner"
+# The parse job's last line on an input error (beam_jobs.parse_dump.main).
+INPUT_ERROR_PREFIX = "parse_dump: input error: "
 DATAFLOW_EXTRA_HINT = (
     "settings.beam.runner is 'dataflow' but the Apache Beam provider is not installed: "
     "pip install 'wikidrop[dataflow]' (apache-airflow-providers-apache-beam[google])"
@@ -120,7 +122,7 @@ def _add_local_parse(
         }
         argv = options_to_argv(beam_job_options(edition, run_context, staged) | local_runner)
         run_local_beam_job(argv, gcs_endpoint=_staging_hook(settings).emulator_endpoint())
-        return _finish(asset, settings, run_context, _read_stats(settings, run_context))
+        return _finish(asset, settings, run_context)
 
     return parse_articles(run_context, staged)
 
@@ -162,7 +164,7 @@ def _add_dataflow_parse(
     @task(task_id="parse_output", outlets=[asset])
     def parse_output(run_context: dict[str, Any]) -> dict[str, Any]:
         """Read the job's stats.json and list its shards: the same contract as the local branch."""
-        return _finish(asset, settings, run_context, _read_stats(settings, run_context))
+        return _finish(asset, settings, run_context)
 
     parsed = parse_output(run_context)
     options >> submit >> parsed
@@ -175,6 +177,8 @@ def run_local_beam_job(argv: list[str], gcs_endpoint: str | None = None) -> None
     A child, not this process: the job's page guard starts fork-server children, which re-import
     the parent's ``__main__``; in an Airflow task that is the Airflow CLI, whose import needs the
     metadata DB the task runner deliberately withholds. A child also returns Beam's memory when done.
+    An input error (the job's one ``parse_dump: input error:`` line) fails the task without
+    retries: the same dump would fail the same way.
     """
     import collections
     import logging
@@ -198,10 +202,13 @@ def run_local_beam_job(argv: list[str], gcs_endpoint: str | None = None) -> None
         for line in process.stdout or ():
             tail.append(line.rstrip())
             log.info("beam: %s", line.rstrip())
-    if process.returncode != 0:
-        raise RuntimeError(
-            f"parse job exited with status {process.returncode}; last lines:\n" + "\n".join(tail)
-        )
+    if process.returncode == 0:
+        return
+    if tail and tail[-1].startswith(INPUT_ERROR_PREFIX):
+        from airflow.sdk.exceptions import AirflowFailException
+
+        raise AirflowFailException(tail[-1])
+    raise RuntimeError(f"parse job exited with status {process.returncode}; last lines:\n" + "\n".join(tail))
 
 
 def _staging_hook(settings: Settings):
@@ -210,42 +217,44 @@ def _staging_hook(settings: Settings):
     return WikidropGCSHook(settings.staging_conn_id, "staging bucket")
 
 
-def _read_stats(settings: Settings, run_context: dict[str, Any]) -> dict[str, Any]:
-    """The job's stats.json from the staging partition (what it reconciled and wrote last)."""
-    import json
-
+def _committed_output(settings: Settings, run_context: dict[str, Any]) -> tuple[Any, Any]:
+    """(GCS client, ParseOutput) of the parse attempt the job committed last in this partition."""
     from wikidrop.contracts import RunContext
-    from wikidrop.gcs import split_gs_uri
+    from wikidrop.gcs import committed_output_uri
+    from wikidrop.layout import ParseOutput
 
-    bucket, path = split_gs_uri(RunContext.from_xcom(run_context).partition.stats_uri)
     client = _staging_hook(settings).get_client()
-    return json.loads(client.bucket(bucket).blob(path).download_as_bytes())
+    root = RunContext.from_xcom(run_context).partition.parsed_uri
+    committed = committed_output_uri(client, root)
+    if committed is None:
+        raise RuntimeError(f"the parse job committed no output under {root}/")
+    return client, ParseOutput(committed)
 
 
-def _finish(asset: Asset, settings: Settings, run_context: dict[str, Any], stats: dict) -> dict[str, Any]:
-    """ParsedOutput for XCom + the Asset event, once the job's output is in the staging bucket."""
+def _finish(asset: Asset, settings: Settings, run_context: dict[str, Any]) -> dict[str, Any]:
+    """ParsedOutput for XCom + the Asset event, from the committed attempt (read once, used throughout)."""
     from airflow.sdk import get_current_context
 
     from wikidrop.contracts import ParsedOutput, RunContext
-    from wikidrop.gcs import split_gs_uri
+    from wikidrop.gcs import read_json_uri, split_gs_uri
 
     run = RunContext.from_xcom(run_context)
-    partition = run.partition
-    bucket, prefix = split_gs_uri(partition.articles_uri)
-    client = _staging_hook(settings).get_client()
-    # Only the job's final shards: never Beam's leftover beam-temp-* directories of a crashed attempt.
+    client, output = _committed_output(settings, run_context)
+    stats = read_json_uri(client, output.stats_uri)
+    bucket, prefix = split_gs_uri(output.articles_uri)
+    # Only the job's final shards: never Beam's beam-temp-* working directories.
     shards = sorted(
         f"gs://{bucket}/{blob.name}"
         for blob in client.list_blobs(bucket, prefix=f"{prefix}/", delimiter="/")
         if blob.name.rsplit("/", 1)[-1].startswith("part-") and blob.name.endswith(".parquet")
     )
     if not shards:
-        raise RuntimeError(f"parse job wrote no Parquet shards under {partition.articles_uri}/")
+        raise RuntimeError(f"parse job wrote no Parquet shards under {output.articles_uri}/")
     context = get_current_context()
     context["outlet_events"][asset].extra = {
         "dump_date": run.dump_date,
-        "parsed_uri": partition.parsed_uri,
+        "parsed_uri": output.uri,
         "articles": stats.get("articles"),
         "run_id": run.run_id,
     }
-    return ParsedOutput(parsed_uri=partition.parsed_uri, stats=stats, article_shards=shards).to_xcom()
+    return ParsedOutput(parsed_uri=output.uri, stats=stats, article_shards=shards).to_xcom()
