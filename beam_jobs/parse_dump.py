@@ -44,6 +44,7 @@ Through Beam's portable job API (the path Flink and Spark job servers take)::
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import logging
@@ -63,6 +64,7 @@ from apache_beam.runners.runner import PipelineResult
 from beam_jobs.local_gcs import use_anonymous_gcs_for_emulator
 from beam_jobs.output import OutputAttempt
 from beam_jobs.paths import make_local_paths_absolute
+from beam_jobs.progress import ParseProgress, metrics_counts
 from beam_jobs.runners import pipeline_runner
 from beam_jobs.transforms import ParseArticles, ReadTask, build_stats, open_input, read_page_props_file
 from wikidrop.dumps.export import DumpError, read_siteinfo
@@ -71,6 +73,7 @@ from wikidrop.dumps.page_props import SqlDumpError
 from wikidrop.dumps.siteinfo import MEDIAWIKI_CANONICAL_NAMESPACES, Namespace, SiteInfo
 from wikidrop.gzip_files import ReproducibleGzip
 from wikidrop.layout import ParseOutput
+from wikidrop.progress import INTERVAL_SECONDS
 from wikidrop.records import SCHEMA_VERSION, article_schema, parser_version
 from wikidrop.wikitext.page_guard import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT_S
 
@@ -115,6 +118,12 @@ class ParseDumpOptions(PipelineOptions):
         parser.add_argument("--page_timeout_s", type=float, default=DEFAULT_TIMEOUT_S)
         parser.add_argument("--max_page_bytes", type=int, default=DEFAULT_MAX_BYTES)
         parser.add_argument("--work_unit_bytes", type=int, default=DEFAULT_WORK_UNIT_BYTES)
+        parser.add_argument(
+            "--progress_seconds",
+            type=float,
+            default=INTERVAL_SECONDS,
+            help="log pages done, rate and ETA this often (0: never)",
+        )
 
 
 class UsageError(ValueError):
@@ -160,27 +169,32 @@ def run_job(argv: Sequence[str] | None = None) -> ParseRun:
     # Everything that reads the input comes first: an input error must not touch the output.
     namespaces = sorted({int(ns) for ns in str(opts.namespaces).split(",") if ns.strip()})
     inputs = expand_inputs(opts.input)
+    # Indexes first: a file cut short is reported against its index, not as a broken header.
+    tasks = read_tasks(inputs, expand_inputs(opts.index) if opts.index else [], opts.work_unit_bytes)
     site = resolve_siteinfo(inputs, opts.siteinfo, opts.dbname)
     dump_date = opts.dump_date or dump_date_from_name(inputs[0], site.dbname)
-    tasks = read_tasks(inputs, expand_inputs(opts.index) if opts.index else [], opts.work_unit_bytes)
     page_props_file = expand_inputs([opts.page_props])[0] if opts.page_props else None
     job = ParseJob(site, namespaces, dump_date, inputs, tasks, page_props_file)
 
     attempt = OutputAttempt(opts.output)
     if dry_run:  # builds the job request only: nothing is written, so no attempt either
-        return ParseRun(None, _run_pipeline(runner, options, opts, ParseOutput(attempt.uri), job))
+        return ParseRun(None, _run_pipeline(runner, options, opts, ParseOutput(attempt.uri), job, None))
     with attempt:
         output = ParseOutput(attempt.uri)
         write_json(output.siteinfo_uri, site.to_dict())
         log.info(
-            "parsing %s (%s): %d read tasks, namespaces %s, into %s",
+            "parsing %s (%s): %s pages in %d read tasks, namespaces %s, into %s",
             inputs,
             site.dbname,
+            f"{job.total_pages:,}" if job.total_pages is not None else "unknown number of",
             len(tasks),
             namespaces,
             attempt.uri,
         )
-        result = _run_pipeline(runner, options, opts, output, job)
+        progress = (
+            ParseProgress(job.total_pages, opts.progress_seconds) if opts.progress_seconds > 0 else None
+        )
+        result = _run_pipeline(runner, options, opts, output, job, progress)
         with FileSystems.open(output.stats_uri) as f:
             stats = json.loads(f.read())
         attempt.commit()
@@ -198,63 +212,97 @@ class ParseJob:
     tasks: list[ReadTask]
     page_props_file: str | None
 
+    @property
+    def total_pages(self) -> int | None:
+        """Pages to read, from the multistream index (None when a file has no index)."""
+        if not all(task.ranges for task in self.tasks):
+            return None
+        return sum(r.page_count for task in self.tasks for r in task.ranges)
+
 
 def _run_pipeline(
-    runner: Any, options: PipelineOptions, opts: ParseDumpOptions, output: ParseOutput, job: ParseJob
+    runner: Any,
+    options: PipelineOptions,
+    opts: ParseDumpOptions,
+    output: ParseOutput,
+    job: ParseJob,
+    progress: ParseProgress | None,
 ) -> PipelineResult:
-    """Build the pipeline writing under ``output`` and run it to the end (stats.json is written last)."""
+    """Build the pipeline writing under ``output`` and run it to the end (stats.json is written last).
+
+    With ``progress``, a launcher thread logs the job's counters while it runs: from the DoFns'
+    tallies on the local runner (whose ``run()`` returns only at the end), from the runner's
+    metrics everywhere else (see ``beam_jobs.progress``).
+    """
+    with contextlib.ExitStack() as watch:
+        local = not isinstance(runner, str)
+        progress_dir = watch.enter_context(progress.local_tallies()) if progress and local else None
+        with beam.Pipeline(runner=runner, options=options) as pipeline:
+            if progress and not local:
+                watch.enter_context(progress.watching(lambda: metrics_counts(pipeline)))
+            _build(pipeline, opts, output, job, progress_dir)
+    return pipeline.result
+
+
+def _build(
+    pipeline: beam.Pipeline,
+    opts: ParseDumpOptions,
+    output: ParseOutput,
+    job: ParseJob,
+    progress_dir: str | None,
+) -> None:
+    """The job's transforms: read tasks -> ParseArticles -> Parquet, NDJSON, dead letters, stats.json."""
     site, page_props_file = job.site, job.page_props_file
     parser = parser_version()
-    with beam.Pipeline(runner=runner, options=options) as pipeline:
-        page_props = None
-        if page_props_file is not None:
-            page_props = (
-                pipeline
-                | "ListPagePropsFile" >> beam.Create([page_props_file])
-                | "ReadPageProps" >> beam.FlatMap(read_page_props_file)
-            )
-        parsed = (
+    page_props = None
+    if page_props_file is not None:
+        page_props = (
             pipeline
-            | "ListReadTasks" >> beam.Create(job.tasks, reshuffle=False)
-            | "ParseArticles"
-            >> ParseArticles(
-                site,
-                job.namespaces,
-                job.dump_date,
-                allow_truncated=opts.allow_truncated,
-                timeout_s=opts.page_timeout_s,
-                max_bytes=opts.max_page_bytes,
-                page_props=page_props,
-            )
+            | "ListPagePropsFile" >> beam.Create([page_props_file])
+            | "ReadPageProps" >> beam.FlatMap(read_page_props_file)
         )
-        articles = parsed["articles"]
-        written = [
-            articles
-            | "WriteArticlesParquet"
-            >> beam.io.WriteToParquet(
-                f"{output.articles_uri}/part",
-                article_schema(page_props_file),
-                file_name_suffix=".parquet",
-                codec="zstd",
-                # Bounded buffers keep a worker's memory flat: ~200 records, row groups <= 32 MiB.
-                record_batch_size=200,
-                row_group_buffer_size=32 * 1024 * 1024,
-            ),
-            articles | "WriteArticlesNdjson" >> WriteNdjson(f"{output.articles_uri}/part"),
-            parsed["dead_letter"] | "WriteDeadLetters" >> WriteNdjson(f"{output.dead_letter_uri}/part"),
-        ]
-        files = written | "AllWrittenFiles" >> beam.Flatten()
-        _ = parsed["counts"] | "WriteStats" >> beam.Map(
-            write_stats,
-            beam.pvalue.AsList(files),
-            path=output.stats_uri,
-            dbname=site.dbname,
-            dump_date=job.dump_date,
-            input_files=job.inputs,
-            parser=parser,
-            page_props_file=page_props_file,
+    parsed = (
+        pipeline
+        | "ListReadTasks" >> beam.Create(job.tasks, reshuffle=False)
+        | "ParseArticles"
+        >> ParseArticles(
+            site,
+            job.namespaces,
+            job.dump_date,
+            allow_truncated=opts.allow_truncated,
+            timeout_s=opts.page_timeout_s,
+            max_bytes=opts.max_page_bytes,
+            page_props=page_props,
+            progress_dir=progress_dir,
         )
-    return pipeline.result
+    )
+    articles = parsed["articles"]
+    written = [
+        articles
+        | "WriteArticlesParquet"
+        >> beam.io.WriteToParquet(
+            f"{output.articles_uri}/part",
+            article_schema(page_props_file),
+            file_name_suffix=".parquet",
+            codec="zstd",
+            # Bounded buffers keep a worker's memory flat: ~200 records, row groups <= 32 MiB.
+            record_batch_size=200,
+            row_group_buffer_size=32 * 1024 * 1024,
+        ),
+        articles | "WriteArticlesNdjson" >> WriteNdjson(f"{output.articles_uri}/part"),
+        parsed["dead_letter"] | "WriteDeadLetters" >> WriteNdjson(f"{output.dead_letter_uri}/part"),
+    ]
+    files = written | "AllWrittenFiles" >> beam.Flatten()
+    _ = parsed["counts"] | "WriteStats" >> beam.Map(
+        write_stats,
+        beam.pvalue.AsList(files),
+        path=output.stats_uri,
+        dbname=site.dbname,
+        dump_date=job.dump_date,
+        input_files=job.inputs,
+        parser=parser,
+        page_props_file=page_props_file,
+    )
 
 
 # NDJSON shards are gzip written by ISA-L (``isal.igzip``: the same format, any gunzip reads it) at
@@ -344,7 +392,7 @@ def read_tasks(inputs: Sequence[str], indexes: Sequence[str], work_unit_bytes: i
             continue
         size = FileSystems.match([path])[0].metadata_list[0].size_in_bytes
         with open_input(index) as raw:
-            ranges = stream_ranges(open_index(raw, index), size, index)
+            ranges = stream_ranges(open_index(raw, index), size, index, dump=path)
         # Small files still get several tasks, so every worker has something to read.
         target = max(1, min(work_unit_bytes, size // 16))
         for group in group_ranges(ranges, target):

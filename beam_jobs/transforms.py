@@ -31,8 +31,8 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.metrics import Metrics
 
+from beam_jobs.progress import PARSED_KINDS, SCANNED, WorkCounters
 from wikidrop.dumps.export import DEFAULT_MODEL, DumpReader, Page
 from wikidrop.dumps.multistream import StreamRange, read_range_pages
 from wikidrop.dumps.page_props import merge_props, read_page_props
@@ -149,14 +149,24 @@ class ScanTitlesFn(_PageReaderFn):
         namespaces: Iterable[int],
         allow_truncated: bool = False,
         page_ids: bool = False,
+        progress_dir: str | None = None,
     ):
         super().__init__(site, allow_truncated)
         self.namespaces = frozenset(namespaces)
         self.page_ids = page_ids
+        self.progress_dir = progress_dir
+
+    def setup(self) -> None:
+        super().setup()
+        self._counters = WorkCounters(self.site.dbname, (SCANNED,), self.progress_dir)
+
+    def finish_bundle(self) -> None:
+        self._counters.flush()
 
     def process(self, task: ReadTask) -> Iterator[Any]:
         task_key = task.key
         for page, _ in self._pages(task):
+            self._counters.inc(SCANNED)
             if page.ns not in self.namespaces:
                 continue
             if page.is_redirect:
@@ -239,12 +249,14 @@ class ParseArticlesFn(beam.DoFn):
         dump_date: str,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         max_bytes: int = DEFAULT_MAX_BYTES,
+        progress_dir: str | None = None,
     ):
         self.site = site
         self.namespaces = frozenset(namespaces)
         self.dump_date = dump_date
         self.timeout_s = timeout_s
         self.max_bytes = max_bytes
+        self.progress_dir = progress_dir
         self._guard: PageGuard | None = None
 
     def setup(self) -> None:
@@ -257,19 +269,17 @@ class ParseArticlesFn(beam.DoFn):
             preload=("wikidrop.wikitext",),
         )
         self._guard.start()
-        metric_scope = f"wikidrop.{self.site.dbname or 'unknown'}"
-        self._counters = {
-            kind: (Metrics.counter("wikidrop", kind), Metrics.counter(metric_scope, kind))
-            for kind in ("article", "redirect", "skipped", "dead_lettered")
-        }
+        self._counters = WorkCounters(self.site.dbname, PARSED_KINDS, self.progress_dir)
+
+    def finish_bundle(self) -> None:
+        self._counters.flush()
 
     def teardown(self) -> None:
         if self._guard is not None:
             self._guard.close()
 
     def _outcome(self, kind: str, ns: int, reason: str = "") -> beam.pvalue.TaggedOutput:
-        for counter in self._counters[kind]:
-            counter.inc()
+        self._counters.inc(kind)
         return beam.pvalue.TaggedOutput(OUTCOMES, (kind, ns, reason, 1))
 
     def process(
@@ -468,7 +478,8 @@ class ParseArticles(beam.PTransform):
     """Read tasks -> articles with folded redirects, dead letters and outcome counts.
 
     ``page_props``: optional PCollection of ``(page id, props)`` (``read_page_props_file``); the
-    records' page_props fields are null without it. Returns a dict of PCollections: ``articles``,
+    records' page_props fields are null without it. ``progress_dir``: where the DoFns also tally
+    their counters for a local launcher (``beam_jobs.progress``). Returns a dict of PCollections: ``articles``,
     ``dead_letter``, ``counts`` (one dict).
     """
 
@@ -481,8 +492,10 @@ class ParseArticles(beam.PTransform):
         timeout_s: float = DEFAULT_TIMEOUT_S,
         max_bytes: int = DEFAULT_MAX_BYTES,
         page_props: beam.PCollection | None = None,
+        progress_dir: str | None = None,
     ):
         super().__init__()
+        self.progress_dir = progress_dir
         self.site = site
         self.namespaces = frozenset(namespaces)
         self.dump_date = dump_date
@@ -500,7 +513,13 @@ class ParseArticles(beam.PTransform):
             | "SpreadTitleScans" >> beam.Reshuffle()
             | "ScanTitles"
             >> beam.ParDo(
-                ScanTitlesFn(site, namespaces, self.allow_truncated, page_ids=with_props)
+                ScanTitlesFn(
+                    site,
+                    namespaces,
+                    self.allow_truncated,
+                    page_ids=with_props,
+                    progress_dir=self.progress_dir,
+                )
             ).with_outputs(REDIRECT_PAIRS, PAGE_IDS, main="titles")
         )
         redirects_per_task = (
@@ -527,7 +546,14 @@ class ParseArticles(beam.PTransform):
             >> beam.ParDo(ReadPagesFn(site, self.allow_truncated)).with_outputs(OUTCOMES, main="pages")
         )
         parsed = read.pages | "ParseArticles" >> beam.ParDo(
-            ParseArticlesFn(site, namespaces, self.dump_date, self.timeout_s, self.max_bytes)
+            ParseArticlesFn(
+                site,
+                namespaces,
+                self.dump_date,
+                self.timeout_s,
+                self.max_bytes,
+                progress_dir=self.progress_dir,
+            )
         ).with_outputs(DEAD_LETTER, OUTCOMES, main="articles")
         counts = (
             (read[OUTCOMES], parsed[OUTCOMES], *outcomes)

@@ -212,3 +212,20 @@ def test_airflow_runner_fails_an_input_error_with_its_line_and_no_retry(tmp_path
         run_local_beam_job(["--input", str(empty), "--output", str(tmp_path / "out"), *IN_PROCESS])
     assert str(failure.value) == f"parse_dump: input error: {empty}: empty input, not a MediaWiki export"
     assert not (tmp_path / "out").exists()
+
+
+def test_a_multistream_file_cut_short_is_reported_against_its_index(tmp_path) -> None:
+    from wikidrop_dev.mirror import build_mirror
+
+    built = build_mirror(FRWIKI, tmp_path / "mirror", pages_per_stream=5)
+    dump, index = built.multistream[0], built.index[0]
+    cut = tmp_path / dump.name
+    cut.write_bytes(dump.read_bytes()[: dump.stat().st_size // 2])
+    done = parse_cli("--input", cut, "--index", index, "--output", tmp_path / "out")
+    assert done.returncode == 2, done.stderr[-3000:]
+    (line,) = done.stderr.splitlines()
+    assert line.startswith(
+        f"parse_dump: input error: {cut}: the file is shorter than its index says ({cut.stat().st_size:,} bytes, "
+        f"{index} expects >= "
+    ), line
+    assert not (tmp_path / "out").exists()

@@ -99,6 +99,7 @@ def _parse_counters(stats: dict) -> dict[tuple[str, str], int]:
         "redirect": "redirects",
         "skipped": "skipped",
         "dead_lettered": "dead_lettered",
+        "titles_scanned": "pages_read",  # the first read (the redirect join) counts every page
     }
     expected = {}
     for kind, field in kinds.items():

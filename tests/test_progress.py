@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from wikidrop.progress import Progress
+from wikidrop.progress import BYTES, Progress, format_bytes
 
 
 class Clock:
@@ -39,3 +39,19 @@ def test_unknown_total_reports_count_and_rate() -> None:
     clock.now += 4
     progress.advance(20)
     assert progress.line() == "read 20 pages, 5 pages/s"
+
+
+def test_bytes_read_as_sizes_and_the_rate_counts_from_when_the_work_began() -> None:
+    clock = Clock()
+    staging = Progress(
+        logging.getLogger("test.progress"), "staging x.bz2:", 21 * 2**30, unit=BYTES, clock=clock
+    )
+    clock.now += 30
+    staging.done = 1300 * 2**20
+    assert staging.line() == "staging x.bz2: 1.3 GiB of 21.0 GiB (6%), 43.3 MiB/s, ETA 0:07:46"
+    late = Progress(
+        logging.getLogger("test.progress"), "parsed", 100, unit="pages", clock=clock, started=clock.now - 10
+    )
+    late.done = 50
+    assert late.line() == "parsed 50 of 100 pages (50%), 5 pages/s, ETA 0:00:10"
+    assert (format_bytes(512), format_bytes(1536)) == ("512 B", "1.5 KiB")

@@ -10,9 +10,9 @@ import pytest
 
 import wikidrop.dumps.staging
 from tests.conftest import SHARED_DUMPS
-from tests.fixtures.dump_mirror import SAMPLE_DUMP_DATE, SAMPLES, ServedMirror, upload_mirror
+from tests.fixtures.dump_mirror import SAMPLE_DUMP_DATE, SAMPLES, DroppingMirror, ServedMirror, upload_mirror
 from wikidrop.contracts import StagedDump
-from wikidrop.dumps.dumpstatus import DumpStatusError
+from wikidrop.dumps.dumpstatus import DumpStatusError, MirrorConnectionClosed
 from wikidrop.dumps.staging import META_MD5, META_SHA1, TEMP_DIR, StagingChecksumError, stage_dump
 from wikidrop.layout import StagingPartition
 from wikidrop_dev.mirror import build_mirror, with_jobs_in_progress
@@ -234,3 +234,53 @@ def test_large_file_is_streamed_in_several_upload_chunks(
     )
     name = staged.pages_articles[0].split(f"gs://{bucket}/", 1)[1]
     assert gcs_client.bucket(bucket).blob(name).download_as_bytes() == build.multistream[0].read_bytes()
+
+
+MULTISTREAM = f"frwiki-{SAMPLE_DUMP_DATE}-pages-articles-multistream.xml.bz2"
+
+
+@pytest.fixture
+def quick_resumes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(wikidrop.dumps.dumpstatus, "HTTP_RESUME_DELAYS_SECONDS", (0.01, 0.01, 0.01))
+
+
+@pytest.mark.parametrize("ranges", [True, False], ids=["resumes-with-range", "mirror-ignores-range"])
+def test_connection_closed_mid_download_is_resumed_and_the_file_staged(
+    dropping_mirror: DroppingMirror, gcs_client, make_bucket, quick_resumes, caplog, ranges: bool
+) -> None:
+    dropping_mirror.drops, dropping_mirror.ranges = 2, ranges
+    bucket = make_bucket("staging")
+    partition = StagingPartition(bucket, "frwiki", SAMPLE_DUMP_DATE)
+    stage_dump(dropping_mirror.url, "frwiki", SAMPLE_DUMP_DATE, partition, gcs_client)
+
+    expected = (dropping_mirror.root / "frwiki" / SAMPLE_DUMP_DATE / MULTISTREAM).read_bytes()
+    staged = (
+        gcs_client.bucket(bucket).blob(f"frwiki/{SAMPLE_DUMP_DATE}/dump/{MULTISTREAM}").download_as_bytes()
+    )
+    assert staged == expected
+    gets = [rng for path, rng in dropping_mirror.gets if path.endswith(MULTISTREAM)]
+    half = len(expected) // 2
+    if ranges:
+        assert gets == [None, f"bytes={half}-", f"bytes={half + (len(expected) - half) // 2}-"]
+    else:
+        assert len(gets) == 3  # the whole file each time, the bytes already staged skipped
+    assert f"connection closed after {half} of {len(expected)} bytes; resuming" in caplog.text
+
+
+def test_connection_that_keeps_closing_fails_saying_so_not_as_a_checksum_mismatch(
+    dropping_mirror: DroppingMirror, gcs_client, make_bucket, quick_resumes
+) -> None:
+    dropping_mirror.drops = 100
+    bucket = make_bucket("staging")
+    partition = StagingPartition(bucket, "frwiki", SAMPLE_DUMP_DATE)
+    size = (dropping_mirror.root / "frwiki" / SAMPLE_DUMP_DATE / MULTISTREAM).stat().st_size
+    with pytest.raises(MirrorConnectionClosed) as failure:
+        stage_dump(dropping_mirror.url, "frwiki", SAMPLE_DUMP_DATE, partition, gcs_client)
+    message = str(failure.value)
+    assert (
+        f"/{MULTISTREAM}: connection closed after " in message
+        and f" of {size} bytes (3 resume(s) tried)" in message
+    )
+    assert not isinstance(failure.value, StagingChecksumError)
+    assert sum(1 for path, _ in dropping_mirror.gets if path.endswith(MULTISTREAM)) == 4
+    assert [b.name for b in gcs_client.list_blobs(bucket)] == []  # nothing staged, no temporary object left

@@ -600,11 +600,45 @@ def write_latest_pointer(root: Path, dbname: str, dump_date: str) -> Path:
 
 
 # -- serving -------------------------------------------------------------------------------------
+_RANGE_RE = re.compile(r"^bytes=(\d+)-(\d*)$")
+
+
 class MirrorRequestHandler(SimpleHTTPRequestHandler):
-    """Static files + directory listings (the latest-date resolution reads them), logged at debug."""
+    """Static files + directory listings (the latest-date resolution reads them), logged at debug.
+
+    Like Wikimedia's servers it answers ``Range: bytes=N-[M]`` with 206 and the byte range, which
+    is how staging resumes a download whose connection closed.
+    """
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("mirror http: " + format, *args)
+
+    def send_head(self) -> Any:
+        match = _RANGE_RE.match(self.headers.get("Range", "").strip())
+        path = self.translate_path(self.path)
+        if match is None or not os.path.isfile(path):
+            return super().send_head()
+        source = open(path, "rb")  # noqa: SIM115 (http.server closes what send_head returns)
+        size = os.fstat(source.fileno()).st_size
+        start = int(match[1])
+        end = min(int(match[2]) if match[2] else size - 1, size - 1)
+        if start > end:
+            source.close()
+            self.send_response(416)
+            self.send_header("Content-Range", f"bytes */{size}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return None
+        self.send_response(206)
+        self.send_header("Content-Type", self.guess_type(path))
+        self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
+        self.send_header("Content-Length", str(end - start + 1))
+        self.end_headers()
+        source.seek(start)
+        if end == size - 1:
+            return source
+        with source:
+            return io.BytesIO(source.read(end - start + 1))
 
 
 @contextlib.contextmanager

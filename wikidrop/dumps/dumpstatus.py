@@ -17,8 +17,12 @@ The same approach works for Python's ``http.server`` listing, a local directory 
 from __future__ import annotations
 
 import contextlib
+import http.client
+import io
 import json
+import logging
 import re
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -28,6 +32,8 @@ from typing import IO, Any
 
 from wikidrop.gcs import GS_SCHEME, split_gs_uri
 
+log = logging.getLogger(__name__)
+
 MULTISTREAM_JOB = "articlesmultistreamdump"
 NAMESPACES_JOB = "namespaces"
 REQUIRED_JOBS: tuple[str, ...] = (MULTISTREAM_JOB, NAMESPACES_JOB)
@@ -36,6 +42,8 @@ PAGE_PROPS_JOB = "pagepropstable"
 OPTIONAL_JOBS: tuple[str, ...] = (PAGE_PROPS_JOB,)
 DUMPSTATUS_NAME = "dumpstatus.json"
 HTTP_TIMEOUT_SECONDS = 60
+# Waits before each resume of an HTTP download whose connection closed early (then it fails).
+HTTP_RESUME_DELAYS_SECONDS: tuple[float, ...] = (2, 10, 30, 60)
 # Wikimedia asks API and dump clients to identify themselves.
 USER_AGENT = "wikidrop/0.1 (dump staging; +https://github.com/wikidrop)"
 DATE_DIR_RE = re.compile(r"^\d{8}$")
@@ -57,6 +65,10 @@ class MirrorFileNotFound(FileNotFoundError):
 
 class MirrorUnavailable(OSError):
     """The mirror could not be reached or refused the request (may be transient)."""
+
+
+class MirrorConnectionClosed(MirrorUnavailable):
+    """The mirror kept closing the connection before the whole file arrived (every resume used up)."""
 
 
 class DumpStatusError(ValueError):
@@ -117,17 +129,113 @@ def open_mirror_file(mirror: str, relpath: str) -> Iterator[IO[bytes]]:
         return
     if not mirror.startswith(("http://", "https://")):
         raise ValueError(f"mirror must be http(s)://, gs:// or a local directory, got {mirror!r}")
-    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
+    body = ResumingHttpBody(url)
+    with body:
+        yield body
+
+
+def _http_get(url: str, headers: Mapping[str, str] | None = None) -> http.client.HTTPResponse:
+    """An HTTP GET's response; ``MirrorFileNotFound``/``MirrorUnavailable`` naming the URL otherwise."""
+    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, **(headers or {})})
     try:
-        response = urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_SECONDS)
+        return urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_SECONDS)
     except urllib.error.HTTPError as exc:
         if exc.code == 404:
             raise MirrorFileNotFound(f"{url}: HTTP 404") from exc
         raise MirrorUnavailable(f"{url}: HTTP {exc.code} {exc.reason}") from exc
-    except (urllib.error.URLError, TimeoutError) as exc:
+    except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
         raise MirrorUnavailable(f"{url}: {getattr(exc, 'reason', exc)}") from exc
-    with response:
-        yield response
+
+
+class ResumingHttpBody(io.RawIOBase):
+    """The body of an HTTP GET that survives a connection closed mid-way.
+
+    Python's HTTP client returns a body cut short by a closed connection as if it had ended, so a
+    dropped download would look like a checksum mismatch. This reader knows the length the server
+    announced; when the body ends early (or the read fails or times out) it waits
+    (``HTTP_RESUME_DELAYS_SECONDS``) and asks for the rest with ``Range: bytes=N-`` (``If-Range``
+    guards against a file replaced meanwhile). A mirror that ignores ranges sends the whole file
+    again, and the bytes already read are skipped. When every resume is used up it raises
+    ``MirrorConnectionClosed``: "connection closed after N of M bytes". The checksums the caller
+    verifies stay the judge of the content.
+    """
+
+    def __init__(self, url: str):
+        super().__init__()
+        self.url = url
+        self._response = _http_get(url)
+        length = self._response.headers.get("Content-Length")
+        self.total = int(length) if length and length.isdigit() else None
+        self.position = 0
+        self.resumes = 0
+        self._validator = self._response.headers.get("ETag") or self._response.headers.get("Last-Modified")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while True:
+            try:
+                n = self._response.readinto(buffer)
+            except (http.client.HTTPException, OSError) as exc:  # incomplete chunked body, reset, timeout
+                cause: BaseException | None = exc
+            else:
+                if n or not buffer or self.total is None or self.position >= self.total:
+                    self.position += n
+                    return n
+                cause = None  # the body ended before the announced length
+            self._resume(cause)
+
+    def close(self) -> None:
+        self._response.close()
+        super().close()
+
+    def _resume(self, cause: BaseException | None) -> None:
+        """Reconnect at ``position`` (or fail); every failed attempt uses one of the resumes."""
+        of = f"{self.total}" if self.total is not None else "an unknown number of"
+        while True:
+            self._response.close()
+            if self.resumes >= len(HTTP_RESUME_DELAYS_SECONDS):
+                raise MirrorConnectionClosed(
+                    f"{self.url}: connection closed after {self.position} of {of} bytes "
+                    f"({self.resumes} resume(s) tried)" + (f": {cause}" if cause else "")
+                ) from cause
+            delay = HTTP_RESUME_DELAYS_SECONDS[self.resumes]
+            self.resumes += 1
+            log.warning(
+                "%s: connection closed after %d of %s bytes; resuming in %.0f s (%d of %d)",
+                self.url,
+                self.position,
+                of,
+                delay,
+                self.resumes,
+                len(HTTP_RESUME_DELAYS_SECONDS),
+            )
+            time.sleep(delay)
+            headers = {"Range": f"bytes={self.position}-"}
+            if self._validator:
+                headers["If-Range"] = self._validator
+            try:
+                self._response = _http_get(self.url, headers)
+                if self._response.status == 206:
+                    content_range = self._response.headers.get("Content-Range", "")
+                    if not content_range.startswith(f"bytes {self.position}-"):
+                        raise MirrorUnavailable(
+                            f"{self.url}: asked for bytes {self.position}-, got {content_range!r}"
+                        )
+                else:  # the whole file again: skip what was read already
+                    self._skip(self.position)
+                return
+            except (MirrorUnavailable, http.client.HTTPException, OSError) as exc:
+                cause = exc
+
+    def _skip(self, count: int) -> None:
+        remaining = count
+        while remaining:
+            chunk = self._response.read(min(remaining, 1 << 20))
+            if not chunk:
+                raise MirrorUnavailable(f"{self.url}: connection closed while skipping to byte {count}")
+            remaining -= len(chunk)
 
 
 def read_mirror_bytes(mirror: str, relpath: str) -> bytes:

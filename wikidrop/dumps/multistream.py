@@ -12,7 +12,7 @@ The last range runs to the end of the file and so also holds the footer stream;
 trailing ``</mediawiki>``, so no footer detection is needed.
 
     with open(dump, "rb") as f, open(index, "rb") as idx:
-        ranges = stream_ranges(open_index(idx, index), os.path.getsize(dump), index)
+        ranges = stream_ranges(open_index(idx, index), os.path.getsize(dump), index, dump)
         siteinfo = read_header(f, ranges[0].start, dump)
         for unit in group_ranges(ranges, 8 << 20):  # one work unit per worker task
             pages = read_range_pages(f, unit, dump, siteinfo)
@@ -83,11 +83,14 @@ def open_index(fileobj: BinaryIO, source: str = "index") -> Iterator[IndexEntry]
         text.close()
 
 
-def stream_ranges(entries: Iterable[IndexEntry], file_size: int, source: str = "index") -> list[StreamRange]:
+def stream_ranges(
+    entries: Iterable[IndexEntry], file_size: int, source: str = "index", dump: str = "dump"
+) -> list[StreamRange]:
     """One range per distinct offset, in file order; the last one ends at ``file_size``.
 
     Offsets must not decrease (Wikimedia writes them in file order): a shuffled or foreign index
-    is an error rather than a silently wrong split.
+    is an error rather than a silently wrong split. A dump (``dump`` names it) that ends at or
+    before the index's last stream is a cut copy, and the error says so with both sizes.
     """
     ranges: list[StreamRange] = []
     start: int | None = None
@@ -108,7 +111,8 @@ def stream_ranges(entries: Iterable[IndexEntry], file_size: int, source: str = "
     if start is not None:
         if file_size <= start:
             raise DumpError(
-                f"{source}: last offset {start} is beyond the dump size {file_size}; is this the index of this dump?"
+                f"{dump}: the file is shorter than its index says ({file_size:,} bytes, {source} expects "
+                f">= {start + 1:,}: its last stream starts at byte {start:,}); an incomplete download?"
             )
         ranges.append(StreamRange(start, file_size, first_id, count))
     return ranges

@@ -6,7 +6,9 @@ and the siteinfo JSON) ``stage_dump``:
 1. skips it when ``gs://<staging>/<db>/<date>/dump/<name>`` already exists with the size and the
    md5/sha1 this dumpstatus promises (recorded in the object's metadata when it was verified, and
    the size/md5 GCS itself reports);
-2. otherwise streams it from the mirror in chunks into a temporary object, hashing as it goes;
+2. otherwise streams it from the mirror in chunks into a temporary object, hashing as it goes and
+   logging bytes copied of the total every ~30 s (an HTTP connection closed mid-way is resumed
+   where it stopped, ``wikidrop.dumps.dumpstatus.ResumingHttpBody``);
 3. compares size, md5 and sha1 with dumpstatus.json: on a match the temporary object is copied to
    the final name and deleted; on a mismatch both the temporary object and any stale object under
    the final name are deleted and ``StagingChecksumError`` names the file and both checksums.
@@ -46,6 +48,7 @@ from wikidrop.dumps.dumpstatus import (
     read_mirror_bytes,
 )
 from wikidrop.layout import StagingPartition
+from wikidrop.progress import BYTES, INTERVAL_SECONDS, Progress
 
 log = logging.getLogger(__name__)
 
@@ -106,13 +109,14 @@ def is_staged_and_verified(bucket: Any, name: str, expected: Checksums) -> bool:
     return recorded == expected and blob.size == expected.size and gcs_md5 in (None, expected.md5)
 
 
-def _stream_to_blob(mirror: str, relpath: str, blob: Any) -> Checksums:
-    """Copy ``<mirror>/<relpath>`` into ``blob`` chunk by chunk; return what was read."""
+def _stream_to_blob(mirror: str, relpath: str, blob: Any, progress: Progress) -> Checksums:
+    """Copy ``<mirror>/<relpath>`` into ``blob`` chunk by chunk, logging ``progress``; return what was read."""
     digester = Digester()
     with open_mirror_file(mirror, relpath) as source, blob.open("wb", chunk_size=UPLOAD_CHUNK) as target:
         while chunk := source.read(READ_CHUNK):
             digester.update(chunk)
             target.write(chunk)
+            progress.advance(len(chunk))
     return Checksums.of(digester.digest())
 
 
@@ -135,9 +139,18 @@ def _promote(bucket: Any, temp: Any, final_name: str) -> Any:
 
 
 def stage_file(
-    mirror: str, dbname: str, dump_date: str, dump_file: DumpFile, partition: StagingPartition, client: Any
+    mirror: str,
+    dbname: str,
+    dump_date: str,
+    dump_file: DumpFile,
+    partition: StagingPartition,
+    client: Any,
+    progress_seconds: float = INTERVAL_SECONDS,
 ) -> StagedFile:
-    """Stage one dump file (or skip it if already staged and verified); return its StagedDump entry."""
+    """Stage one dump file (or skip it if already staged and verified); return its StagedDump entry.
+
+    While copying, logs bytes copied of the size dumpstatus.json gives every ``progress_seconds``.
+    """
     bucket = client.bucket(partition.bucket)
     final_name = f"{partition.prefix}/dump/{dump_file.name}"
     final_uri = f"gs://{partition.bucket}/{final_name}"
@@ -168,7 +181,10 @@ def stage_file(
         META_SOURCE: source_url,
     }
     try:
-        actual = _stream_to_blob(mirror, relpath, temp)
+        progress = Progress(
+            log, f"staging {dump_file.name}:", expected.size, unit=BYTES, interval=progress_seconds
+        )
+        actual = _stream_to_blob(mirror, relpath, temp, progress)
         temp.reload()
         uploaded_md5 = _gcs_md5_hex(temp)
         if uploaded_md5 not in (None, actual.md5) or temp.size != actual.size:
@@ -198,12 +214,14 @@ def stage_dump(
     client: Any,
     required_jobs: tuple[str, ...] = REQUIRED_JOBS,
     optional_jobs: tuple[str, ...] = OPTIONAL_JOBS,
+    progress_seconds: float = INTERVAL_SECONDS,
 ) -> StagedDump:
     """Stage every file our jobs need plus dumpstatus.json; return the StagedDump contract.
 
     Raises ``DumpStatusError`` when a required job is not done and ``StagingChecksumError`` on the
     first file that does not match. An optional job (the page_props table) is staged when done;
-    otherwise ``page_props`` is ``None`` and the run goes on without it (logged).
+    otherwise ``page_props`` is ``None`` and the run goes on without it (logged). Each file's copy
+    logs its progress every ``progress_seconds``.
     """
     if (partition.dbname, partition.dump_date) != (dbname, dump_date):
         raise ValueError(f"partition {partition.uri} is not {dbname}/{dump_date}")
@@ -212,7 +230,9 @@ def stage_dump(
     dump_files = files_to_stage(parse_dumpstatus(status_bytes, where), where, required_jobs, optional_jobs)
     if PAGE_PROPS_JOB in optional_jobs and not any(f.kind == PAGE_PROPS for f in dump_files):
         log.warning("%s: job %s is not done; records get no page_props fields", where, PAGE_PROPS_JOB)
-    entries = [stage_file(mirror, dbname, dump_date, f, partition, client) for f in dump_files]
+    entries = [
+        stage_file(mirror, dbname, dump_date, f, partition, client, progress_seconds) for f in dump_files
+    ]
     status_uri = _stage_dumpstatus(status_bytes, where, partition, client)
     kinds = {f.name: f.kind for f in dump_files}
     return StagedDump(
