@@ -122,7 +122,8 @@ def test_infobox_params_clean_value_links_images_and_wikitext() -> None:
         "{{Infobox Commune de France\n| nom = Lyon\n| image = Lyon montage.jpg\n| taille image = 250px\n"
         "| blason = [[Fichier:Blason Lyon.svg|80px]]\n| maire = [[Grégory Doucet]]<ref>{{Lien web|titre=Mairie"
         "|url=https://www.lyon.fr}}</ref>\n| population = {{formatnum:522250}} hab.<br>(2020)\n| site = [https://www.lyon.fr lyon.fr]\n"
-        "| gentilé = ''Lyonnais''<!-- commentaire -->\n| vide =\n}}\n'''Lyon''' est une commune."
+        "| gentilé = ''Lyonnais''<!-- commentaire -->\n| vide =\n| commons = Category:Lyon\n"
+        "| photo = Vieux Lyon<br>Fichier:Lyon 5e.jpg\n}}\n'''Lyon''' est une commune."
     )
     content = extract_content(wikitext, site("fr"))
     [box] = content.infoboxes
@@ -137,6 +138,8 @@ def test_infobox_params_clean_value_links_images_and_wikitext() -> None:
         "population",
         "site",
         "gentilé",
+        "commons",
+        "photo",
     ]
     assert {name: p["value"] for name, p in params.items()} == {
         "nom": "Lyon",
@@ -147,7 +150,12 @@ def test_infobox_params_clean_value_links_images_and_wikitext() -> None:
         "population": "522250 hab.\n(2020)",
         "site": "lyon.fr",
         "gentilé": "Lyonnais",
+        "commons": "Lyon",  # a bare title reads as its link [[:Category:Lyon]] would
+        "photo": "Vieux Lyon",
     }
+    assert params["photo"]["images"] == [
+        {"name": "Lyon 5e.jpg", "url": "https://fr.wikipedia.org/wiki/Fichier:Lyon_5e.jpg"}
+    ]
     assert params["image"]["images"] == [
         {"name": "Lyon montage.jpg", "url": "https://fr.wikipedia.org/wiki/Fichier:Lyon_montage.jpg"}
     ]

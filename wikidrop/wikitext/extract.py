@@ -168,6 +168,9 @@ _TABLE_CLOSE = re.compile(r"\|\}|</table\s*>", re.IGNORECASE)
 _INDENTED_TABLE = re.compile(r"^([ \t]*:[: \t]*)\{\|", re.MULTILINE)
 _TABLE_START = re.compile(r"^[ \t]*\{\|", re.MULTILINE)
 _IMAGE_SIZE = re.compile(r"(?:\d+)?(?:x\d+)?px$")
+_BARE_FILE_NAME = re.compile(r"[^\s:|][^:|]*$")  # one name, no options: "Paris night.jpg"
+# Characters some clean-up step of ``_clean_inline`` acts on (quotes, punctuation, brackets, markers).
+_NEEDS_FIXING = re.compile(r"[',;.:()（）、，；<>\[\]{}\t\u200b\ue000-\ue011]")
 _VISIBLE = re.compile(r"[^\W_]")  # a line worth keeping shows at least a letter or digit
 _PIPE_TRICK = re.compile(r"\s*(?:\([^()]*\)|（[^（）]*）)$")
 
@@ -404,13 +407,11 @@ class _Walker:
             # a table written with {{(!}}/{{!}}/{{!)}}: markup once the templates are rendered
             raw = self.render(parse_tree(raw))
         text = _clean_cell(raw)
-        if text and not sink.images and "\n" not in text and _MEDIA_FILE.search(text):
-            # "image = Paris.jpg": a file name, not words of the value
+        if ":" in text or _MEDIA_FILE.search(text):
             self._sinks.append(sink)
-            self.image(text)
+            text = "\n".join(filter(None, (self.bare_title(line) for line in text.split("\n"))))
             self._sinks.pop()
-            text = "" if sink.images else text
-        elif _IMAGE_SIZE.match(text):
+        if _IMAGE_SIZE.match(text):
             text = ""  # "image_size = 250px": an instruction to MediaWiki, kept in value_wikitext only
         return {
             "name": name,
@@ -419,6 +420,24 @@ class _Walker:
             "images": sink.images,
             "value_wikitext": wikitext,
         }
+
+    def bare_title(self, line: str) -> str:
+        """A value line naming a page without link brackets, as a link to it would read.
+
+        ``Paris.jpg`` or ``File:Paris.jpg`` is an image (to ``images``, out of the value);
+        ``Category:Berlin`` reads ``Berlin``, as ``[[:Category:Berlin]]`` does in ``text``.
+        """
+        prefix, colon, rest = line.partition(":")
+        namespace = self.site.namespace_by_prefix(prefix) if colon and rest.strip() else None
+        if namespace is not None and namespace.id == CATEGORY_NS:
+            return rest.strip()
+        is_file = namespace is not None and namespace.id in (FILE_NS, MEDIA_NS)
+        if is_file or (namespace is None and _MEDIA_FILE.search(line) and _BARE_FILE_NAME.match(line)):
+            before = len(self._sinks[-1].images)
+            self.image(line)
+            if len(self._sinks[-1].images) > before:
+                return ""
+        return line
 
     def infobox_table(self, contents: Nodes) -> None:
         """A hand-made box (a table of class ``infobox``): label/value rows become its params."""
@@ -724,7 +743,9 @@ def _fix_text(text: str) -> str:
 
 
 def _clean_inline(text: str) -> str:
-    """One-line clean text (references, headings, captions)."""
+    """One-line clean text (references, headings, captions, cells, link texts)."""
+    if not _NEEDS_FIXING.search(text):
+        return " ".join(text.split())  # most cells and link texts: nothing below would change them
     if _TABLE_OPEN in text:
         text = _TABLE_MARK.sub(" ", text)
     text = _remove_markers(_BOLD_ITALIC.sub("", text))

@@ -77,6 +77,17 @@ class TemplateCall:
     def has(self, key: str | int) -> bool:
         return str(key) in self._index()
 
+    def first(self, keys: tuple[str, ...]) -> str:
+        """Rendered value of the first of ``keys`` present with a value (only that one is rendered)."""
+        by_key = self._index()
+        for key in keys:
+            value = by_key.get(key)
+            if value is not None:
+                text = self._render(value).strip()
+                if text:
+                    return text
+        return ""
+
 
 # -- generic renderers --------------------------------------------------------------------------
 def drop(_: TemplateCall) -> str:
@@ -157,14 +168,7 @@ def citation(call: TemplateCall) -> str:
     Only the parameters shown are rendered, so links met in the others (``url=``) are not
     reported as links of the reference text.
     """
-    parts: list[str] = []
-    for group in _CITATION_FIELDS:
-        for key in group:
-            value = call.arg(key) if call.has(key) else ""
-            if value:
-                parts.append(value)
-                break
-    return ". ".join(parts)
+    return ". ".join(value for group in _CITATION_FIELDS if (value := call.first(group)))
 
 
 # Citation parameter names across wikis, grouped by role; the first present key of a group wins.
@@ -486,7 +490,7 @@ _SHARED: dict[str, Renderer] = {
     # table syntax escaped for use inside template parameters: {{(!}} ... {{!}} ... {{!)}}
     "(!": literal("{|"), "!)": literal("|}"), "!-": literal("|-"), "!!": literal("||"),
     # boxes in the lead that are not infoboxes (images, quotes, maintenance notices)
-    "multiple image": drop, "quote box": drop, "multiple issues": drop,
+    "multiple image": drop, "quote box": drop, "multiple issues": drop, "expand language": drop,
     "co2": literal("CO2"), "unicode": nth(1), "clear": drop, "clr": drop, "-": drop, "break": literal(" "),
     # citations outside <ref> (bibliographies) render as one readable line
     "citation": citation, "cite": citation,
