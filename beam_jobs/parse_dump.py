@@ -5,15 +5,17 @@ Run locally (Beam's in-process FnApiRunner, chosen explicitly: no runner downloa
     python -m beam_jobs.parse_dump \\
         --input ../shared/data/dumps/derived/jawiki-20250801-head-100k-lines-multistream.xml.bz2 \\
         --index ../shared/data/dumps/derived/jawiki-20250801-head-100k-lines-multistream-index.txt.bz2 \\
-        --output /tmp/jawiki-parsed --namespaces 0 \\
+        --output /tmp/jawiki-parsed --namespaces 0 --scripts Han,Hiragana,Katakana \\
         --direct_running_mode multi_processing --direct_num_workers 2
 
 ``--output`` (local or ``gs://``; local paths are made absolute where the job is launched, so
 workers in other directories or on other machines write to the same place) is an output root
 (``wikidrop.layout.JobOutput``): every run writes a fresh ``attempts/<id>/`` directory holding
 ``articles/part-*.parquet`` and ``articles/part-*.ndjson.gz`` (the same records,
-``wikidrop.records.ARTICLE_SCHEMA``), ``dead_letter/part-*.ndjson.gz``, ``siteinfo.json`` and
-``stats.json`` (docs/architecture.md), and only when all of it is written points ``CURRENT.json``
+``wikidrop.records.ARTICLE_SCHEMA``), ``dead_letter/part-*.ndjson.gz``, ``quality/part-*.parquet``
+(one row of quality measures per article, ``wikidrop.quality.article_quality``: what validation
+checks; staging-internal, never delivered; ``--scripts`` names the edition's Unicode scripts for its
+script share), ``siteinfo.json`` and ``stats.json`` (docs/architecture.md), and only when all of it is written points ``CURRENT.json``
 at it (``beam_jobs.output``). Every input is checked (files exist, each is an export, indexes fit
 their dumps) before anything is written; an input error, found then or while reading, ends the
 command with one ``parse_dump: input error:`` line and exit status 2, and a failed run leaves the
@@ -74,6 +76,8 @@ from wikidrop.dumps.siteinfo import MEDIAWIKI_CANONICAL_NAMESPACES, Namespace, S
 from wikidrop.gzip_files import ReproducibleGzip
 from wikidrop.layout import ParseOutput
 from wikidrop.progress import INTERVAL_SECONDS
+from wikidrop.quality.article_quality import article_quality, quality_schema
+from wikidrop.quality.measures import script_letters_pattern
 from wikidrop.records import SCHEMA_VERSION, article_schema, parser_version
 from wikidrop.wikitext.page_guard import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT_S
 
@@ -106,6 +110,12 @@ class ParseDumpOptions(PipelineOptions):
             dest="page_props",
             default=None,
             help="the wiki's page_props.sql[.gz] table dump (Wikidata id, disambiguation, description, image)",
+        )
+        parser.add_argument(
+            "--scripts",
+            default="",
+            help="comma-separated Unicode scripts of the edition (config editions[].scripts, e.g. Han,Hiragana):"
+            " the quality rows' script_share counts letters in them (empty: script_share is null)",
         )
         parser.add_argument("--dump-date", "--dump_date", dest="dump_date", default=None, help="YYYYMMDD")
         parser.add_argument(
@@ -168,13 +178,16 @@ def run_job(argv: Sequence[str] | None = None) -> ParseRun:
     use_anonymous_gcs_for_emulator()
     # Everything that reads the input comes first: an input error must not touch the output.
     namespaces = sorted({int(ns) for ns in str(opts.namespaces).split(",") if ns.strip()})
+    scripts = [s.strip() for s in str(opts.scripts).split(",") if s.strip()]
+    if scripts:
+        script_letters_pattern(tuple(scripts))  # an unknown script name fails here, not on a worker
     inputs = expand_inputs(opts.input)
     # Indexes first: a file cut short is reported against its index, not as a broken header.
     tasks = read_tasks(inputs, expand_inputs(opts.index) if opts.index else [], opts.work_unit_bytes)
     site = resolve_siteinfo(inputs, opts.siteinfo, opts.dbname)
     dump_date = opts.dump_date or dump_date_from_name(inputs[0], site.dbname)
     page_props_file = expand_inputs([opts.page_props])[0] if opts.page_props else None
-    job = ParseJob(site, namespaces, dump_date, inputs, tasks, page_props_file)
+    job = ParseJob(site, namespaces, dump_date, inputs, tasks, page_props_file, scripts)
 
     attempt = OutputAttempt(opts.output)
     if dry_run:  # builds the job request only: nothing is written, so no attempt either
@@ -211,6 +224,7 @@ class ParseJob:
     inputs: list[str]
     tasks: list[ReadTask]
     page_props_file: str | None
+    scripts: list[str]  # the edition's Unicode scripts, for the quality rows' script share
 
     @property
     def total_pages(self) -> int | None:
@@ -291,6 +305,16 @@ def _build(
         ),
         articles | "WriteArticlesNdjson" >> WriteNdjson(f"{output.articles_uri}/part"),
         parsed["dead_letter"] | "WriteDeadLetters" >> WriteNdjson(f"{output.dead_letter_uri}/part"),
+        articles
+        | "MeasureQuality" >> beam.Map(article_quality, site, job.scripts)
+        | "WriteQualityParquet"
+        >> beam.io.WriteToParquet(
+            f"{output.quality_uri}/part",
+            quality_schema(job.scripts),
+            file_name_suffix=".parquet",
+            codec="zstd",
+            record_batch_size=1000,
+        ),
     ]
     files = written | "AllWrittenFiles" >> beam.Flatten()
     _ = parsed["counts"] | "WriteStats" >> beam.Map(

@@ -14,6 +14,9 @@ page-guard children too):
 ``--scaling`` only compares 1 and 2 workers on the local runner and on Beam's portable job API
 (job service + worker pool of scripts/beam_portable.py), with each worker's CPU and the serial part.
 
+``--validation-only`` measures the 1-worker job and what validating its output costs, task by task
+(benchmarks/validation_benchmark.py), from the job's quality rows and from the articles shards.
+
 ``--page-props-overhead N`` measures only what ``--page-props`` adds: the 1-worker job on the same
 dump without and with an enwiki-shaped page_props table for its pages
 (benchmarks/page_props_benchmark.py), alternating, N times each.
@@ -227,6 +230,10 @@ def guard_overhead(multistream: str, limit: int = 2000) -> dict[str, float]:
     }
 
 
+# The benchmark dump mixes en, ja, ltg, uk, bn and mr pages; its quality rows count Latin letters.
+SCRIPTS = "Latin"
+
+
 def job_command(
     multistream: Path,
     index: Path,
@@ -238,6 +245,7 @@ def job_command(
     """The job on the local runner with ``workers`` processes, or on ``runner`` (e.g. portable) options."""
     extra = ["--page-props", str(page_props)] if page_props else []
     local = ["--direct_running_mode", "multi_processing", "--direct_num_workers", str(workers)]
+    extra += ["--scripts", SCRIPTS]
     return [
         sys.executable,
         "-m",
@@ -274,6 +282,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--scaling", action="store_true", help="only 1 vs 2 workers, local runner and portable job API"
     )
+    parser.add_argument(
+        "--validation-only",
+        action="store_true",
+        help="only the 1-worker job and the validation of its output (benchmarks/validation_benchmark.py)",
+    )
     args = parser.parse_args(argv)
     if args.bare:
         bare_loop(*args.bare)
@@ -283,6 +296,9 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.scaling:
         scaling(args.target_mb, args.workdir)
+        return
+    if args.validation_only:
+        validation_cost(args.target_mb, args.workdir)
         return
     with tempfile.TemporaryDirectory(prefix="wikidrop-bench-", dir=args.workdir) as tmp:
         work = Path(tmp)
@@ -332,6 +348,38 @@ def main(argv: list[str] | None = None) -> None:
             f"vs {overhead['direct_ms']:.2f} CPU-ms/page direct over {overhead['pages']} pages",
             flush=True,
         )
+
+
+def validation_cost(target_mb: float, workdir: str | None) -> None:
+    """CPU of validating the 1-worker job's output, task by task, against the job's own CPU."""
+    from benchmarks.validation_benchmark import import_cost, validate_output
+
+    with tempfile.TemporaryDirectory(prefix="wikidrop-bench-", dir=workdir) as tmp:
+        work = Path(tmp)
+        print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()}", flush=True)
+        multistream, index, xml_bytes = build_dump(work, int(target_mb * 1e6))
+        job = measure(job_command(multistream, index, work / "out", 1))
+        stats = json.loads((work / "out" / "stats.json").read_text())
+        report(f"beam job, 1 worker, {xml_bytes / 1e6:.0f} MB", xml_bytes, stats["pages_read"], job)
+        fixed = import_cost()
+        print(
+            f"  a process importing what a validate task imports (GX, pandas, GCS): {fixed:.1f} CPU-s",
+            flush=True,
+        )
+        for source in ("articles", "quality"):
+            result = validate_output(work / "out", index, [SCRIPTS], source)
+            one, per_task = result["one_process"], result["per_task"]
+            work_s = one["cpu_s"] - one["steps"]["import"]
+            print(
+                f"validation from {source} ({result['shards']} shard(s), {stats['articles']} articles), CPU-s:\n"
+                f"  one process (as dag.test): {one['cpu_s']:.1f} = {100 * one['cpu_s'] / job['cpu_s']:.1f}% of the job;"
+                f" without the GX import ({one['steps']['import']:.1f}): {work_s:.1f} = {100 * work_s / job['cpu_s']:.1f}%"
+                f"  [{', '.join(f'{k} {v:.1f}' for k, v in one['steps'].items())}]\n"
+                f"  one process per task (as a scheduler): {per_task['cpu_s']:.1f} ="
+                f" {100 * per_task['cpu_s'] / job['cpu_s']:.1f}% of the job"
+                f"  [{', '.join(f'{k} {v:.1f}' for k, v in per_task['steps'].items())}]",
+                flush=True,
+            )
 
 
 def page_props_overhead(target_mb: float, repeat: int, workdir: str | None) -> None:

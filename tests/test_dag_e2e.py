@@ -63,7 +63,7 @@ def _json(gcs_client, uri: str) -> dict:
 def test_edition_dag_end_to_end(dbname: str, airflow_db, dump_mirror: str, e2e_config, gcs_client) -> None:
     from airflow.utils.state import DagRunState
 
-    from wikidrop.gcs import committed_output_uri
+    from wikidrop.gcs import committed_output_uri, split_gs_uri
     from wikidrop.layout import ParseOutput, StagingPartition
 
     config, receiver = e2e_config
@@ -84,6 +84,11 @@ def test_edition_dag_end_to_end(dbname: str, airflow_db, dump_mirror: str, e2e_c
     )
     summary = _json(gcs_client, partition.validation_summary_uri)
     assert summary["success"] is True
+    # The articles suite checked the parse job's quality rows (one per article), not the articles.
+    quality_bucket, quality_prefix = split_gs_uri(ParseOutput(parsed).quality_uri)
+    quality = list(gcs_client.list_blobs(quality_bucket, prefix=f"{quality_prefix}/part-"))
+    assert quality and summary["counts"]["article_shards"] == len(quality)
+    assert summary["counts"]["article_rows_validated"] == stats["articles"]
     # The sample's page_props table was staged and joined: every article of it got its props.
     disambiguation = _sample_disambiguation_pages(dbname)
     assert stats["page_props"]["source_file"].endswith(f"{dbname}-{SAMPLE_DUMP_DATE}-page_props.sql.gz")

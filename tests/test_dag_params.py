@@ -170,7 +170,7 @@ def test_parse_job_command_line(config) -> None:
         *("--index", staged["index"][0], "--index", staged["index"][1]),
         *("--siteinfo", staged["siteinfo_json"]),
         *("--output", f"{staging}/parsed"),
-        *("--dbname", "ukwiki", "--namespaces", "0", "--dump-date", "20261101"),
+        *("--dbname", "ukwiki", "--namespaces", "0", "--scripts", "Cyrillic", "--dump-date", "20261101"),
     ]
     # A staged page_props table is read too; a StagedDump without one parses without it.
     staged["page_props"] = f"{staging}/dump/ukwiki-20261101-page_props.sql.gz"

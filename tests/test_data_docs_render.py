@@ -46,6 +46,7 @@ def sites(tmp_path_factory) -> dict[str, Path]:
         run_stats,
         FR_EDITION,
         parquet_rows=95,
+        measured_rows=95,
         duplicate_identifiers=0,
         dead_letter_rows=5,
         previous_articles=None,

@@ -38,6 +38,7 @@ RU_TRUNCATED = SHARED_DUMPS / "ru" / "ruwiki-2019-2pages-TRUNCATED-corus.xml.bz2
 EDGE = SHARED_DUMPS / "edge-cases"
 
 IN_PROCESS = ["--direct_running_mode", "in_memory", "--direct_num_workers", "1"]
+JA_SCRIPTS = ("Han", "Hiragana", "Katakana")
 
 
 def parse(output: Path | str, *args: str | Path, workers: list[str] = IN_PROCESS) -> dict:
@@ -105,6 +106,8 @@ def ja_runs(tmp_path_factory) -> dict[str, tuple[dict, Path]]:
         JA_INDEX,
         "--work_unit_bytes",
         "65536",
+        "--scripts",
+        ",".join(JA_SCRIPTS),
         workers=["--direct_running_mode", "multi_processing", "--direct_num_workers", "2"],
     )
     plain = parse(out / "plain", "--input", JA_PLAIN, "--dump-date", "20250801")
@@ -149,6 +152,42 @@ def test_ja_multistream_with_two_workers_equals_sequential(ja_runs):
         f.seek(record["provenance"]["stream_offset"])
         xml = bz2.BZ2Decompressor().decompress(f.read(4 << 20))
     assert f"<id>{record['identifier']}</id>".encode() in xml
+
+
+@pytest.mark.realdata
+def test_quality_rows_measure_every_article_as_validation_would(ja_runs):
+    """One quality row per article, equal to measuring the written record; the validation frame
+    built from them equals the one measured from the articles shards themselves."""
+    import pandas as pd
+    import pyarrow as pa
+
+    from wikidrop.config import EditionConfig
+    from wikidrop.dumps.siteinfo import SiteInfo
+    from wikidrop.quality.article_quality import article_quality, measured_scripts
+    from wikidrop.quality.frames import article_shard_frame
+
+    stats, root = ja_runs["multi"]
+    records, _, _ = read_output(root)
+    out = committed(root)
+    site = SiteInfo.from_dict(json.loads((out / "siteinfo.json").read_text()))
+    shards = sorted((out / "quality").glob("part-*.parquet"))
+    assert shards and all(measured_scripts(pq.read_schema(f)) == list(JA_SCRIPTS) for f in shards)
+    rows = sorted((r for f in shards for r in pq.read_table(f).to_pylist()), key=lambda r: r["identifier"])
+    assert len(rows) == stats["articles"] == len(records)
+    assert rows == [article_quality(r, site, JA_SCRIPTS) for r in records]
+    assert sum(r["has_infobox"] for r in rows) > 0 and all(
+        r["script_share"] is not None for r in rows if r["text_chars"]
+    )
+
+    edition = EditionConfig(dbname="jawiki", language="ja", scripts=list(JA_SCRIPTS))
+
+    def frame(folder: str) -> pd.DataFrame:
+        parts = [article_shard_frame(f, site, edition) for f in sorted((out / folder).glob("part-*.parquet"))]
+        return pd.concat(parts).sort_values("identifier").reset_index(drop=True)
+
+    from_quality, from_articles = frame("quality"), frame("articles")
+    pd.testing.assert_frame_equal(from_quality, from_articles)
+    assert pa.Table.from_pandas(from_quality).num_rows == stats["articles"]
 
 
 @pytest.mark.realdata

@@ -64,6 +64,7 @@ def data_docs_site(reports_bucket, gcs_emulator, tmp_path_factory) -> str:  # no
         run_stats,
         FR_EDITION,
         parquet_rows=95,
+        measured_rows=95,
         duplicate_identifiers=0,
         dead_letter_rows=5,
         previous_articles=100,

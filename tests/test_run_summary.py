@@ -11,7 +11,7 @@ import pyarrow as pa
 import pytest
 
 from tests.test_validation import FR_EDITION, FR_SITE, frame_of, good_records, record
-from wikidrop.quality.frames import article_frame
+from wikidrop.quality.frames import article_frame, quality_rows
 from wikidrop.quality.measures import prose_wikitext_bytes
 from wikidrop.quality.quantiles import RELATIVE_ACCURACY, QuantileSketch
 from wikidrop.quality.run_summary import RunSummary, run_metrics, run_summary_of, shard_measures
@@ -71,7 +71,7 @@ def test_run_metrics_from_shard_measures_and_stats_counts() -> None:
     assert 0 < sum(stubs) < len(stubs) and metrics.stub_share == pytest.approx(sum(stubs) / 25)
     assert metrics.infobox_coverage == pytest.approx(6 / 25)
     assert metrics.reference_coverage == 0.0  # measured: no record has references
-    assert metrics.table_coverage is None  # records without a tables field cannot say
+    assert metrics.table_coverage == 0.0
     assert metrics.script_share_mean == pytest.approx(1.0, abs=0.02)
     assert metrics.residue_per_10k_mean == 0.0
     # a shard checked without measures: per-article metrics unknown, counts still known
@@ -85,7 +85,8 @@ def test_coverage_is_unknown_when_a_shard_lacks_the_field() -> None:
     old = [{k: v for k, v in r.items() if k != "infoboxes"} for r in good_records(start=50)]
     from tests.test_validation import FR_SITE
 
-    without = shard_measures(article_frame(pa.Table.from_pylist(old, schema=schema), FR_SITE, FR_EDITION))
+    table = pa.Table.from_pylist(old, schema=schema)
+    without = shard_measures(article_frame(quality_rows(table, FR_SITE, FR_EDITION.scripts), FR_EDITION))
     assert with_field["has_infobox"] == 0 and without["has_infobox"] is None
     assert run_metrics([with_field, without], {"articles": 24}, {}).infobox_coverage is None
 

@@ -21,7 +21,9 @@ from wikidrop.config import EditionConfig, ValidationThresholds
 from wikidrop.dumps.siteinfo import Namespace, SiteInfo
 from wikidrop.layout import ParseOutput, StagingPartition
 from wikidrop.quality import frames, gx, suites, validation
+from wikidrop.quality.article_quality import article_quality, quality_schema
 from wikidrop.quality.measures import script_share
+from wikidrop.quality.quantiles import QuantileSketch
 from wikidrop.records import ARTICLE_SCHEMA, build_article_record, provenance
 
 DUMP_DATE = "20250801"
@@ -102,7 +104,8 @@ def good_records(
 
 
 def frame_of(records: list[dict[str, Any]], site: SiteInfo = FR_SITE, edition: EditionConfig = FR_EDITION):
-    return frames.article_frame(pa.Table.from_pylist(records, schema=ARTICLE_SCHEMA), site, edition)
+    table = pa.Table.from_pylist(records, schema=ARTICLE_SCHEMA)
+    return frames.article_frame(frames.quality_rows(table, site, edition.scripts), edition)
 
 
 def check_articles(records, site: SiteInfo = FR_SITE, edition: EditionConfig = FR_EDITION) -> dict[str, Any]:
@@ -257,6 +260,7 @@ def stats(articles: int = 100, dead: int = 0, redirects: int = 10, skipped: int 
 def check_run(run_stats: dict[str, Any], **context: Any) -> dict[str, Any]:
     values = {
         "parquet_rows": run_stats["articles"],
+        "measured_rows": run_stats["articles"],
         "duplicate_identifiers": 0,
         "dead_letter_rows": run_stats["dead_lettered"],
         "previous_articles": run_stats["articles"],
@@ -323,8 +327,11 @@ def test_reconciliation_and_dump_count_mismatches_fail() -> None:
     broken = stats()
     broken["pages_read"] += 3
     broken["per_namespace"]["0"]["pages_read"] += 3
-    outcome = check_run(broken, index_pages={0: 200, 1: 5}, parquet_rows=99, duplicate_identifiers=2)
+    outcome = check_run(
+        broken, index_pages={0: 200, 1: 5}, parquet_rows=99, measured_rows=98, duplicate_identifiers=2
+    )
     assert failed(outcome) == {
+        ("expect_column_values_to_be_between", "measured_rows_minus_articles"),
         ("expect_column_values_to_be_between", "reconciliation_gap"),
         ("expect_column_values_to_be_between", "namespace_reconciliation_gap"),
         ("expect_column_values_to_be_between", "article_deviation_vs_dump"),
@@ -362,8 +369,13 @@ def write_parsed_output(
     site: SiteInfo = FR_SITE,
     dbname: str = "frwiki",
     dump_date: str = DUMP_DATE,
+    quality_scripts: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Write a ParsedOutput the way the parse job does (one attempt); return its XCom contract."""
+    """Write a ParsedOutput the way the parse job does (one attempt); return its XCom contract.
+
+    With ``quality_scripts`` the articles' quality rows are written too, measured by the job's own
+    function and sharded apart from the articles (one shard), as the job's separate sink does.
+    """
     partition = StagingPartition(bucket, dbname, dump_date)
     output = ParseOutput(partition.parsed.attempt_uri("20261101T000000.000000Z-abcdef"))
     uris = []
@@ -371,11 +383,27 @@ def write_parsed_output(
         uri = f"{output.articles_uri}/part-{number:05d}-of-{len(shards):05d}.parquet"
         put(client, uri, parquet_bytes(shard))
         uris.append(uri)
+    if quality_scripts is not None:
+        write_quality_rows(client, output, [r for shard in shards for r in shard], quality_scripts, site)
     lines = "".join(json.dumps(d) + "\n" for d in dead_letters)
     put(client, f"{output.dead_letter_uri}/part-00000-of-00001.ndjson.gz", gzip.compress(lines.encode()))
     put(client, output.stats_uri, json.dumps(run_stats).encode())
     put(client, output.siteinfo_uri, json.dumps(site.to_dict()).encode())
     return {"parsed_uri": output.uri, "stats": run_stats, "article_shards": uris}
+
+
+def write_quality_rows(
+    client,
+    output: ParseOutput,
+    records: list[dict[str, Any]],
+    scripts: list[str],
+    site: SiteInfo = FR_SITE,
+) -> None:
+    """The records' quality rows as the parse job writes them beside the articles (here one shard)."""
+    rows = [article_quality(r, site, scripts) for r in records]
+    sink = io.BytesIO()
+    pq.write_table(pa.Table.from_pylist(rows, schema=quality_schema(scripts)), sink)
+    put(client, f"{output.quality_uri}/part-00000-of-00001.parquet", sink.getvalue())
 
 
 def dead_letter(ident: int, reason: str = "parse_timeout") -> dict[str, Any]:
@@ -467,6 +495,79 @@ def test_previous_snapshot_and_dead_letter_files_from_staging(gcs_client, make_b
     assert "mystery" in dl_outcome["critical_failures"][0]["observed"]
 
 
+def test_quality_rows_are_checked_in_place_of_the_articles(gcs_client, make_bucket) -> None:
+    """The parse job's quality rows give the articles suite the same verdict as the articles shards."""
+    dirty = "Paris {{Infobox Commune}} est [[Catégorie:Ville]] la capitale de la France."
+    dirty_records = [record(300 + i, f"Sale {i}", dirty) for i in range(3)]
+    shards = [good_records(start=1), [*good_records(start=100), *dirty_records]]
+    articles = sum(len(s) for s in shards)
+    bucket = make_bucket("staging")
+    parsed = write_parsed_output(
+        gcs_client, bucket, shards, stats(articles=articles), quality_scripts=["Latin"]
+    )
+    checked = validation.shards_to_check(
+        gcs_client, parsed["parsed_uri"], parsed["article_shards"], FR_EDITION
+    )
+    assert checked == [f"{parsed['parsed_uri']}/quality/part-00000-of-00001.parquet"]
+
+    def verdict(uri: str) -> dict[str, Any]:
+        outcome, _ = validation.validate_article_shard(gcs_client, uri, FR_EDITION, FR_SITE, DUMP_DATE)
+        return outcome
+
+    from_quality = verdict(checked[0])
+    from_articles = [verdict(uri) for uri in parsed["article_shards"]]
+    assert from_quality["rows"] == articles == sum(o["rows"] for o in from_articles)
+    # a "mostly" share is per checked shard: enough dirty articles here to fail it either way
+    assert (
+        failed(from_quality, "warning")
+        == failed(from_articles[1], "warning")
+        == {("expect_column_values_to_be_between", "residue_per_10k")}
+    )
+    assert (
+        failed(from_quality)
+        == failed(from_articles[1])
+        == {("expect_column_mean_to_be_between", "residue_per_10k")}
+    )
+    assert failed(from_articles[0]) == failed(from_articles[0], "warning") == set()
+    assert (
+        from_quality["measures"]["text_chars"]
+        == QuantileSketch.of([len(r["text"]) for s in shards for r in s]).to_dict()
+    )
+
+    def run_level(bucket: str, parsed: dict[str, Any]) -> dict[str, Any]:
+        checked = validation.validate_run_level(
+            gcs_client,
+            edition=FR_EDITION,
+            site=FR_SITE,
+            stats=parsed["stats"],
+            staging_bucket=bucket,
+            dump_date=DUMP_DATE,
+            parsed_uri=parsed["parsed_uri"],
+            dump_uri=StagingPartition(bucket, "frwiki", DUMP_DATE).dump_uri,
+            shard_uris=parsed["article_shards"],
+        )
+        return checked[0][0]
+
+    assert "measured_rows_minus_articles" not in {c for _, c in failed(run_level(bucket, parsed))}
+    # quality rows missing an article: that article would go unchecked, so the run fails
+    short = make_bucket("staging")
+    parsed = write_parsed_output(gcs_client, short, shards, stats(articles=articles))
+    every_record = [r for shard in shards for r in shard]
+    write_quality_rows(gcs_client, ParseOutput(parsed["parsed_uri"]), every_record[:-1], ["Latin"])
+    assert ("expect_column_values_to_be_between", "measured_rows_minus_articles") in failed(
+        run_level(short, parsed)
+    )
+    # rows that counted other scripts than the edition's: the articles shards are checked instead
+    other = make_bucket("staging")
+    parsed = write_parsed_output(
+        gcs_client, other, shards, stats(articles=articles), quality_scripts=["Cyrillic"]
+    )
+    assert (
+        validation.shards_to_check(gcs_client, parsed["parsed_uri"], parsed["article_shards"], FR_EDITION)
+        == parsed["article_shards"]
+    )
+
+
 def test_summary_and_gate_message_name_expectation_observed_and_threshold() -> None:
     records = good_records()
     records[1]["identifier"] = records[0]["identifier"]
@@ -484,6 +585,7 @@ def test_data_docs_show_a_first_run_as_passed_with_the_comparison_skipped(tmp_pa
         run_stats,
         FR_EDITION,
         parquet_rows=run_stats["articles"],
+        measured_rows=run_stats["articles"],
         duplicate_identifiers=0,
         dead_letter_rows=0,
         previous_articles=None,

@@ -4,6 +4,7 @@
     gs://<staging>/<dbname>/<date>/parsed/CURRENT.json       names the committed parse attempt
     gs://<staging>/<dbname>/<date>/parsed/attempts/<attempt>/articles/part-*.parquet, part-*.ndjson.gz
     gs://<staging>/<dbname>/<date>/parsed/attempts/<attempt>/dead_letter/part-*.ndjson.gz
+    gs://<staging>/<dbname>/<date>/parsed/attempts/<attempt>/quality/part-*.parquet  (per-article measures)
     gs://<staging>/<dbname>/<date>/parsed/attempts/<attempt>/stats.json, siteinfo.json
     gs://<staging>/<dbname>/<date>/validation/summary.json
     gs://<staging>/<dbname>/<date>/validation/results/<batch>.json
@@ -128,6 +129,11 @@ class ParseOutput:
     @property
     def dead_letter_uri(self) -> str:
         return f"{self.uri}/dead_letter"
+
+    @property
+    def quality_uri(self) -> str:
+        """One row of quality measures per article, for validation (staging-internal, never delivered)."""
+        return f"{self.uri}/quality"
 
     @property
     def stats_uri(self) -> str:

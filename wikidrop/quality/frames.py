@@ -1,23 +1,29 @@
 """The small pandas frames the suites check, built from parse output.
 
-``article_frame`` flattens article records into one row of derived columns per article (lengths,
-rates, flags), ``run_level_frame`` is the one row of stats.json in its context, and
-``dead_letter_frame`` holds the checked columns of a dead-letter file. Memory stays bounded: a
-shard is read one record batch at a time and only the derived columns are kept, never the wikitext
-or text themselves. pandas and pyarrow are imported inside functions.
+``article_frame`` turns per-article quality rows (``article_quality``: written by the parse job
+beside the articles, or measured here from an articles shard without them) into one row of derived
+columns per article (lengths, rates, flags); ``run_level_frame`` is the one row of stats.json in its
+context, and ``dead_letter_frame`` holds the checked columns of a dead-letter file. Memory stays
+bounded: an articles shard is read one record batch at a time and only the derived columns are
+kept, never the wikitext or text themselves. pandas and pyarrow are imported inside functions.
 """
 
 from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from wikidrop.config import EditionConfig
 from wikidrop.dumps.siteinfo import SiteInfo
-from wikidrop.quality.measures import leftover_markup, prose_wikitext_bytes, residue_per_10k, script_share
+from wikidrop.quality.article_quality import (
+    COVERAGE_FIELDS,
+    article_quality,
+    is_quality_schema,
+    measured_scripts,
+    quality_schema,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -35,93 +41,96 @@ ARTICLE_COLUMNS = (
     "article_body",
     "text",
 )
-# Record list fields whose presence on an article the frame flags (coverage metrics), when records have them.
-COVERAGE_COLUMNS = {"infoboxes": "has_infobox", "tables": "has_table", "references": "has_reference"}
 DEAD_LETTER_COLUMNS = ("identifier", "name", "namespace", "reason", "size", "source_file", "stream_offset")
 
 
 # -- articles -----------------------------------------------------------------------------------------
 
 
-def article_frame(batch: pa.RecordBatch | pa.Table, site: SiteInfo, edition: EditionConfig) -> pd.DataFrame:
-    """Flatten one batch of article records into the small frame the articles suite checks.
+def quality_rows(batch: pa.RecordBatch | pa.Table, site: SiteInfo, scripts: Sequence[str]) -> pa.Table:
+    """The quality rows (``QUALITY_SCHEMA``) of a batch of article records, as the parse job writes them.
 
-    Coverage flags (``has_infobox``, ...) are columns only when the batch has the record field.
+    Coverage flags come from the list columns' lengths in Arrow: the infoboxes, tables and
+    references themselves are never converted to Python.
     """
-    import pandas as pd
+    import pyarrow as pa
     import pyarrow.compute as pc
 
-    redirect = site.redirect_pattern
+    names = batch.schema.names
+    records = batch.select([c for c in ARTICLE_COLUMNS if c in names]).to_pylist()
+    table = pa.Table.from_pylist(
+        [article_quality(r, site, scripts) for r in records], schema=quality_schema(scripts)
+    )
+    for field, column in COVERAGE_FIELDS.items():
+        if field in names:
+            flags = pc.greater(pc.fill_null(pc.list_value_length(batch.column(field)), 0), 0)
+            table = table.set_column(table.schema.get_field_index(column), column, flags)
+    return table
+
+
+def article_frame(quality: pa.Table, edition: EditionConfig) -> pd.DataFrame:
+    """The frame the articles suite checks, from quality rows (vectorised: no loop over articles).
+
+    ``is_stub`` applies the edition's stub size to the measured bytes: a page that is only tables,
+    media and categories may have no text, however big. A coverage column (``has_infobox``, ...)
+    is in the frame only when the records had that field.
+    """
+    import pandas as pd
+
+    def column(name: str) -> pd.Series:
+        return quality.column(name).to_pandas()
+
     stub_bytes = edition.thresholds.stub_max_wikitext_bytes
-    rows: dict[str, list[Any]] = {
-        key: []
-        for key in (
-            "identifier",
-            "name",
-            "namespace",
-            "url_host",
-            "size_value",
-            "wikitext_bytes",
-            "number_of_characters",
-            "date_modified",
-            "text_chars",
-            "is_stub",
-            "redirect_name",
-            "residue_per_10k",
-            "script_share",
-        )
-    }
-    for record in batch.select([c for c in ARTICLE_COLUMNS if c in batch.schema.names]).to_pylist():
-        version = record.get("version") or {}
-        wikitext = (record.get("article_body") or {}).get("wikitext") or ""
-        text = record.get("text") or ""
-        wikitext_bytes = len(wikitext.encode("utf-8"))
-        rows["identifier"].append(record.get("identifier"))
-        rows["name"].append(record.get("name"))
-        rows["namespace"].append((record.get("namespace") or {}).get("identifier"))
-        rows["url_host"].append(urlsplit(record.get("url") or "").netloc or None)
-        rows["size_value"].append((version.get("size") or {}).get("value"))
-        rows["wikitext_bytes"].append(wikitext_bytes)
-        rows["number_of_characters"].append(version.get("number_of_characters"))
-        rows["date_modified"].append(record.get("date_modified"))
-        rows["text_chars"].append(len(text))
-        # a page that is only tables, media and categories may have no text, however big
-        rows["is_stub"].append(
-            wikitext_bytes <= stub_bytes or prose_wikitext_bytes(wikitext, site) <= stub_bytes
-        )
-        rows["redirect_name"].append(record.get("name") if redirect.match(wikitext) else None)
-        rows["residue_per_10k"].append(residue_per_10k(leftover_markup(text, site), text) if text else None)
-        rows["script_share"].append(script_share(text, edition.scripts))
-    frame = pd.DataFrame(rows)
-    for column in ("identifier", "namespace", "size_value", "number_of_characters"):
-        frame[column] = frame[column].astype("Int64")
-    for column in ("residue_per_10k", "script_share"):
-        frame[column] = frame[column].astype("float64")
-    frame["date_modified"] = pd.to_datetime(frame["date_modified"], utc=True, errors="coerce")
-    frame["is_stub"] = frame["is_stub"].astype(bool)
-    for field, column in COVERAGE_COLUMNS.items():
-        if field in batch.schema.names:  # list lengths in Arrow: the lists themselves stay unread
-            lengths = pc.fill_null(pc.list_value_length(batch.column(field)), 0)
-            frame[column] = pc.greater(lengths, 0).to_numpy(zero_copy_only=False)
+    frame = pd.DataFrame(
+        {
+            "identifier": column("identifier").astype("Int64"),
+            "name": column("name"),
+            "namespace": column("namespace").astype("Int64"),
+            "url_host": column("url_host"),
+            "size_value": column("size_value").astype("Int64"),
+            "wikitext_bytes": column("wikitext_bytes").astype("int64"),
+            "number_of_characters": column("number_of_characters").astype("Int64"),
+            "date_modified": pd.to_datetime(column("date_modified"), utc=True, errors="coerce"),
+            "text_chars": column("text_chars").astype("int64"),
+            "is_stub": (
+                (column("wikitext_bytes") <= stub_bytes) | (column("prose_wikitext_bytes") <= stub_bytes)
+            ).astype(bool),
+            "redirect_name": column("name").where(column("is_redirect_wikitext").astype(bool), None),
+            "residue_per_10k": column("residue_per_10k").astype("float64"),
+            "script_share": column("script_share").astype("float64"),
+        }
+    )
+    for name in COVERAGE_FIELDS.values():
+        if quality.column(name).null_count < len(quality):
+            frame[name] = column(name).astype(bool)
     return frame
 
 
 def article_shard_frame(source: Any, site: SiteInfo, edition: EditionConfig) -> pd.DataFrame:
-    """The articles frame of one Parquet shard (path or file object), read batch by batch."""
+    """The articles frame of one Parquet shard (path or file object): quality rows the parse job
+    wrote, or article records measured here, one batch at a time (never the whole shard's text)."""
     import pandas as pd
     import pyarrow.parquet as pq
 
     parquet = pq.ParquetFile(source)
-    missing = [c for c in ARTICLE_COLUMNS if c not in parquet.schema_arrow.names]
+    schema = parquet.schema_arrow
+    if is_quality_schema(schema):
+        if measured_scripts(schema) != list(edition.scripts):
+            raise ValueError(
+                f"quality rows counted scripts {measured_scripts(schema)}, the edition's are {list(edition.scripts)}:"
+                " validate the articles shards instead (validation.shards_to_check does)"
+            )
+        return article_frame(parquet.read(), edition)
+    missing = [c for c in ARTICLE_COLUMNS if c not in schema.names]
     if missing:
-        raise ValueError(f"Parquet shard lacks article columns {missing} (has {parquet.schema_arrow.names})")
-    columns = [*ARTICLE_COLUMNS, *(f for f in COVERAGE_COLUMNS if f in parquet.schema_arrow.names)]
+        raise ValueError(f"Parquet shard lacks article columns {missing} (has {schema.names})")
+    columns = [*ARTICLE_COLUMNS, *(f for f in COVERAGE_FIELDS if f in schema.names)]
     frames = [
-        article_frame(batch, site, edition)
+        article_frame(quality_rows(batch, site, edition.scripts), edition)
         for batch in parquet.iter_batches(batch_size=READ_BATCH_ROWS, columns=columns)
     ]
     if not frames:
-        return article_frame(parquet.schema_arrow.empty_table(), site, edition)
+        return article_frame(quality_schema(edition.scripts).empty_table(), edition)
     return pd.concat(frames, ignore_index=True)
 
 
@@ -156,6 +165,7 @@ def run_level_frame(
     edition: EditionConfig,
     *,
     parquet_rows: int,
+    measured_rows: int,
     duplicate_identifiers: int,
     dead_letter_rows: int,
     previous_articles: int | None,
@@ -202,6 +212,7 @@ def run_level_frame(
         "dead_letter_ratio": dead / (articles + dead) if articles + dead else 0.0,
         "parquet_rows": parquet_rows,
         "parquet_rows_minus_articles": parquet_rows - articles,
+        "measured_rows_minus_articles": measured_rows - articles,
         "duplicate_identifiers_across_shards": duplicate_identifiers,
         "dead_letter_rows_minus_stats": dead_letter_rows - dead,
         "dump_pages_in_namespaces": dump_pages,

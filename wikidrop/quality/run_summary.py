@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 RUN_SUMMARY_VERSION = 1
 RunKind = Literal["snapshot", "nightly"]
-# Coverage metric of each frame flag (``frames.COVERAGE_COLUMNS``): share of articles with the field.
+# Coverage metric of each frame flag (``article_quality.COVERAGE_FIELDS``): share of articles with the field.
 COVERAGE_METRICS = {
     "has_infobox": "infobox_coverage",
     "has_table": "table_coverage",

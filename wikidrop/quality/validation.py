@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
@@ -29,6 +30,7 @@ from wikidrop.layout import (
     edition_prefix,
     run_dir_name,
 )
+from wikidrop.quality.article_quality import measured_scripts
 from wikidrop.quality.drilldown import drilldown
 from wikidrop.quality.frames import (
     article_shard_frame,
@@ -48,6 +50,8 @@ from wikidrop.quality.run_summary import (
 )
 from wikidrop.quality.suites import suite_parameters
 
+log = logging.getLogger(__name__)
+
 # Run-level numbers carried into the ValidationSummary counts (and so into partner manifests).
 RUN_COUNT_KEYS = (
     "pages_read",
@@ -61,6 +65,8 @@ RUN_COUNT_KEYS = (
     "dead_letter_ratio",
 )
 DEAD_LETTER_NAME_RE = re.compile(r"\.ndjson\.gz$")
+# The job's final quality shards only, never Beam's beam-temp-* leftovers of a crashed attempt.
+QUALITY_SHARD_RE = re.compile(r"/quality/part-[^/]*\.parquet$")
 INDEX_NAME_RE = re.compile(r"multistream\d*-index[^/]*\.txt\.bz2$")
 
 
@@ -128,6 +134,33 @@ def previous_snapshot_articles(client: Any, staging_bucket: str, dbname: str, du
         if summary and summary.get("success") and (summary.get("counts") or {}).get("articles") is not None:
             return int(summary["counts"]["articles"])
     return None
+
+
+def shards_to_check(
+    client: Any, parsed_uri: str, article_shards: Sequence[str], edition: EditionConfig
+) -> list[str]:
+    """The shards the articles suite checks, one task each.
+
+    The quality rows the parse job wrote beside the articles (small columns: nothing to measure)
+    when they counted the edition's scripts; otherwise (an output parsed before quality rows, or
+    with other scripts) the articles shards themselves, measured in Python as the job would.
+    """
+    import pyarrow.parquet as pq
+
+    quality = list_uris(client, ParseOutput(parsed_uri.rstrip("/")).quality_uri, QUALITY_SHARD_RE)
+    if not quality:
+        return list(article_shards)
+    with open_uri(client, quality[0]) as fileobj:
+        scripts = measured_scripts(pq.ParquetFile(fileobj).schema_arrow)
+    if scripts != list(edition.scripts):
+        log.warning(
+            "%s: quality rows counted scripts %s, the edition's are %s: checking the articles shards",
+            parsed_uri,
+            scripts,
+            list(edition.scripts),
+        )
+        return list(article_shards)
+    return quality
 
 
 def dead_letter_uris(client: Any, parsed_uri: str) -> list[str]:
@@ -224,10 +257,15 @@ def validate_run_level(
     index_uris = list_uris(client, dump_uri, INDEX_NAME_RE)
     index_pages = count_index_pages(iter_index_files(client, index_uris), site) if index_uris else None
     previous_articles = previous_snapshot_articles(client, staging_bucket, edition.dbname, dump_date)
+    parquet_rows = sum(shard_rows(client, uri) for uri in shard_uris)
+    measured = shards_to_check(client, parsed_uri, shard_uris, edition)
     frame = run_level_frame(
         stats,
         edition,
-        parquet_rows=sum(shard_rows(client, uri) for uri in shard_uris),
+        parquet_rows=parquet_rows,
+        measured_rows=parquet_rows
+        if measured == list(shard_uris)
+        else sum(shard_rows(client, u) for u in measured),
         duplicate_identifiers=duplicate_count(shard_identifiers(client, uri) for uri in shard_uris),
         dead_letter_rows=dead_letter_rows,
         previous_articles=previous_articles,

@@ -64,6 +64,7 @@ def beam_job_options(edition: EditionConfig, run_context: dict[str, Any], staged
         "output": context.partition.parsed_uri,
         "dbname": edition.dbname,
         "namespaces": ",".join(str(ns) for ns in edition.namespaces),
+        "scripts": ",".join(edition.scripts),
         "dump-date": context.dump_date,
     }
     if dump.page_props:

@@ -72,12 +72,18 @@ def add_validation(
             return [_store_result(client, run, outcome, result) for outcome, result in checked]
 
         @task(task_id="gate", trigger_rule="none_failed")
-        def gate(run_context: dict[str, Any], shards: list[dict] | None, run_level: list[dict]) -> dict:
+        def gate(
+            run_context: dict[str, Any],
+            parsed: dict[str, Any],
+            shards: list[dict] | None,
+            run_level: list[dict],
+        ) -> dict:
             """Aggregate, publish the report and the summary, then fail the run on a critical failure."""
             from airflow.sdk.exceptions import AirflowFailException
 
             run = RunContext.from_xcom(run_context)
-            summary = publish_summary(settings, run, [*(shards or []), *run_level])
+            output = ParsedOutput.from_xcom(parsed)
+            summary = publish_summary(settings, run, output, [*(shards or []), *run_level])
             if not summary.success:
                 from wikidrop.quality.validation import failure_message
 
@@ -91,17 +97,24 @@ def add_validation(
 
         @task(task_id="shards")
         def article_shards(parsed: dict[str, Any]) -> list[str]:
-            """The shard URIs to map over (``parsed["article_shards"]`` is not an XCom of its own)."""
-            return list(ParsedOutput.from_xcom(parsed).article_shards)
+            """The shards the articles suite checks, to map over: the parse job's per-article quality
+            rows, or the articles shards of an output without them (``validation.shards_to_check``)."""
+            from wikidrop.quality.validation import shards_to_check
+
+            output = ParsedOutput.from_xcom(parsed)
+            return shards_to_check(_client(settings), output.parsed_uri, output.article_shards, edition)
 
         shard_outcomes = validate_articles.partial(run_context=run_context, parsed=parsed).expand(
             shard_uri=article_shards(parsed)
         )
-        return gate(run_context, shard_outcomes, validate_run(run_context, parsed))
+        return gate(run_context, parsed, shard_outcomes, validate_run(run_context, parsed))
 
 
-def publish_summary(settings: Settings, run: RunContext, outcomes: list[dict]) -> ValidationSummary:
-    """Build the Data Docs site, upload it, write summary.json; return the ValidationSummary."""
+def publish_summary(
+    settings: Settings, run: RunContext, output: ParsedOutput, outcomes: list[dict]
+) -> ValidationSummary:
+    """Build the Data Docs site, upload it, write summary.json and the analysts' views (run summary,
+    drill-down from ``output``: the parse attempt that was validated); return the ValidationSummary."""
     import tempfile
 
     from wikidrop.gcs import read_json_uri, write_json_uri
@@ -132,7 +145,7 @@ def publish_summary(settings: Settings, run: RunContext, outcomes: list[dict]) -
         vendor_site(site_dir)
         summary["report_uri"] = upload_site(client, site_dir, settings.reports_bucket, prefix)
     validation.publish_run_views(
-        client, settings.reports_bucket, summary, results, parsed_uri=partition.parsed_uri
+        client, settings.reports_bucket, summary, results, parsed_uri=output.parsed_uri
     )
     write_json_uri(client, partition.validation_summary_uri, summary)
     return ValidationSummary.from_xcom(summary)
