@@ -16,7 +16,7 @@ EXPECTED_UPSTREAM: dict[str, set[str]] = {
     "validate.shards": {"parse_articles"},
     "validate.articles": {"resolve_run", "parse_articles", "validate.shards"},
     "validate.run_level": {"resolve_run", "parse_articles"},
-    "validate.gate": {"resolve_run", "validate.articles", "validate.run_level"},
+    "validate.gate": {"resolve_run", "parse_articles", "validate.articles", "validate.run_level"},
     "publish_gate": {"resolve_run", "validate.gate"},
     "partner_drop.deliver": {"resolve_run", "stage_dump", "parse_articles", "publish_gate"},
     "partner_drop.notify": {"partner_drop.deliver"},
