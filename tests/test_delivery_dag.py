@@ -18,7 +18,7 @@ SECRET = "whsec_" + base64.b64encode(b"acme-dag-test-signing-key-000000").decode
 
 @pytest.mark.slow
 def test_add_delivery_under_dag_test(
-    airflow_db,
+    dag_in_own_bundle,
     fake_gcs,
     fake_gcs_client,
     make_fake_gcs_bucket,
@@ -92,7 +92,7 @@ def test_add_delivery_under_dag_test(
         "partners": [p.model_dump(mode="json") for p in (acme, globex, left_out)],
         "inputs": inputs,
     }
-    dag = _dag_in_own_bundle(tmp_path / "dags", spec, monkeypatch)
+    dag = dag_in_own_bundle("wikidrop_delivery_test", DAG_FILE, spec)
     dag_run = dag.test()
     assert dag_run.state == DagRunState.SUCCESS
 
@@ -155,27 +155,6 @@ with DAG("wikidrop_delivery_test", schedule=None) as dag:
         out["validation"],
     )
 """
-
-
-def _dag_in_own_bundle(folder: Path, spec: dict, monkeypatch):
-    """dag.test() runs DAGs the metadata DB knows from a bundle: give the test DAG a bundle of its own."""
-    import importlib.util
-
-    folder.mkdir()
-    (folder / "spec.json").write_text(json.dumps(spec))
-    (folder / "wikidrop_delivery_test.py").write_text(DAG_FILE)
-    local = "airflow.dag_processing.bundles.local.LocalDagBundle"
-    bundles = [
-        {"name": "wikidrop-delivery-test", "classpath": local, "kwargs": {"path": str(folder)}},
-        {"name": "dags-folder", "classpath": local, "kwargs": {}},
-    ]
-    monkeypatch.setenv("AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST", json.dumps(bundles))
-    module_spec = importlib.util.spec_from_file_location(
-        "wikidrop_delivery_test_dag", folder / "wikidrop_delivery_test.py"
-    )
-    module = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(module)
-    return module.dag
 
 
 def _asset_event_extra(asset_name: str, run_id: str) -> dict:

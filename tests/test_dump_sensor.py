@@ -177,11 +177,9 @@ with DAG("wikidrop_dump_stages_test", schedule=None) as dag:
 
 
 def run_dump_stages_dag(
-    folder: Path, monkeypatch, mirror: str, staging: str, timeout_hours: float, gcs_connection: str
+    dag_in_own_bundle, mirror: str, staging: str, timeout_hours: float, gcs_connection: str
 ):
     """dag.test() of resolve_run -> wait_for_dump -> stage_dump -> record, in a bundle of its own."""
-    import importlib.util
-
     from wikidrop.config import load_config
 
     config = load_config()
@@ -207,27 +205,13 @@ def run_dump_stages_dag(
             staging_bucket=staging,
         ).to_xcom(),
     }
-    folder.mkdir()
-    (folder / "spec.json").write_text(json.dumps(spec))
-    (folder / "wikidrop_dump_stages_test.py").write_text(DAG_FILE)
-    local = "airflow.dag_processing.bundles.local.LocalDagBundle"
-    bundles = [
-        {"name": "wikidrop-dump-stages-test", "classpath": local, "kwargs": {"path": str(folder)}},
-        {"name": "dags-folder", "classpath": local, "kwargs": {}},
-    ]
-    monkeypatch.setenv("AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST", json.dumps(bundles))
-    module_spec = importlib.util.spec_from_file_location(
-        "wikidrop_dump_stages_test", folder / "wikidrop_dump_stages_test.py"
-    )
-    module = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(module)
-    dag_run = module.dag.test()
+    dag_run = dag_in_own_bundle("wikidrop_dump_stages_test", DAG_FILE, spec).test()
     return dag_run, {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
 
 
 @pytest.mark.slow
 def test_dag_waits_while_in_progress_then_stages(
-    airflow_db, mirror_server: ServedMirror, gcs_client, gcs_connection, make_bucket, tmp_path, monkeypatch
+    dag_in_own_bundle, mirror_server: ServedMirror, gcs_client, gcs_connection, make_bucket
 ):
     path, done = mark_in_progress(mirror_server, "namespaces")
     staging = make_bucket("staging")
@@ -244,7 +228,7 @@ def test_dag_waits_while_in_progress_then_stages(
     flipper.start()
     try:
         dag_run, states = run_dump_stages_dag(
-            tmp_path / "dags", monkeypatch, mirror_server.url, staging, 0.05, gcs_connection
+            dag_in_own_bundle, mirror_server.url, staging, 0.05, gcs_connection
         )
     finally:
         stop.set()
@@ -263,12 +247,12 @@ def test_dag_waits_while_in_progress_then_stages(
 
 @pytest.mark.slow
 def test_dag_times_out_and_stages_nothing(
-    airflow_db, mirror_server: ServedMirror, gcs_client, gcs_connection, make_bucket, tmp_path, monkeypatch
+    dag_in_own_bundle, mirror_server: ServedMirror, gcs_client, gcs_connection, make_bucket
 ):
     mark_in_progress(mirror_server)
     staging = make_bucket("staging")
     dag_run, states = run_dump_stages_dag(
-        tmp_path / "dags", monkeypatch, mirror_server.url, staging, 0.0005, gcs_connection
+        dag_in_own_bundle, mirror_server.url, staging, 0.0005, gcs_connection
     )
     assert dag_run.state == "failed"
     assert states["wait_for_dump"] == "failed"

@@ -8,7 +8,6 @@ object when it runs. Real Airflow DB, real task group with mapped shard tasks, r
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,7 +23,7 @@ pytestmark = pytest.mark.slow
 
 
 def run_validate_dag(
-    folder: Path, monkeypatch, staging: str, reports: str, parsed: dict[str, Any], gcs_connection: str
+    dag_in_own_bundle, staging: str, reports: str, parsed: dict[str, Any], gcs_connection: str
 ):
     """Run the real validate stage between fixed upstream XComs and a stand-in delivery task."""
     settings = Settings(staging_bucket=staging, reports_bucket=reports, staging_conn_id=gcs_connection)
@@ -43,7 +42,7 @@ def run_validate_dag(
         "run_context": run_context,
         "parsed": parsed,
     }
-    dag = _dag_in_own_bundle(folder, spec, monkeypatch)
+    dag = dag_in_own_bundle("wikidrop_validate_test", DAG_FILE, spec)
     dag_run = dag.test()
     states = {(ti.task_id, ti.map_index): ti.state for ti in dag_run.get_task_instances()}
     return dag_run, states
@@ -80,42 +79,19 @@ with DAG("wikidrop_validate_test", schedule=None) as dag:
 """
 
 
-def _dag_in_own_bundle(folder: Path, spec: dict, monkeypatch):
-    """dag.test() runs DAGs the metadata DB knows from a bundle: give the test DAG a bundle of its own."""
-    import importlib.util
-
-    folder.mkdir()
-    (folder / "spec.json").write_text(json.dumps(spec))
-    (folder / "wikidrop_validate_test.py").write_text(DAG_FILE)
-    local = "airflow.dag_processing.bundles.local.LocalDagBundle"
-    bundles = [
-        {"name": "wikidrop-validate-test", "classpath": local, "kwargs": {"path": str(folder)}},
-        {"name": "dags-folder", "classpath": local, "kwargs": {}},
-    ]
-    monkeypatch.setenv("AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST", json.dumps(bundles))
-    module_spec = importlib.util.spec_from_file_location(
-        "wikidrop_validate_test_dag", folder / "wikidrop_validate_test.py"
-    )
-    module = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(module)
-    return module.dag
-
-
 def blob_exists(gcs_client, bucket: str, name: str) -> bool:
     return gcs_client.bucket(bucket).blob(name).exists()
 
 
 def test_good_output_passes_and_reaches_delivery(
-    airflow_db, gcs_client, gcs_connection, make_bucket, tmp_path, monkeypatch
+    dag_in_own_bundle, gcs_client, gcs_connection, make_bucket
 ) -> None:
     staging, reports = make_bucket("staging"), make_bucket("reports")
     shards = [good_records(start=1), good_records(start=100)]
     # with the parse job's quality rows (one shard of them): the articles suite checks those
     parsed = write_parsed_output(gcs_client, staging, shards, stats(articles=24), quality_scripts=["Latin"])
 
-    dag_run, states = run_validate_dag(
-        tmp_path / "dags", monkeypatch, staging, reports, parsed, gcs_connection
-    )
+    dag_run, states = run_validate_dag(dag_in_own_bundle, staging, reports, parsed, gcs_connection)
 
     assert dag_run.state == "success", states
     assert states[("validate.articles", 0)] == "success" and ("validate.articles", 1) not in states
@@ -162,16 +138,14 @@ def test_good_output_passes_and_reaches_delivery(
 
 
 def test_critical_failure_stops_the_run_before_delivery(
-    airflow_db, gcs_client, gcs_connection, make_bucket, tmp_path, monkeypatch
+    dag_in_own_bundle, gcs_client, gcs_connection, make_bucket
 ) -> None:
     staging, reports = make_bucket("staging"), make_bucket("reports")
     shard = good_records()
     shard[1]["identifier"] = shard[0]["identifier"]
     parsed = write_parsed_output(gcs_client, staging, [shard], stats(articles=len(shard)))
 
-    dag_run, states = run_validate_dag(
-        tmp_path / "dags", monkeypatch, staging, reports, parsed, gcs_connection
-    )
+    dag_run, states = run_validate_dag(dag_in_own_bundle, staging, reports, parsed, gcs_connection)
 
     assert dag_run.state == "failed"
     assert states[("validate.articles", 0)] == "success"  # checking succeeded; the data did not
