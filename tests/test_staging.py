@@ -13,8 +13,8 @@ from tests.conftest import SHARED_DUMPS
 from tests.fixtures.dump_mirror import SAMPLE_DUMP_DATE, SAMPLES, DroppingMirror, ServedMirror, upload_mirror
 from wikidrop.contracts import StagedDump
 from wikidrop.dumps.dumpstatus import DumpStatusError, MirrorConnectionClosed
-from wikidrop.dumps.staging import META_MD5, META_SHA1, TEMP_DIR, StagingChecksumError, stage_dump
-from wikidrop.layout import StagingPartition
+from wikidrop.dumps.staging import META_MD5, META_SHA1, StagingChecksumError, stage_dump
+from wikidrop.layout import INCOMING_DIR, StagingPartition
 from wikidrop_dev.mirror import build_mirror, with_jobs_in_progress
 
 FRWIKI_FILES = [
@@ -61,7 +61,7 @@ def test_stage_dump_copies_verified_files_and_returns_staged_dump(
         assert entry.job in ("articlesmultistreamdump", "namespaces", "pagepropstable")
     staged_status = gcs_client.bucket(bucket).blob("frwiki/20261101/dump/dumpstatus.json").download_as_bytes()
     assert staged_status == (source / "dumpstatus.json").read_bytes()
-    assert not [b.name for b in gcs_client.list_blobs(bucket) if f"/{TEMP_DIR}/" in b.name]
+    assert not [b.name for b in gcs_client.list_blobs(bucket) if f"/{INCOMING_DIR}/" in b.name]
 
 
 def test_rerun_of_a_finished_staging_uploads_and_downloads_nothing(mirror_server, gcs_client, make_bucket):
@@ -100,7 +100,7 @@ def test_checksum_mismatch_fails_naming_file_and_both_checksums_and_stages_nothi
     assert expected["sha1"] in message and hashlib.sha1(corrupted).hexdigest() in message
     names = {b.name for b in gcs_client.list_blobs(bucket)}
     assert f"ukwiki/20261101/dump/{name}" not in names
-    assert not [n for n in names if f"/{TEMP_DIR}/" in n]
+    assert not [n for n in names if f"/{INCOMING_DIR}/" in n]
     assert "ukwiki/20261101/dump/dumpstatus.json" not in names  # staging is not marked complete
 
 

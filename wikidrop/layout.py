@@ -40,6 +40,8 @@ RUNS_INDEX_DIR = "_runs"
 DRILLDOWN_FILE = "drilldown.json"
 ATTEMPTS_DIR = "attempts"
 CURRENT_POINTER = "CURRENT.json"
+# Staging uploads a dump file here before it is verified and moved to its name.
+INCOMING_DIR = "_incoming"
 # ``20261123T101500.123456Z-3f9a1c``: start time (to the microsecond) first, so attempt ids sort by
 # when the run began; the random tail keeps two runs started at once apart.
 ATTEMPT_ID_RE = re.compile(r"^\d{8}T\d{6}\.\d{6}Z-[0-9a-f]{6}$")
@@ -168,6 +170,14 @@ class StagingPartition:
     def dump_uri(self) -> str:
         return f"{self.uri}/dump"
 
+    def dump_object(self, name: str) -> str:
+        """Object name (in ``bucket``) of a staged dump file, by its Wikimedia name."""
+        return f"{self.prefix}/dump/{name}"
+
+    def dump_upload_prefix(self, name: str) -> str:
+        """Where a dump file is uploaded (``<prefix><random>``) until its checksums are verified."""
+        return self.dump_object(f"{INCOMING_DIR}/{name}.")
+
     @property
     def parsed_uri(self) -> str:
         """The parse job's output root (``--output``): its committed attempt is what stages read."""
@@ -225,6 +235,12 @@ def runs_index_prefix(dbname: str) -> str:
 def run_summary_name(dbname: str, run_id: str) -> str:
     """Object name of a run's RunSummary in the reports index (run id made path-safe as in its report)."""
     return f"{runs_index_prefix(dbname)}{run_dir_name(run_id)}.json"
+
+
+def parsed_asset_uri(staging_bucket: str, dbname: str) -> str:
+    """The URI of the Airflow Asset every parse of an edition updates (``<edition>/<date>/parsed`` of
+    any date: an Asset's identity, not an object prefix)."""
+    return f"gs://{staging_bucket}/{edition_prefix(dbname)}parsed"
 
 
 # -- partner buckets (paths relative to the partner's prefix) -------------------------------------------

@@ -461,7 +461,11 @@ def _write_page_props(directory: Path, dbname: str, dump_date: str, source: str 
     except SqlDumpError as exc:
         raise MirrorBuildError(f"--page-props: {exc}") from exc
     target = directory / f"{dbname}-{dump_date}-page_props.sql.gz"
-    target.write_bytes(data if data[:2] == b"\x1f\x8b" else gzip.compress(data, mtime=0))
+    if data[:2] == b"\x1f\x8b":
+        target.write_bytes(data)
+    else:
+        with ReproducibleGzip(target) as compressed:
+            compressed.write(data)
     return target
 
 

@@ -54,7 +54,6 @@ log = logging.getLogger(__name__)
 
 READ_CHUNK = 1 << 20
 UPLOAD_CHUNK = 8 << 20  # resumable upload chunk (a multiple of 256 KiB)
-TEMP_DIR = "_incoming"
 # Object metadata keys recording what was verified; a staged object without them is re-staged.
 META_SIZE, META_MD5, META_SHA1, META_SOURCE = (
     "wikidrop-size",
@@ -152,7 +151,7 @@ def stage_file(
     While copying, logs bytes copied of the size dumpstatus.json gives every ``progress_seconds``.
     """
     bucket = client.bucket(partition.bucket)
-    final_name = f"{partition.prefix}/dump/{dump_file.name}"
+    final_name = partition.dump_object(dump_file.name)
     final_uri = f"gs://{partition.bucket}/{final_name}"
     expected = _expected(dump_file)
     entry = StagedFile(
@@ -169,11 +168,10 @@ def stage_file(
 
     relpath = f"{dbname}/{dump_date}/{dump_file.name}"
     source_url = mirror_url(mirror, relpath)
-    for stale in client.list_blobs(
-        partition.bucket, prefix=f"{partition.prefix}/dump/{TEMP_DIR}/{dump_file.name}."
-    ):
+    upload_prefix = partition.dump_upload_prefix(dump_file.name)
+    for stale in client.list_blobs(partition.bucket, prefix=upload_prefix):
         _delete_if_exists(stale)
-    temp = bucket.blob(f"{partition.prefix}/dump/{TEMP_DIR}/{dump_file.name}.{uuid.uuid4().hex}")
+    temp = bucket.blob(f"{upload_prefix}{uuid.uuid4().hex}")
     temp.metadata = {
         META_SIZE: str(expected.size),
         META_MD5: expected.md5,
@@ -247,7 +245,7 @@ def stage_dump(
 
 def _stage_dumpstatus(payload: bytes, source_url: str, partition: StagingPartition, client: Any) -> str:
     """Stage the dumpstatus.json the files were verified against (unchanged bytes are not re-uploaded)."""
-    name = f"{partition.prefix}/dump/{DUMPSTATUS_NAME}"
+    name = partition.dump_object(DUMPSTATUS_NAME)
     bucket = client.bucket(partition.bucket)
     checksums = Checksums.of(FileDigest.of_bytes(payload))
     if not is_staged_and_verified(bucket, name, checksums):

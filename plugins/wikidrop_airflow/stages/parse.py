@@ -35,9 +35,11 @@ def parsed_asset(edition: EditionConfig, settings: Settings) -> Asset:
     """The edition-level Asset updated by every successful parse (event extra names the dump date)."""
     from airflow.sdk import Asset
 
+    from wikidrop.layout import parsed_asset_uri
+
     return Asset(
         name=f"wikidrop_{edition.dbname}_parsed",
-        uri=f"gs://{settings.staging_bucket}/{edition.dbname}/parsed",
+        uri=parsed_asset_uri(settings.staging_bucket, edition.dbname),
         group="wikidrop",
         extra={"dbname": edition.dbname, "language": edition.language},
     )
