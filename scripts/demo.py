@@ -4,14 +4,19 @@
     python scripts/demo.py --dump path/to/export.xml.bz2
 
 Starts the GCS emulator, the webhook receiver and a dump mirror built from the exports (all on
-127.0.0.1, data under var/), runs each edition's DAG to the end with ``dag.test()`` against a
-SQLite Airflow in var/airflow/, prints where the drops, reports and notices are, and stops every
-process it started. Nothing leaves the machine.
+127.0.0.1, each on a free port, data under var/), runs each edition's DAG to the end with
+``dag.test()`` against a SQLite Airflow in var/airflow/, prints where the drops, reports and
+notices are, and stops every process it started. Nothing leaves the machine.
 
-``--dump``: the dbname comes from the export's own header. If config/wikidrop.yaml has no such
-edition, the run uses a temporary config (var/demo/wikidrop.yaml): the project config plus that
-edition (language from the dbname, scripts measured on the export's text) with the first partner
-subscribed to it, so the demo still ends in a partner drop and a notice.
+While the DAGs run, the console shows one line per task (stage, result, seconds); each task's full
+output goes to its own file, where Airflow keeps task logs
+(var/airflow/logs/dag_id=.../run_id=.../task_id=.../attempt=N.log, so `make up`'s UI shows them too).
+
+The DAGs run on var/demo/wikidrop.yaml: the project config with the partners' local webhook URLs
+pointed at the receiver's port. ``--dump``: the dbname comes from the export's own header. If
+config/wikidrop.yaml has no such edition, that file also gets the edition (language from the
+export's siteinfo, scripts measured on its text) with the first partner subscribed to it, so the
+demo still ends in a partner drop and a notice.
 """
 
 from __future__ import annotations
@@ -21,11 +26,18 @@ import json
 import os
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TextIO
 
 sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parent.parent)]
 
 import devstack  # noqa: E402  (scripts/ is not a package)
+from pluggy import HookimplMarker  # noqa: E402
+
+# Airflow's listener marker (what airflow.listeners.hookimpl is), without importing Airflow before
+# its configuration is in the environment.
+hookimpl = HookimplMarker("airflow")
 
 ROOT = devstack.ROOT
 DEMO_DIR = devstack.VAR / "demo"
@@ -46,28 +58,31 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_demo(dump: Path | None, started: float) -> int:
+    import yaml
+
     from wikidrop.config import CONFIG_ENV_VAR, config_path, load_config
 
-    gcs_url = devstack.start_gcs()
+    gcs_url = devstack.start_gcs(port=0)
     if dump is not None:
         built = devstack.build_mirror([(dump.resolve(), None)])
     else:
         built = devstack.build_mirror(devstack.sample_exports())
-    config_file = config_path()
-    config = load_config(config_file)
-    missing = [db for db, _ in built if db not in config.editions_by_dbname]
+    base = config_path()
+    raw = yaml.safe_load(base.read_text(encoding="utf-8"))
+    missing = [db for db, _ in built if db not in load_config(base).editions_by_dbname]
     if missing:
-        config_file = demo_config(config_file, missing, dump)
-        config = load_config(config_file)
-        devstack.log(f"{', '.join(missing)} not in the project config: using {config_file.relative_to(ROOT)}")
-    os.environ[CONFIG_ENV_VAR] = str(config_file)
-    devstack.create_buckets(config, gcs_url)
-    mirror_url = devstack.start_mirror_server()
+        raw = with_editions(raw, missing, dump)
+        devstack.log(f"{', '.join(missing)} not in the project config: added to the demo's copy of it")
+    mirror_url = devstack.start_mirror_server(port=0)
     secret = devstack.webhook_secret()
     notices_offset = devstack.NOTICES_FILE.stat().st_size if devstack.NOTICES_FILE.exists() else 0
-    devstack.start_webhook_receiver(secret)
-    env = devstack.stack_env(config, gcs_url, mirror_url, secret)
-    env[CONFIG_ENV_VAR] = str(config_file)
+    receiver_url = devstack.start_webhook_receiver(secret, port=0)
+    config_file = devstack.stack_config(base, receiver_url, DEMO_DIR / "wikidrop.yaml", raw)
+    config = load_config(config_file)
+    os.environ[CONFIG_ENV_VAR] = str(config_file)
+    devstack.log(f"config: {devstack.shown(config_file)}")
+    devstack.create_buckets(config, gcs_url)
+    env = devstack.stack_env(config, gcs_url, mirror_url, secret, config_file)
     devstack.prepare_airflow(config, env)
     os.environ.update(env)  # before Airflow is imported: it reads its configuration once
 
@@ -75,34 +90,132 @@ def run_demo(dump: Path | None, started: float) -> int:
     for dbname, dump_date in built:
         results[dbname] = run_edition(config.edition(dbname), mirror_url, dump_date)
     report(config, built, results, gcs_url, time.monotonic() - started, notices_offset)
-    return 0 if all(state == "success" for state, _ in results.values()) else 1
+    return 0 if all(run.state == "success" for run in results.values()) else 1
 
 
-def run_edition(edition, mirror_url: str, dump_date: str) -> tuple[str, dict[str, str]]:
-    """``dag.test()`` of one edition's DAG (the DAG file's own build); returns run and task states."""
-    from airflow.dag_processing.dagbag import DagBag
+@dataclass(frozen=True)
+class EditionRun:
+    """One edition's ``dag.test()``: run state, task states and where each task's log is."""
 
-    devstack.log(f"running {edition.dag_id} on dump {dump_date} of the local mirror ...")
-    bag = DagBag(dag_folder=str(ROOT / "dags"))
-    if bag.import_errors:
-        raise RuntimeError(f"DAG import errors: {bag.import_errors}")
+    state: str
+    tasks: dict[str, str]
+    log_files: dict[str, Path]
+    demo_log: Path
+
+
+def run_edition(edition, mirror_url: str, dump_date: str) -> EditionRun:
+    """``dag.test()`` of one edition's DAG (the DAG file's own build), one console line per task."""
+    devstack.log(f"running {edition.dag_id} on dump {dump_date} of the local mirror:")
     began = time.monotonic()
-    run = bag.dags[edition.dag_id].test(run_conf={"mirror": mirror_url, "dump_date": dump_date})
-    tasks = {
-        ti.task_id + (f"[{ti.map_index}]" if ti.map_index >= 0 else ""): str(ti.state)
-        for ti in run.get_task_instances()
-    }
-    state = str(run.state)
-    devstack.log(f"{edition.dag_id}: {state} in {time.monotonic() - began:.0f} s")
-    return state, tasks
+    with TaskLogs(devstack.AIRFLOW_HOME / "logs", DEMO_DIR / f"{edition.dag_id}.log") as logs:
+        from airflow.dag_processing.dagbag import DagBag
+
+        bag = DagBag(dag_folder=str(ROOT / "dags"))
+        if bag.import_errors:
+            raise RuntimeError(f"DAG import errors: {bag.import_errors}")
+        run = bag.dags[edition.dag_id].test(run_conf={"mirror": mirror_url, "dump_date": dump_date})
+    tasks = {task_label(ti.task_id, ti.map_index): str(ti.state) for ti in run.get_task_instances()}
+    devstack.log(f"{edition.dag_id}: {run.state} in {time.monotonic() - began:.0f} s")
+    return EditionRun(str(run.state), tasks, logs.files, logs.between_tasks)
 
 
-def demo_config(base: Path, dbnames: list[str], dump: Path | None) -> Path:
-    """The project config plus the dump's edition(s), first partner subscribed (see module doc)."""
-    import yaml
+def task_label(task_id: str, map_index: int) -> str:
+    return task_id + (f"[{map_index}]" if map_index >= 0 else "")
 
+
+class TaskLogs:
+    """While ``dag.test()`` runs tasks in this process, each task's output goes to its own file.
+
+    Airflow's in-process test runner logs to the console, and so do the libraries a task uses and
+    the Beam job it starts. While a task runs, this process's stdout and stderr (the file
+    descriptors, so child processes and every logging setup follow) are pointed at the task's log
+    file, named the way Airflow names task logs under ``log_root`` (``make up``'s UI reads them);
+    between tasks, at ``between_tasks``. The console gets one line per task: stage, result, seconds.
+    Airflow's task listener hooks say when a task starts and ends.
+    """
+
+    def __init__(self, log_root: Path, between_tasks: Path):
+        self.log_root = log_root
+        self.between_tasks = between_tasks
+        self.files: dict[str, Path] = {}
+        self._started: dict[str, float] = {}
+        self._console: TextIO | None = None
+        self._saved: tuple[int, int] | None = None
+
+    def __enter__(self) -> TaskLogs:
+        from airflow.sdk.listener import get_listener_manager
+
+        self.between_tasks.parent.mkdir(parents=True, exist_ok=True)
+        _flush()
+        self._saved = (os.dup(1), os.dup(2))
+        self._console = os.fdopen(os.dup(1), "w", buffering=1)
+        self._point_output_at(self.between_tasks)
+        get_listener_manager().add_listener(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        from airflow.sdk.listener import get_listener_manager
+
+        get_listener_manager().pm.unregister(self)
+        _flush()
+        assert self._saved is not None and self._console is not None
+        for saved, fd in zip(self._saved, (1, 2), strict=True):
+            os.dup2(saved, fd)
+            os.close(saved)
+        self._console.close()
+
+    def log_file(self, ti: Any) -> Path:
+        """Where Airflow's default ``log_filename_template`` puts this try's log."""
+        mapped = f"map_index={ti.map_index}/" if ti.map_index >= 0 else ""
+        return (
+            self.log_root
+            / f"dag_id={ti.dag_id}/run_id={ti.run_id}/task_id={ti.task_id}/{mapped}attempt={ti.try_number}.log"
+        )
+
+    # Airflow's task listener hooks (pluggy finds them by name and marker).
+    @hookimpl
+    def on_task_instance_running(self, previous_state: Any, task_instance: Any) -> None:
+        label = task_label(task_instance.task_id, task_instance.map_index)
+        self._started.setdefault(label, time.monotonic())  # a deferred task runs again: one clock
+        self.files[label] = self.log_file(task_instance)
+        self._point_output_at(self.files[label])
+
+    @hookimpl
+    def on_task_instance_success(self, previous_state: Any, task_instance: Any) -> None:
+        self._ended(task_instance, "success")
+
+    @hookimpl
+    def on_task_instance_failed(self, previous_state: Any, task_instance: Any, error: Any) -> None:
+        self._ended(task_instance, "failed")
+
+    @hookimpl
+    def on_task_instance_skipped(self, previous_state: Any, task_instance: Any) -> None:
+        self._ended(task_instance, "skipped")
+
+    def _ended(self, ti: Any, result: str) -> None:
+        label = task_label(ti.task_id, ti.map_index)
+        seconds = time.monotonic() - self._started.pop(label, time.monotonic())
+        self._point_output_at(self.between_tasks)
+        assert self._console is not None
+        self._console.write(f"[wikidrop]   {label:<34} {result:<8} {seconds:6.1f} s\n")
+
+    @staticmethod
+    def _point_output_at(path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _flush()
+        with open(path, "ab") as target:
+            os.dup2(target.fileno(), 1)
+            os.dup2(target.fileno(), 2)
+
+
+def _flush() -> None:
+    sys.stdout.flush()
+    sys.stderr.flush()
+
+
+def with_editions(raw: dict, dbnames: list[str], dump: Path | None) -> dict:
+    """The config (as loaded from YAML) plus the dump's edition(s), first partner subscribed."""
     language, scripts = measure_export(dump) if dump else ("", ["Latin"])
-    raw = yaml.safe_load(base.read_text(encoding="utf-8"))
     for dbname in dbnames:
         raw["editions"].append(
             {
@@ -115,14 +228,7 @@ def demo_config(base: Path, dbnames: list[str], dump: Path | None) -> Path:
         )
         if raw.get("partners"):
             raw["partners"][0]["editions"].append(dbname)
-    DEMO_DIR.mkdir(parents=True, exist_ok=True)
-    path = DEMO_DIR / "wikidrop.yaml"
-    path.write_text(
-        "# Written by `make demo DUMP=...`: config/wikidrop.yaml plus the dump's edition. Demo only.\n"
-        + yaml.safe_dump(raw, allow_unicode=True, sort_keys=False),
-        encoding="utf-8",
-    )
-    return path
+    return raw
 
 
 def measure_export(dump: Path, max_pages: int = 300) -> tuple[str, list[str]]:
@@ -155,15 +261,20 @@ def report(config, built, results, gcs_url: str, elapsed: float, notices_offset:
 
     client = storage_client(endpoint=gcs_url)
     settings = config.settings
-    gcs_files = devstack.GCS_DIR.relative_to(ROOT) / "data"
+    gcs_files = f"{devstack.shown(devstack.GCS_DIR)}/data"
     lines = ["", f"wikidrop demo finished in {elapsed:.0f} s", ""]
     for dbname, dump_date in built:
-        state, tasks = results[dbname]
+        run = results[dbname]
         partition = StagingPartition(settings.staging_bucket, dbname, dump_date)
-        lines.append(f"== {dbname} {dump_date}: run {state.upper()}")
-        failed = [t for t, s in tasks.items() if s not in {"success", "skipped"}]
-        if failed:
-            lines.append(f"   tasks not successful: {', '.join(f'{t}={tasks[t]}' for t in failed)}")
+        lines.append(f"== {dbname} {dump_date}: run {run.state.upper()}")
+        for task in [t for t, state in run.tasks.items() if state not in {"success", "skipped"}]:
+            log_file = run.log_files.get(task)
+            where = f", log: {devstack.shown(log_file)}" if log_file else ""
+            lines.append(f"   task {task}: {run.tasks[task]}{where}")
+        if run.log_files:
+            task_logs = sorted({devstack.shown(f).split("/task_id=")[0] for f in run.log_files.values()})
+            lines.append(f"   task logs: {', '.join(f'{d}/' for d in task_logs)} (one file per task)")
+        lines.append(f"   dag.test's own log: {devstack.shown(run.demo_log)}")
         parsed = committed_output_uri(client, partition.parsed_uri)
         stats = _read_json(client, ParseOutput(parsed).stats_uri) if parsed else None
         if stats:
@@ -198,7 +309,7 @@ def report(config, built, results, gcs_url: str, elapsed: float, notices_offset:
     lines += [
         "",
         f"Notices received by the local partner webhook in this run: {len(received)} (verified signatures), in "
-        f"{notices.relative_to(ROOT)}",
+        f"{devstack.shown(notices)}",
         f"Buckets stay on disk after the demo: {gcs_files}/<bucket>/<object path>, e.g.",
         f"   {gcs_files}/{settings.staging_bucket}/   staged dumps, parsed Parquet/NDJSON, stats, validation",
         f"   {gcs_files}/{settings.reports_bucket}/   Data Docs: open <edition>/<date>/<run>/index.html in a browser",
@@ -206,7 +317,6 @@ def report(config, built, results, gcs_url: str, elapsed: float, notices_offset:
             f"   {gcs_files}/{p.bucket}/   {p.id}'s drops (manifest.json, chunks, _SUCCESS)"
             for p in config.partners
         ),
-        f"Task logs: {devstack.AIRFLOW_HOME.relative_to(ROOT)}/logs/",
         "The same DAGs in the Airflow UI: make up, then Browse > Data quality reports for every run's",
         f"Data Docs (http://{devstack.HOST}:{devstack.UI_PORT}/wikidrop-reports/); make down stops it.",
         "",

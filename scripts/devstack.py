@@ -9,15 +9,23 @@
 Processes (each in its own process group, pid file in var/run/, log in var/log/):
   gcs        gcp-storage-emulator, data in var/gcs/
   mirror     the local Wikimedia-style mirror var/mirror/ over HTTP (built from samples/)
-  webhooks   scripts/webhook_receiver.py on :8799, verified notices in var/notices/notices.jsonl
+  webhooks   scripts/webhook_receiver.py, verified notices in var/notices/notices.jsonl
   airflow-*  api-server, scheduler, dag-processor, triggerer: what `airflow standalone` runs
              (LocalExecutor, SQLite in var/airflow/), started one by one so the scheduler's and
              triggerer's log servers, which always listen on every interface, stay off; the
              api-server reads task logs from var/airflow/logs/ directly.
 
+Ports: `make up` listens where it always does (UI 8080, GCS emulator 9023, webhook receiver 8799,
+mirror on any free port), each movable with WIKIDROP_UI_PORT, WIKIDROP_GCS_PORT,
+WIKIDROP_WEBHOOK_PORT, WIKIDROP_MIRROR_PORT (0 = any free port). `make demo` takes free ports for
+everything, so demos in two checkouts (or beside another stack) run at once. The emulator's data in
+var/gcs/ follows it to any port (the download links it stores are moved: point_media_links_at).
+
 Connections (GCS endpoint, webhook secret) reach Airflow as AIRFLOW_CONN_* environment variables,
 never through the metadata DB. The local receiver plays every partner's webhook endpoint with one
-secret, generated once into var/run/webhook_secret (mode 600).
+secret, generated once into var/run/webhook_secret (mode 600). The config's loopback webhook URLs
+(http://127.0.0.1:8799/... in config/wikidrop.yaml) name that receiver: when it listens elsewhere,
+the stack runs on a copy of the config with those URLs moved to its port (var/run/wikidrop.yaml).
 """
 
 from __future__ import annotations
@@ -53,12 +61,26 @@ SAMPLES = ROOT / "samples"
 PYTHON = sys.executable
 BIN = Path(sys.executable).parent
 
+STACK_CONFIG = RUN / "wikidrop.yaml"
+
 HOST = "127.0.0.1"
-UI_PORT = int(os.environ.get("WIKIDROP_UI_PORT", "8080"))
-WEBHOOK_PORT = 8799  # the port config/wikidrop.yaml's sample webhook URLs point at
-# A fixed emulator port: the emulator keeps its data in var/gcs/ between runs and stores each
-# object's download URL (host:port) with it, so a new port would break reading older objects.
-GCS_PORT = int(os.environ.get("WIKIDROP_GCS_PORT", "9023"))
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost"})
+# `make up`'s port per component: (environment variable overriding it, default; 0 = any free port).
+UP_PORTS = {
+    "ui": ("WIKIDROP_UI_PORT", 8080),
+    "gcs": ("WIKIDROP_GCS_PORT", 9023),
+    "webhooks": ("WIKIDROP_WEBHOOK_PORT", 8799),
+    "mirror": ("WIKIDROP_MIRROR_PORT", 0),
+}
+
+
+def up_port(component: str) -> int:
+    """The port `make up` uses for ``component``: its WIKIDROP_*_PORT, else the default."""
+    variable, default = UP_PORTS[component]
+    return int(os.environ.get(variable, default))
+
+
+UI_PORT = up_port("ui")
 SAMPLE_RE = re.compile(r"^(?P<dbname>[a-z][a-z0-9_]*wiki)-(?P<date>\d{8})-pages-articles\.xml\.bz2$")
 AIRFLOW_COMPONENTS = {
     "airflow-api-server": ["api-server", "--host", HOST, "--port", str(UI_PORT)],
@@ -66,6 +88,11 @@ AIRFLOW_COMPONENTS = {
     "airflow-dag-processor": ["dag-processor"],
     "airflow-triggerer": ["triggerer", "--skip-serve-logs"],
 }
+
+
+def shown(path: Path) -> str:
+    """A path as messages show it: relative to the checkout when inside it."""
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
 def log(message: str) -> None:
@@ -232,8 +259,12 @@ def conn_env_name(conn_id: str) -> str:
     return "AIRFLOW_CONN_" + re.sub(r"[^A-Za-z0-9]", "_", conn_id).upper()
 
 
-def stack_env(config, gcs_url: str, mirror_url: str, secret: str) -> dict[str, str]:
+def stack_env(
+    config, gcs_url: str, mirror_url: str, secret: str, config_file: Path | None = None
+) -> dict[str, str]:
     """Environment of every Airflow process (and of the demo's in-process runs)."""
+    from wikidrop.config import CONFIG_ENV_VAR
+
     gcs_conn = json.dumps(
         {"conn_type": "google_cloud_platform", "extra": {"endpoint": gcs_url, "project": "wikidrop-local"}}
     )
@@ -259,6 +290,8 @@ def stack_env(config, gcs_url: str, mirror_url: str, secret: str) -> dict[str, s
             "no_proxy": "127.0.0.1,localhost",
         }
     )
+    if config_file is not None:
+        env[CONFIG_ENV_VAR] = str(config_file)
     gcs_conn_ids = {config.settings.staging_conn_id, *(p.gcs_conn_id for p in config.partners)}
     for conn_id in sorted(gcs_conn_ids):
         env[conn_env_name(conn_id)] = gcs_conn
@@ -278,18 +311,55 @@ def ensure_free(port: int, hint: str) -> None:
             raise RuntimeError(f"{HOST}:{port} is taken: stop what uses it ({hint})")
 
 
-def start_gcs() -> str:
-    port = GCS_PORT
-    ensure_free(port, "or set WIKIDROP_GCS_PORT")
+def take_port(component: str, port: int) -> int:
+    """``port`` if it is free (0: any free port); fail naming the variable that moves it otherwise."""
+    if port == 0:
+        return free_port()
+    ensure_free(port, f"or set {UP_PORTS[component][0]}")
+    return port
+
+
+def start_gcs(port: int) -> str:
+    """The GCS emulator on ``port`` (0: any free one), data in var/gcs/; returns its URL."""
+    port = take_port("gcs", port)
     GCS_DIR.mkdir(parents=True, exist_ok=True)
+    url = f"http://{HOST}:{port}"
+    point_media_links_at(GCS_DIR / "data" / ".meta", url)
     env = dict(os.environ, STORAGE_BASE=str(GCS_DIR), STORAGE_DIR="data")
     start_process(
         "gcs", [str(BIN / "gcp-storage-emulator"), "start", "--host", HOST, "--port", str(port), "-q"], env
     )
-    url = f"http://{HOST}:{port}"
     wait_http(f"{url}/storage/v1/b", 30, "GCS emulator")
-    log(f"GCS emulator at {url} (data in {GCS_DIR.relative_to(ROOT)}/)")
+    log(f"GCS emulator at {url} (data in {shown(GCS_DIR)}/)")
     return url
+
+
+def point_media_links_at(meta_file: Path, url: str) -> None:
+    """Move the stored download URLs of the emulator's objects to ``url`` (run while it is stopped).
+
+    gcp-storage-emulator keeps each object's ``mediaLink`` (http://host:port/download/...) in its
+    ``.meta`` JSON, and clients that load an object's metadata first (Beam's gcsio does) download
+    from that link: objects written when the emulator listened on another port would be unreadable.
+    """
+    if not meta_file.exists():
+        return
+    import urllib.parse
+
+    meta = json.loads(meta_file.read_text())
+    origin = urllib.parse.urlsplit(url)
+    changed = 0
+    for objects in (meta.get("objects") or {}).values():
+        for entry in objects.values():
+            link = urllib.parse.urlsplit(entry.get("mediaLink") or "")
+            if link.netloc and link.netloc != origin.netloc:
+                entry["mediaLink"] = urllib.parse.urlunsplit(
+                    link._replace(scheme=origin.scheme, netloc=origin.netloc)
+                )
+                changed += 1
+    if changed:
+        staged = meta_file.with_name(f"{meta_file.name}.tmp")
+        staged.write_text(json.dumps(meta))
+        staged.replace(meta_file)
 
 
 def create_buckets(config, gcs_url: str) -> list[str]:
@@ -350,8 +420,9 @@ def sample_exports() -> list[tuple[Path, Path | None]]:
     return exports
 
 
-def start_mirror_server() -> str:
-    port = free_port()
+def start_mirror_server(port: int) -> str:
+    """var/mirror/ over HTTP on ``port`` (0: any free one); returns its base URL."""
+    port = take_port("mirror", port)
     start_process(
         "mirror",
         [
@@ -370,24 +441,64 @@ def start_mirror_server() -> str:
     )
     url = f"http://{HOST}:{port}"
     wait_http(f"{url}/", 30, "mirror server")
-    log(f"dump mirror at {url} (files in {MIRROR_DIR.relative_to(ROOT)}/)")
+    log(f"dump mirror at {url} (files in {shown(MIRROR_DIR)}/)")
     return url
 
 
-def start_webhook_receiver(secret: str) -> str:
-    """scripts/webhook_receiver.py plays every partner's endpoint; verified notices as JSON lines."""
+def start_webhook_receiver(secret: str, port: int) -> str:
+    """scripts/webhook_receiver.py plays every partner's endpoint on ``port`` (0: any free one);
+    verified notices as JSON lines. Returns its URL (``stack_config`` points the config at it)."""
     NOTICES_DIR.mkdir(parents=True, exist_ok=True)
-    ensure_free(WEBHOOK_PORT, "the config's partner webhook URLs point at it")
+    port = take_port("webhooks", port)
     start_process(
         "webhooks",
-        [PYTHON, str(ROOT / "scripts" / "webhook_receiver.py"), "--host", HOST, "--port", str(WEBHOOK_PORT)],
+        [PYTHON, str(ROOT / "scripts" / "webhook_receiver.py"), "--host", HOST, "--port", str(port)],
         dict(os.environ, PYTHONPATH=str(ROOT), WIKIDROP_WEBHOOK_SECRET=secret),
         log_path=NOTICES_FILE,
     )
-    url = f"http://{HOST}:{WEBHOOK_PORT}"
+    url = f"http://{HOST}:{port}"
     wait_http(url, 30, "webhook receiver", accept=(501,))  # it answers POSTs only
-    log(f"webhook receiver at {url} (verified notices in {NOTICES_FILE.relative_to(ROOT)})")
+    log(f"webhook receiver at {url} (verified notices in {shown(NOTICES_FILE)})")
     return url
+
+
+def point_webhooks_at(raw_config: dict, receiver_url: str) -> dict:
+    """The config (as loaded from YAML) with every loopback webhook URL moved to ``receiver_url``'s
+    origin; partners' real endpoints are left alone."""
+    import copy
+    import urllib.parse
+
+    receiver = urllib.parse.urlsplit(receiver_url)
+    moved = copy.deepcopy(raw_config)
+    for partner in moved.get("partners") or []:
+        webhook = (partner.get("notices") or {}).get("webhook")
+        if not webhook or not webhook.get("url"):
+            continue
+        url = urllib.parse.urlsplit(webhook["url"])
+        if url.scheme == "http" and url.hostname in LOOPBACK_HOSTS:
+            webhook["url"] = urllib.parse.urlunsplit(url._replace(netloc=receiver.netloc))
+    return moved
+
+
+def stack_config(base: Path, receiver_url: str, target: Path | None = None, raw: dict | None = None) -> Path:
+    """The config the stack runs on: ``base`` itself, or (when the webhooks or ``raw``, a changed copy
+    of it, differ) that copy with its webhooks at ``receiver_url``, written to ``target``
+    (default var/run/wikidrop.yaml)."""
+    import yaml
+
+    target = target or STACK_CONFIG
+    original = yaml.safe_load(base.read_text(encoding="utf-8"))
+    wanted = point_webhooks_at(raw if raw is not None else original, receiver_url)
+    if wanted == original:
+        return base
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(
+        f"# Written by scripts/devstack.py: {base.name} for this local stack "
+        f"(webhooks at {receiver_url}). Do not edit: edit {base.name}.\n"
+        + yaml.safe_dump(wanted, allow_unicode=True, sort_keys=False),
+        encoding="utf-8",
+    )
+    return target
 
 
 def airflow_cli(env: Mapping[str, str], *args: str) -> str:
@@ -411,7 +522,7 @@ def prepare_airflow(config, env: Mapping[str, str]) -> None:
     airflow_cli(env, "db", "migrate")
     beam = config.settings.beam
     airflow_cli(env, "pools", "set", beam.pool, str(beam.pool_slots), "wikidrop: Beam parse jobs at a time")
-    log(f"Airflow DB migrated in {AIRFLOW_HOME.relative_to(ROOT)}/, pool {beam.pool}={beam.pool_slots}")
+    log(f"Airflow DB migrated in {shown(AIRFLOW_HOME)}/, pool {beam.pool}={beam.pool_slots}")
 
 
 def save_state(**values: str) -> None:
@@ -421,21 +532,24 @@ def save_state(**values: str) -> None:
 
 # -- commands -------------------------------------------------------------------------------------
 def up() -> int:
-    from wikidrop.config import load_config
+    from wikidrop.config import config_path, load_config
 
     if started_names():
         log(f"already started ({', '.join(started_names())}): run `make down` first")
         return 1
-    config = load_config()
+    config_file = config_path()
+    config = load_config(config_file)
     ensure_free(UI_PORT, "or set WIKIDROP_UI_PORT")
     try:
-        gcs_url = start_gcs()
+        gcs_url = start_gcs(up_port("gcs"))
         create_buckets(config, gcs_url)
         build_mirror(sample_exports())
-        mirror_url = start_mirror_server()
+        mirror_url = start_mirror_server(up_port("mirror"))
         secret = webhook_secret()
-        start_webhook_receiver(secret)
-        env = stack_env(config, gcs_url, mirror_url, secret)
+        receiver_url = start_webhook_receiver(secret, up_port("webhooks"))
+        config_file = stack_config(config_file, receiver_url)
+        config = load_config(config_file)
+        env = stack_env(config, gcs_url, mirror_url, secret, config_file)
         prepare_airflow(config, env)
         for name, args in AIRFLOW_COMPONENTS.items():
             start_process(name, [str(BIN / "airflow"), *args], env)
@@ -462,7 +576,7 @@ Airflow UI:   {ui}   login: {", ".join(f"{u} / {p}" for u, p in login.items()) o
 DAGs:         {dag_ids} (paused: unpause, or "Trigger" with the form)
 Mirror:       {json.loads(STATE_FILE.read_text())["mirror"]}  (sample dumps; WIKIDROP_MIRROR default of the form)
 GCS emulator: {json.loads(STATE_FILE.read_text())["gcs"]}  (STORAGE_EMULATOR_HOST=... to browse with google-cloud-storage)
-Notices:      {NOTICES_DIR.relative_to(ROOT)}/    Logs: {LOGS.relative_to(ROOT)}/, {AIRFLOW_HOME.relative_to(ROOT)}/logs/
+Notices:      {shown(NOTICES_DIR)}/    Logs: {shown(LOGS)}/, {shown(AIRFLOW_HOME)}/logs/
 Stop with:    make down
 """,
         flush=True,
@@ -476,6 +590,7 @@ def down() -> int:
     for name in order:
         stop_process(name)
     STATE_FILE.unlink(missing_ok=True)
+    STACK_CONFIG.unlink(missing_ok=True)
     if not names:
         log("nothing to stop")
     return 0
@@ -512,11 +627,9 @@ def compose_env() -> int:
     try:
         write_compose_env(path)
     except FileExistsError:
-        log(f"{path.relative_to(ROOT)} exists: kept as it is (delete it first for new secrets)")
+        log(f"{shown(path)} exists: kept as it is (delete it first for new secrets)")
         return 1
-    log(
-        f"wrote {path.relative_to(ROOT)} (mode 600, git-ignored): docker-compose.yaml reads its secrets from it"
-    )
+    log(f"wrote {shown(path)} (mode 600, git-ignored): docker-compose.yaml reads its secrets from it")
     return 0
 
 

@@ -10,18 +10,27 @@ staging bucket, where each (edition, dump date) partition is rewritten by every 
 
 from __future__ import annotations
 
+import contextlib
 import json
+import re
+import sys
+from pathlib import Path
 
 import pytest
 
+from tests.conftest import PROJECT_ROOT
 from tests.fixtures.dump_mirror import SAMPLE_DUMP_DATE, SAMPLE_EDITIONS
 
+sys.path.insert(0, str(PROJECT_ROOT / "scripts"))
+from demo import TaskLogs  # scripts/ is not a package
 
-def _run(config, dbname: str, conf: dict):
+
+def _run(config, dbname: str, conf: dict, task_logs=None):
     from wikidrop_airflow.dag_factory import build_edition_dag
 
     dag = build_edition_dag(config.edition(dbname), config)
-    dag_run = dag.test(run_conf=conf)
+    with task_logs or contextlib.nullcontext():
+        dag_run = dag.test(run_conf=conf)
     states = {
         ti.task_id + (f"[{ti.map_index}]" if ti.map_index >= 0 else ""): str(ti.state)
         for ti in dag_run.get_task_instances()
@@ -119,15 +128,21 @@ def test_edition_dag_end_to_end(dbname: str, airflow_db, dump_mirror: str, e2e_c
 
 
 @pytest.mark.slow
-def test_dry_run_stops_after_validation(airflow_db, dump_mirror: str, e2e_config, gcs_client) -> None:
+def test_dry_run_stops_after_validation(
+    airflow_db, dump_mirror: str, e2e_config, gcs_client, tmp_path: Path, capfd: pytest.CaptureFixture
+) -> None:
+    """Also run as `make demo` runs a DAG (scripts/demo.py ``TaskLogs``): one console line per task,
+    each task's whole output in its own file where Airflow keeps task logs."""
     from airflow.utils.state import DagRunState
 
     from wikidrop.layout import StagingPartition
 
     config, receiver = e2e_config
+    logs = TaskLogs(tmp_path / "logs", tmp_path / "dag_test.log")
     dag_run, states = _run(
-        config, "frwiki", {"mirror": dump_mirror, "dump_date": SAMPLE_DUMP_DATE, "dry_run": True}
+        config, "frwiki", {"mirror": dump_mirror, "dump_date": SAMPLE_DUMP_DATE, "dry_run": True}, logs
     )
+    console = capfd.readouterr().out.splitlines()
     assert dag_run.state == DagRunState.SUCCESS, states
     assert states["validate.gate"] == "success"
     assert states["publish_gate"] == "success"
@@ -138,6 +153,19 @@ def test_dry_run_stops_after_validation(airflow_db, dump_mirror: str, e2e_config
     for partner in config.partners_for("frwiki"):
         assert list(gcs_client.list_blobs(partner.bucket)) == [], partner.id
     assert receiver.accepted == {}
+
+    ran = {task for task, state in states.items() if state == "success"}  # the rest never started
+    pattern = r"\[wikidrop\]   (\S+) +(success|failed|skipped) +\d+\.\d s"
+    lines = [re.fullmatch(pattern, line) for line in console if line.startswith("[wikidrop]")]
+    assert all(lines) and {m[1] for m in lines} == ran and {m[2] for m in lines} == {"success"}, console
+    assert not [line for line in console if "[DAG TEST]" in line or "Task instance" in line], console
+    assert set(logs.files) == ran
+    run_dir = tmp_path / "logs" / "dag_id=wikidrop_frwiki" / f"run_id={dag_run.run_id}"
+    for task in ran:
+        assert logs.files[task].is_relative_to(run_dir) and logs.files[task].name == "attempt=1.log", task
+        assert logs.files[task].stat().st_size > 0, task
+    assert "parse progress: parsed " in logs.files["parse_articles"].read_text()
+    assert "[DAG TEST]" in (tmp_path / "dag_test.log").read_text()
 
 
 def _parsed_asset_extra(dbname: str) -> dict:
