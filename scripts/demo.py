@@ -134,12 +134,13 @@ class TaskLogs:
     Airflow's task listener hooks say when a task starts and ends.
     """
 
-    def __init__(self, log_root: Path, between_tasks: Path):
+    def __init__(self, log_root: Path, between_tasks: Path, console: TextIO | None = None):
         self.log_root = log_root
         self.between_tasks = between_tasks
         self.files: dict[str, Path] = {}
         self._started: dict[str, float] = {}
-        self._console: TextIO | None = None
+        self._console = console  # default: this process's stdout as it was on entering
+        self._own_console = console is None
         self._saved: tuple[int, int] | None = None
 
     def __enter__(self) -> TaskLogs:
@@ -148,7 +149,8 @@ class TaskLogs:
         self.between_tasks.parent.mkdir(parents=True, exist_ok=True)
         _flush()
         self._saved = (os.dup(1), os.dup(2))
-        self._console = os.fdopen(os.dup(1), "w", buffering=1)
+        if self._own_console:
+            self._console = os.fdopen(os.dup(1), "w", buffering=1)
         self._point_output_at(self.between_tasks)
         get_listener_manager().add_listener(self)
         return self
@@ -162,7 +164,8 @@ class TaskLogs:
         for saved, fd in zip(self._saved, (1, 2), strict=True):
             os.dup2(saved, fd)
             os.close(saved)
-        self._console.close()
+        if self._own_console:
+            self._console.close()
 
     def log_file(self, ti: Any) -> Path:
         """Where Airflow's default ``log_filename_template`` puts this try's log."""

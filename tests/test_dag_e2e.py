@@ -11,7 +11,9 @@ staging bucket, where each (edition, dump date) partition is rewritten by every 
 from __future__ import annotations
 
 import contextlib
+import io
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -129,7 +131,7 @@ def test_edition_dag_end_to_end(dbname: str, airflow_db, dump_mirror: str, e2e_c
 
 @pytest.mark.slow
 def test_dry_run_stops_after_validation(
-    airflow_db, dump_mirror: str, e2e_config, gcs_client, tmp_path: Path, capfd: pytest.CaptureFixture
+    airflow_db, dump_mirror: str, e2e_config, gcs_client, tmp_path: Path
 ) -> None:
     """Also run as `make demo` runs a DAG (scripts/demo.py ``TaskLogs``): one console line per task,
     each task's whole output in its own file where Airflow keeps task logs."""
@@ -138,11 +140,14 @@ def test_dry_run_stops_after_validation(
     from wikidrop.layout import StagingPartition
 
     config, receiver = e2e_config
-    logs = TaskLogs(tmp_path / "logs", tmp_path / "dag_test.log")
+    # the console is given: pytest's capture replaces sys.stdout, which Airflow's logging then keeps
+    # (in `make demo` it writes to fd 1, which TaskLogs points at the task's file)
+    console_stream = io.StringIO()
+    logs = TaskLogs(tmp_path / "logs", tmp_path / "dag_test.log", console=console_stream)
     dag_run, states = _run(
         config, "frwiki", {"mirror": dump_mirror, "dump_date": SAMPLE_DUMP_DATE, "dry_run": True}, logs
     )
-    console = capfd.readouterr().out.splitlines()
+    console = console_stream.getvalue().splitlines()
     assert dag_run.state == DagRunState.SUCCESS, states
     assert states["validate.gate"] == "success"
     assert states["publish_gate"] == "success"
@@ -156,16 +161,62 @@ def test_dry_run_stops_after_validation(
 
     ran = {task for task, state in states.items() if state == "success"}  # the rest never started
     pattern = r"\[wikidrop\]   (\S+) +(success|failed|skipped) +\d+\.\d s"
-    lines = [re.fullmatch(pattern, line) for line in console if line.startswith("[wikidrop]")]
-    assert all(lines) and {m[1] for m in lines} == ran and {m[2] for m in lines} == {"success"}, console
-    assert not [line for line in console if "[DAG TEST]" in line or "Task instance" in line], console
+    lines = [re.fullmatch(pattern, line) for line in console]
+    assert all(lines) and len(lines) == len(ran), console  # one line per task, nothing else
+    assert {m[1] for m in lines} == ran and {m[2] for m in lines} == {"success"}, console
     assert set(logs.files) == ran
     run_dir = tmp_path / "logs" / "dag_id=wikidrop_frwiki" / f"run_id={dag_run.run_id}"
     for task in ran:
         assert logs.files[task].is_relative_to(run_dir) and logs.files[task].name == "attempt=1.log", task
-        assert logs.files[task].stat().st_size > 0, task
-    assert "parse progress: parsed " in logs.files["parse_articles"].read_text()
-    assert "[DAG TEST]" in (tmp_path / "dag_test.log").read_text()
+        assert logs.files[task].exists(), task  # what reaches it: test_task_output_goes_to_its_file
+
+
+_TASK_OUTPUT_CHILD = """
+import logging, subprocess, sys
+from pathlib import Path
+from types import SimpleNamespace
+import airflow.sdk.listener  # noqa: F401 (Airflow says what configuration it loaded, on the console)
+from demo import TaskLogs
+
+root = Path(sys.argv[1])
+ti = SimpleNamespace(dag_id="wikidrop_xxwiki", run_id="manual__1", task_id="parse_articles", map_index=-1, try_number=1)
+logging.basicConfig(level=logging.INFO)
+with TaskLogs(root / "logs", root / "between.log") as logs:
+    print("before any task")
+    logs.on_task_instance_running(None, ti)
+    print("printed by the task")
+    logging.getLogger("wikidrop").info("logged by the task")
+    subprocess.run([sys.executable, "-c", "print('written by a child process')"], check=True)
+    logs.on_task_instance_success(None, ti)
+    print("after the task")
+"""
+
+
+def test_task_output_goes_to_its_file(tmp_path: Path) -> None:
+    """``make demo``'s console: one line per task; everything the task, its logging and its child
+    processes write lands in the task's own log file (run as the demo runs: a process of its own)."""
+    import subprocess
+
+    result = subprocess.run(
+        [sys.executable, "-c", _TASK_OUTPUT_CHILD, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=PROJECT_ROOT / "scripts",
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(PROJECT_ROOT / "scripts"), *sys.path])},
+    )
+    assert result.returncode == 0, result.stderr
+    console = result.stdout + result.stderr  # before entering: whatever Airflow said on import
+    assert re.search(r"\n?\[wikidrop\]   parse_articles +success +\d+\.\d s\n$", result.stdout), console
+    for line in ("before any task", "printed by the task", "logged by the task", "child process", "after"):
+        assert line not in console, console
+    task_log = tmp_path / "logs/dag_id=wikidrop_xxwiki/run_id=manual__1/task_id=parse_articles/attempt=1.log"
+    written = task_log.read_text()
+    for line in ("printed by the task", "logged by the task", "written by a child process"):
+        assert line in written, written
+    assert "before any task" not in written and "after the task" not in written
+    between = (tmp_path / "between.log").read_text()
+    assert "before any task" in between and "after the task" in between
 
 
 def _parsed_asset_extra(dbname: str) -> dict:
