@@ -39,47 +39,36 @@ job as a service account that may write that partner's bucket only).
 
 from __future__ import annotations
 
-import bisect
 import json
 import logging
-import tempfile
-from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import apache_beam as beam
-from apache_beam.io.filesystem import CompressionTypes
-from apache_beam.io.filesystems import FileSystems
-from apache_beam.metrics import Metrics
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.runners.runner import PipelineResult
 
+from beam_jobs.delivery_transforms import (
+    MergePageIds,
+    PartnerTarget,
+    WriteChunkFn,
+    chunk_boundaries,
+    commit,
+    open_uncompressed,
+    page_ids_of_shard,
+    records_by_chunk,
+    write_json,
+)
 from beam_jobs.local_gcs import use_anonymous_gcs_for_emulator
 from beam_jobs.paths import absolute_path, make_local_paths_absolute
 from beam_jobs.runners import pipeline_runner
-from wikidrop.delivery.bucket import PartnerBucket
-from wikidrop.delivery.chunks import ChunkWriter, WrittenChunks
-from wikidrop.delivery.drops import (
-    DeliveryPlan,
-    DeliveryRequest,
-    commit_drops,
-    finish_delivery,
-    plan_delivery,
-)
+from wikidrop.delivery.drops import DeliveryRequest, finish_delivery, plan_delivery
 from wikidrop.delivery.errors import DeliveryError
-from wikidrop.delivery.projection import RecordShape
-from wikidrop.delivery.shards import partner_records, unique_in_order
-from wikidrop.delivery.sort import ExternalSort
-from wikidrop.gzip_files import ReproducibleGzip
-from wikidrop.layout import PAGE_IDS
-from wikidrop.progress import Progress
 
 log = logging.getLogger(__name__)
 
 PATH_OPTIONS = ("request", "result", "partner_credentials", "workdir")
-COUNTERS = "wikidrop.delivery"
 
 
 class DeliverDropOptions(PipelineOptions):
@@ -98,25 +87,6 @@ class DeliverDropOptions(PipelineOptions):
         parser.add_argument(
             "--workdir", default=None, help="local folder for the workers' chunk files (default: system temp)"
         )
-
-
-@dataclass(frozen=True)
-class PartnerTarget:
-    """How a worker reaches the partner's bucket (picklable: no client, no secret, a key file path)."""
-
-    bucket: str
-    prefix: str
-    endpoint: str | None = None
-    credentials_file: str | None = None
-
-    def open(self) -> PartnerBucket:
-        from wikidrop.gcs import storage_client
-
-        info = None
-        if self.credentials_file:
-            with open(self.credentials_file, encoding="utf-8") as f:
-                info = json.load(f)
-        return PartnerBucket(storage_client(self.endpoint, credentials_info=info), self.bucket, self.prefix)
 
 
 @dataclass(frozen=True)
@@ -150,7 +120,7 @@ def run_job(argv: Sequence[str] | None = None) -> DeliverRun:
     plan = plan_delivery(request, bucket)
     if not plan.todo:
         drop = finish_delivery(bucket, plan, {})
-        _write_json(opts.result, drop)
+        write_json(opts.result, drop)
         return DeliverRun(drop, None)
     shape, schemas = plan.shape(_shard_schema(request.article_shards[0]))
     log.info(
@@ -196,176 +166,7 @@ def run_job(argv: Sequence[str] | None = None) -> DeliverRun:
     return DeliverRun(_read_json(opts.result), pipeline.result)
 
 
-# -- the pipeline's steps (run on workers) ---------------------------------------------------------------
-
-
-@dataclass
-class PageIds:
-    """The page ids the partner gets, per namespace (sorted int64 arrays once merged), and what the
-    filters left out per (namespace, filter)."""
-
-    ids: dict[int, Any]
-    excluded: Counter[tuple[int, str]]
-
-
-def page_ids_of_shard(uri: str, shape: RecordShape) -> PageIds:
-    """One shard's passing page ids, read from the filter columns only."""
-    import numpy as np
-
-    excluded: Counter[tuple[int, str]] = Counter()
-    ids: dict[int, list[int]] = {}
-    with _open(uri) as f:
-        for record in partner_records(f, uri, shape, excluded, columns=shape.filter_columns):
-            ids.setdefault(record["namespace"]["identifier"], []).append(record["identifier"])
-    return PageIds({ns: np.array(values, dtype=np.int64) for ns, values in ids.items()}, excluded)
-
-
-class MergePageIds(beam.CombineFn):
-    """Every shard's PageIds -> one, ids sorted; a page id twice in a namespace is a DeliveryError."""
-
-    def create_accumulator(self) -> PageIds:
-        return PageIds({}, Counter())
-
-    def add_input(self, acc: PageIds, shard: PageIds) -> PageIds:
-        return self.merge_accumulators([acc, shard])
-
-    def merge_accumulators(self, accumulators: Iterable[PageIds]) -> PageIds:
-        import numpy as np
-
-        parts: dict[int, list[Any]] = {}
-        excluded: Counter[tuple[int, str]] = Counter()
-        for acc in accumulators:
-            for ns, values in acc.ids.items():
-                parts.setdefault(ns, []).append(values)
-            excluded.update(acc.excluded)
-        return PageIds({ns: np.concatenate(values) for ns, values in parts.items()}, excluded)
-
-    def extract_output(self, acc: PageIds) -> PageIds:
-        import numpy as np
-
-        ids = {}
-        for ns, values in sorted(acc.ids.items()):
-            ordered = np.sort(values, kind="stable")
-            twice = np.flatnonzero(ordered[1:] == ordered[:-1])
-            if twice.size:
-                raise DeliveryError(
-                    f"page id {int(ordered[twice[0]])} (namespace {ns}) appears twice in the staged articles"
-                )
-            ids[ns] = ordered
-        total = sum(len(v) for v in ids.values())
-        log.info("%d records to deliver (%s)", total, {ns: len(v) for ns, v in ids.items()})
-        return PageIds(ids, acc.excluded)
-
-
-def chunk_boundaries(page_ids: PageIds, chunk_records: int) -> dict[int, list[int]]:
-    """Per namespace, the first page id of each chunk: chunk N starts at the (N * chunk_records)-th id."""
-    return {ns: ids[::chunk_records].tolist() for ns, ids in page_ids.ids.items()}
-
-
-def records_by_chunk(
-    uri: str, shape: RecordShape, boundaries: Mapping[int, list[int]]
-) -> Iterator[tuple[tuple[int, int], dict[str, Any]]]:
-    """A shard's passing records keyed by (namespace, chunk index)."""
-    with _open(uri) as f:
-        for record in partner_records(f, uri, shape, Counter()):
-            ns = record["namespace"]["identifier"]
-            yield (ns, bisect.bisect_right(boundaries[ns], record["identifier"]) - 1), record
-
-
-class WriteChunkFn(beam.DoFn):
-    """(namespace, chunk) + its records -> the chunk in every format, in the partner's bucket;
-    emits (namespace, manifest entries, put outcomes)."""
-
-    def __init__(
-        self,
-        target: PartnerTarget,
-        request: DeliveryRequest,
-        shape: RecordShape,
-        schemas: dict[str, Any],
-        workdir: str | None = None,
-    ) -> None:
-        self.target = target
-        self.workdir = workdir
-        self.request = request
-        self.shape = shape
-        self.schemas = schemas
-        self.records = Metrics.counter(COUNTERS, "records_written")
-        self.chunks = Metrics.counter(COUNTERS, "chunks_written")
-
-    def setup(self) -> None:
-        if self.workdir:
-            Path(self.workdir).mkdir(parents=True, exist_ok=True)
-        self.bucket = self.target.open()
-        self.progress = Progress(
-            log, f"{self.request.partner.id} {self.request.dbname}: this worker wrote", None
-        )
-
-    def process(
-        self, element: tuple[tuple[int, int], Iterable[dict[str, Any]]]
-    ) -> Iterator[tuple[int, list[dict[str, Any]], dict[str, int]]]:
-        (ns, index), records = element
-        with tempfile.TemporaryDirectory(prefix="wikidrop-chunk-", dir=self.workdir) as tmp:
-            workdir = Path(tmp)
-            sorter = ExternalSort(workdir / "runs")
-            sorter.workdir.mkdir()
-            for record in records:
-                sorter.add((ns, record["identifier"]), record)
-            writer = ChunkWriter(self.bucket, self.request.paths(ns), self.shape, self.schemas, workdir)
-            entries, outcomes = writer.write(index, unique_in_order(sorter.sorted()))
-        self.records.inc(sorter.count)
-        self.chunks.inc()
-        self.progress.advance(sorter.count)
-        yield ns, entries, dict(outcomes)
-
-
-def commit(
-    chunk_results: list[tuple[int, list[dict[str, Any]], dict[str, int]]],
-    page_ids: PageIds,
-    *,
-    target: PartnerTarget,
-    plan: DeliveryPlan,
-    shape: RecordShape,
-    result: str,
-    workdir: str | None = None,
-) -> dict[str, Any]:
-    """Once every chunk is in: page-id lists, then ``commit_drops``; the Drop goes to ``result``."""
-    import numpy as np
-
-    bucket = target.open()
-    if workdir:
-        Path(workdir).mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="wikidrop-commit-", dir=workdir) as tmp:
-        workdir = Path(tmp)
-        written = {}
-        for ns in plan.todo:
-            ids = page_ids.ids.get(ns, np.array([], dtype=np.int64))
-            ns_dir = workdir / plan.request.paths(ns).identifier
-            ns_dir.mkdir()
-            written[ns] = WrittenChunks(
-                page_ids=_write_page_ids(ids, ns_dir / PAGE_IDS), record_count=len(ids)
-            )
-        for ns, entries, outcomes in chunk_results:
-            written[ns].chunks += entries
-            written[ns].objects.update(outcomes)
-        drop = commit_drops(bucket, plan, shape, written, page_ids.excluded, workdir)
-    _write_json(result, drop)
-    return drop
-
-
-def _write_page_ids(ids: Any, path: Path, block: int = 1 << 20) -> Path:
-    """``page_ids.txt.gz``: one id per line, ascending (the bytes the in-process delivery writes)."""
-    with ReproducibleGzip(path) as out:
-        for start in range(0, len(ids), block):
-            lines = "".join(f"{page_id}\n" for page_id in ids[start : start + block].tolist())
-            out.write(lines.encode("ascii"))
-    return path
-
-
 # -- I/O ------------------------------------------------------------------------------------------------
-
-
-def _open(uri: str) -> Any:
-    return FileSystems.open(uri, compression_type=CompressionTypes.UNCOMPRESSED)
 
 
 def _shard_schema(uri: str) -> Any:
@@ -373,20 +174,15 @@ def _shard_schema(uri: str) -> Any:
     import pyarrow.parquet as pq
 
     try:
-        with _open(uri) as f:
+        with open_uncompressed(uri) as f:
             return pq.read_schema(f)
     except (OSError, pa.ArrowException) as exc:
         raise DeliveryError(f"{uri}: cannot read articles shard: {exc}") from exc
 
 
 def _read_json(path: str) -> Any:
-    with _open(path) as f:
+    with open_uncompressed(path) as f:
         return json.loads(f.read())
-
-
-def _write_json(path: str, payload: Any) -> None:
-    with FileSystems.create(path, mime_type="application/json") as f:
-        f.write(json.dumps(payload, ensure_ascii=False, indent=2).encode("utf-8"))
 
 
 if __name__ == "__main__":

@@ -204,12 +204,12 @@ def test_a_pointer_this_code_did_not_write_is_refused(payload: bytes) -> None:
 
 def test_airflow_runner_fails_an_input_error_with_its_line_and_no_retry(tmp_path) -> None:
     from airflow.sdk.exceptions import AirflowFailException
-    from wikidrop_airflow.stages.parse import run_local_beam_job
+    from wikidrop_airflow.stages.parse import run_parse_job
 
     empty = tmp_path / "frwiki-20261101-pages-articles.xml"
     empty.write_bytes(b"")
     with pytest.raises(AirflowFailException) as failure:
-        run_local_beam_job(["--input", str(empty), "--output", str(tmp_path / "out"), *IN_PROCESS])
+        run_parse_job(["--input", str(empty), "--output", str(tmp_path / "out"), *IN_PROCESS])
     assert str(failure.value) == f"parse_dump: input error: {empty}: empty input, not a MediaWiki export"
     assert not (tmp_path / "out").exists()
 

@@ -67,15 +67,15 @@ def test_watch_reads_a_runners_live_metrics_while_it_runs(caplog: pytest.LogCapt
 def test_the_parse_job_logs_progress_into_the_airflow_task_log(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """``run_local_beam_job`` (parse_articles on the local runner) logs the job's lines: progress of
+    """``run_parse_job`` (parse_articles on the local runner) logs the job's lines: progress of
     the total the index gives, and none of Beam's per-step INFO noise."""
-    from wikidrop_airflow.stages.parse import run_local_beam_job
+    from wikidrop_airflow.stages.parse import run_parse_job
 
     from wikidrop_dev.mirror import build_mirror
 
     built = build_mirror(FRWIKI, tmp_path / "mirror", pages_per_stream=3)
-    caplog.set_level(logging.INFO, "wikidrop_airflow.stages.parse")
-    run_local_beam_job(
+    caplog.set_level(logging.INFO, "wikidrop_airflow.local_beam")
+    run_parse_job(
         [
             *("--input", str(built.multistream[0]), "--index", str(built.index[0])),
             *("--output", str(tmp_path / "parsed"), "--progress_seconds", "0.1"),

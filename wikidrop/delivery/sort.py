@@ -27,7 +27,10 @@ class ExternalSort:
         self.count = 0  # pairs added
 
     def add(self, key: Any, record: Any) -> None:
-        blob = pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL)
+        self.add_pickled(key, pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL))
+
+    def add_pickled(self, key: Any, blob: bytes) -> None:
+        """Add a record already pickled (``pickle.dumps``): ``sorted`` unpickles it."""
         self._buffer.append((key, blob))
         self.count += 1
         self._buffered += len(blob)

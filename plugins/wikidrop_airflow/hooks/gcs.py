@@ -42,12 +42,16 @@ class WikidropGCSHook:
         from wikidrop.gcs import storage_client
 
         extra = get_connection(self.gcs_conn_id, self.purpose).extra_dejson
-        keyfile = extra.get("keyfile_dict")
-        if isinstance(keyfile, str):
-            keyfile = json.loads(keyfile)
         return storage_client(
-            endpoint=extra.get("endpoint"), project=extra.get("project"), credentials_info=keyfile
+            endpoint=extra.get("endpoint"),
+            project=extra.get("project"),
+            credentials_info=self.service_account_info(),
         )
+
+    def service_account_info(self) -> dict[str, Any] | None:
+        """The connection's service account key (``keyfile_dict``), or None: the worker's identity."""
+        keyfile = get_connection(self.gcs_conn_id, self.purpose).extra_dejson.get("keyfile_dict")
+        return json.loads(keyfile) if isinstance(keyfile, str) else keyfile
 
     def emulator_endpoint(self) -> str | None:
         """The connection's emulator URL, if any (Beam's gs:// client reads it from the environment)."""

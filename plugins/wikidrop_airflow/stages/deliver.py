@@ -1,6 +1,7 @@
 """deliver[partner] -> notify[partner]: one mapped task group instance per subscribed partner.
 
-    partner_drop.deliver[acme_ai]  build and commit the partner's snapshots (``wikidrop.delivery.drops``)
+    partner_drop.deliver[acme_ai]  build and commit the partner's snapshots: the Beam job
+                                   ``beam_jobs.deliver_drop`` on the local runner, a child of the task
     partner_drop.notify[acme_ai]   after its ``_SUCCESS``: signed webhook, optional Pub/Sub and email,
                                    and an Airflow Asset event for (partner, edition)
 
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from airflow.sdk import XComArg
 
     from wikidrop.config import EditionConfig, PartnerConfig, Settings
+    from wikidrop.delivery.drops import DeliveryRequest
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +61,7 @@ def add_delivery(
     by_id = {p.id: p for p in partners}
     alias = AssetAlias(drop_alias_name(edition.dbname))
 
-    @task(task_id="deliver", map_index_template="{{ partner_id }}")
+    @task(task_id="deliver", map_index_template="{{ partner_id }}", pool=settings.beam.pool)
     def deliver(
         partner_id: str,
         run_context: dict[str, Any],
@@ -72,9 +74,7 @@ def add_delivery(
         from airflow.sdk.exceptions import AirflowSkipException
 
         from wikidrop.contracts import Drop, ParsedOutput, RunContext, StagedDump
-        from wikidrop.delivery.bucket import PartnerBucket
         from wikidrop.delivery.drops import DeliveryRequest
-        from wikidrop.delivery.drops import deliver as deliver_drop
         from wikidrop.quality.validation import load_site
         from wikidrop_airflow.hooks.gcs import WikidropGCSHook
 
@@ -99,9 +99,7 @@ def add_delivery(
             site=load_site(staging_client, output.parsed_uri),
             force=run.force_delivery,
         )
-        partner_client = WikidropGCSHook(partner.gcs_conn_id, f"partner {partner.id}'s bucket").get_client()
-        bucket = PartnerBucket.for_partner(partner_client, partner)
-        return Drop.from_xcom(deliver_drop(request, bucket, staging_client)).to_xcom()
+        return Drop.from_xcom(run_delivery_job(request, settings)).to_xcom()
 
     @task(task_id="notify", map_index_template="{{ partner_id }}", outlets=[alias])
     def notify(drop: dict[str, Any]) -> dict[str, Any]:
@@ -134,6 +132,39 @@ def add_delivery(
         notify(deliver(partner_id, run_context, staged, parsed, validation))
 
     partner_drop.expand(partner_id=list(by_id))
+
+
+def run_delivery_job(request: DeliveryRequest, settings: Settings) -> dict[str, Any]:
+    """``python -m beam_jobs.deliver_drop`` on Beam's local runner (worker processes), as a child of
+    the task; returns its Drop. The job reads the staged shards with the staging connection's
+    identity and writes the partner's bucket with the partner's: its emulator endpoint, or its
+    service account key in a private temporary file, or else the worker's own identity."""
+    import json
+    import tempfile
+    from pathlib import Path
+
+    from wikidrop_airflow.hooks.gcs import WikidropGCSHook
+    from wikidrop_airflow.local_beam import run_local_beam_job
+
+    partner = request.partner
+    partner_hook = WikidropGCSHook(partner.gcs_conn_id, f"partner {partner.id}'s bucket")
+    staging_hook = WikidropGCSHook(settings.staging_conn_id, "staging bucket")
+    with tempfile.TemporaryDirectory(prefix="wikidrop-deliver-") as tmp:
+        folder = Path(tmp)
+        (folder / "request.json").write_text(json.dumps(request.to_json()), encoding="utf-8")
+        argv = ["--request", str(folder / "request.json"), "--result", str(folder / "drop.json")]
+        argv += ["--workdir", str(folder / "work")]
+        if endpoint := partner_hook.emulator_endpoint():
+            argv += ["--partner_endpoint", endpoint]
+        elif key := partner_hook.service_account_info():
+            key_file = folder / "partner-key.json"
+            key_file.touch(mode=0o600)
+            key_file.write_text(json.dumps(key), encoding="utf-8")
+            argv += ["--partner_credentials", str(key_file)]
+        argv += ["--runner", "DirectRunner", "--direct_running_mode", "multi_processing"]
+        argv += ["--direct_num_workers", str(settings.beam.direct_num_workers)]
+        run_local_beam_job("beam_jobs.deliver_drop", argv, gcs_endpoint=staging_hook.emulator_endpoint())
+        return json.loads((folder / "drop.json").read_text(encoding="utf-8"))
 
 
 def delivered_namespaces(partner: PartnerConfig, edition: EditionConfig) -> list[int]:

@@ -14,7 +14,6 @@ ParsedOutput contract and emits the edition's parsed-output Asset, so other DAGs
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -124,7 +123,7 @@ def _add_local_parse(
             "direct_num_workers": settings.beam.direct_num_workers,
         }
         argv = options_to_argv(beam_job_options(edition, run_context, staged) | local_runner)
-        run_local_beam_job(argv, gcs_endpoint=_staging_hook(settings).emulator_endpoint())
+        run_parse_job(argv, gcs_endpoint=_staging_hook(settings).emulator_endpoint())
         return _finish(asset, settings, run_context)
 
     return parse_articles(run_context, staged)
@@ -174,44 +173,14 @@ def _add_dataflow_parse(
     return parsed
 
 
-def run_local_beam_job(argv: list[str], gcs_endpoint: str | None = None) -> None:
-    """``python -m beam_jobs.parse_dump ARGV`` in a child process; raise with its last lines on failure.
+def run_parse_job(argv: list[str], gcs_endpoint: str | None = None) -> None:
+    """``python -m beam_jobs.parse_dump ARGV`` on the local runner, a child of the task
+    (``wikidrop_airflow.local_beam``); an input error fails the task without retries."""
+    from wikidrop_airflow.local_beam import run_local_beam_job
 
-    A child, not this process: the job's page guard starts fork-server children, which re-import
-    the parent's ``__main__``; in an Airflow task that is the Airflow CLI, whose import needs the
-    metadata DB the task runner deliberately withholds. A child also returns Beam's memory when done.
-    An input error (the job's one ``parse_dump: input error:`` line) fails the task without
-    retries: the same dump would fail the same way.
-    """
-    import collections
-    import logging
-    import subprocess
-    import sys
-
-    import beam_jobs
-
-    log = logging.getLogger(__name__)
-    project_root = os.path.dirname(os.path.dirname(os.path.abspath(beam_jobs.__file__)))
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [project_root, env.get("PYTHONPATH")]))
-    if gcs_endpoint:
-        env["STORAGE_EMULATOR_HOST"] = gcs_endpoint  # Beam's gs:// client honours only this variable
-    command = [sys.executable, "-m", "beam_jobs.parse_dump", *argv]
-    log.info("running %s", " ".join(command))
-    tail: collections.deque[str] = collections.deque(maxlen=30)
-    with subprocess.Popen(
-        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
-    ) as process:
-        for line in process.stdout or ():
-            tail.append(line.rstrip())
-            log.info("beam: %s", line.rstrip())
-    if process.returncode == 0:
-        return
-    if tail and tail[-1].startswith(INPUT_ERROR_PREFIX):
-        from airflow.sdk.exceptions import AirflowFailException
-
-        raise AirflowFailException(tail[-1])
-    raise RuntimeError(f"parse job exited with status {process.returncode}; last lines:\n" + "\n".join(tail))
+    run_local_beam_job(
+        "beam_jobs.parse_dump", argv, gcs_endpoint=gcs_endpoint, final_error_prefix=INPUT_ERROR_PREFIX
+    )
 
 
 def _staging_hook(settings: Settings):

@@ -1,0 +1,235 @@
+"""The steps of the delivery job (``beam_jobs.deliver_drop``), run on Beam workers.
+
+They live in a module of their own so workers unpickle them by this name, whichever way the job
+was launched (``python -m beam_jobs.deliver_drop`` makes the launcher's module ``__main__``).
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import logging
+import pickle
+import tempfile
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import apache_beam as beam
+from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.metrics import Metrics
+
+from wikidrop.delivery.bucket import PartnerBucket
+from wikidrop.delivery.chunks import ChunkWriter, WrittenChunks
+from wikidrop.delivery.drops import DeliveryPlan, DeliveryRequest, commit_drops
+from wikidrop.delivery.errors import DeliveryError
+from wikidrop.delivery.projection import RecordShape
+from wikidrop.delivery.shards import partner_records, unique_in_order
+from wikidrop.delivery.sort import ExternalSort
+from wikidrop.gzip_files import ReproducibleGzip
+from wikidrop.layout import PAGE_IDS
+from wikidrop.progress import Progress
+
+log = logging.getLogger(__name__)
+
+COUNTERS = "wikidrop.delivery"
+
+
+@dataclass(frozen=True)
+class PartnerTarget:
+    """How a worker reaches the partner's bucket (picklable: no client, no secret, a key file path)."""
+
+    bucket: str
+    prefix: str
+    endpoint: str | None = None
+    credentials_file: str | None = None
+
+    def open(self) -> PartnerBucket:
+        from wikidrop.gcs import storage_client
+
+        info = None
+        if self.credentials_file:
+            with open(self.credentials_file, encoding="utf-8") as f:
+                info = json.load(f)
+        return PartnerBucket(storage_client(self.endpoint, credentials_info=info), self.bucket, self.prefix)
+
+
+@dataclass
+class PageIds:
+    """The page ids the partner gets, per namespace (sorted int64 arrays once merged), and what the
+    filters left out per (namespace, filter)."""
+
+    ids: dict[int, Any]
+    excluded: Counter[tuple[int, str]]
+
+
+def page_ids_of_shard(uri: str, shape: RecordShape) -> PageIds:
+    """One shard's passing page ids, read from the filter columns only."""
+    import numpy as np
+
+    excluded: Counter[tuple[int, str]] = Counter()
+    ids: dict[int, list[int]] = {}
+    with open_uncompressed(uri) as f:
+        for record in partner_records(f, uri, shape, excluded, columns=shape.filter_columns):
+            ids.setdefault(record["namespace"]["identifier"], []).append(record["identifier"])
+    return PageIds({ns: np.array(values, dtype=np.int64) for ns, values in ids.items()}, excluded)
+
+
+class MergePageIds(beam.CombineFn):
+    """Every shard's PageIds -> one, ids sorted; a page id twice in a namespace is a DeliveryError."""
+
+    def create_accumulator(self) -> PageIds:
+        return PageIds({}, Counter())
+
+    def add_input(self, acc: PageIds, shard: PageIds) -> PageIds:
+        return self.merge_accumulators([acc, shard])
+
+    def merge_accumulators(self, accumulators: Iterable[PageIds]) -> PageIds:
+        import numpy as np
+
+        parts: dict[int, list[Any]] = {}
+        excluded: Counter[tuple[int, str]] = Counter()
+        for acc in accumulators:
+            for ns, values in acc.ids.items():
+                parts.setdefault(ns, []).append(values)
+            excluded.update(acc.excluded)
+        return PageIds({ns: np.concatenate(values) for ns, values in parts.items()}, excluded)
+
+    def extract_output(self, acc: PageIds) -> PageIds:
+        import numpy as np
+
+        ids = {}
+        for ns, values in sorted(acc.ids.items()):
+            ordered = np.sort(values, kind="stable")
+            twice = np.flatnonzero(ordered[1:] == ordered[:-1])
+            if twice.size:
+                raise DeliveryError(
+                    f"page id {int(ordered[twice[0]])} (namespace {ns}) appears twice in the staged articles"
+                )
+            ids[ns] = ordered
+        total = sum(len(v) for v in ids.values())
+        log.info("%d records to deliver (%s)", total, {ns: len(v) for ns, v in ids.items()})
+        return PageIds(ids, acc.excluded)
+
+
+def chunk_boundaries(page_ids: PageIds, chunk_records: int) -> dict[int, list[int]]:
+    """Per namespace, the first page id of each chunk: chunk N starts at the (N * chunk_records)-th id."""
+    return {ns: ids[::chunk_records].tolist() for ns, ids in page_ids.ids.items()}
+
+
+def records_by_chunk(
+    uri: str, shape: RecordShape, boundaries: Mapping[int, list[int]]
+) -> Iterator[tuple[tuple[int, int], tuple[int, bytes]]]:
+    """A shard's passing records keyed by (namespace, chunk index), as (page id, pickled record).
+
+    Pickled here, so a grouped chunk travels and waits as bytes (the runner may hold a whole chunk
+    in one worker's memory: bytes take a fraction of the space of the records' Python objects), and
+    the chunk's sort stores them as they are.
+    """
+    with open_uncompressed(uri) as f:
+        for record in partner_records(f, uri, shape, Counter()):
+            ns, page_id = record["namespace"]["identifier"], record["identifier"]
+            chunk = bisect.bisect_right(boundaries[ns], page_id) - 1
+            yield (ns, chunk), (page_id, pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+class WriteChunkFn(beam.DoFn):
+    """(namespace, chunk) + its records -> the chunk in every format, in the partner's bucket;
+    emits (namespace, manifest entries, put outcomes)."""
+
+    def __init__(
+        self,
+        target: PartnerTarget,
+        request: DeliveryRequest,
+        shape: RecordShape,
+        schemas: dict[str, Any],
+        workdir: str | None = None,
+    ) -> None:
+        self.target = target
+        self.workdir = workdir
+        self.request = request
+        self.shape = shape
+        self.schemas = schemas
+        self.records = Metrics.counter(COUNTERS, "records_written")
+        self.chunks = Metrics.counter(COUNTERS, "chunks_written")
+
+    def setup(self) -> None:
+        if self.workdir:
+            Path(self.workdir).mkdir(parents=True, exist_ok=True)
+        self.bucket = self.target.open()
+        self.progress = Progress(
+            log, f"{self.request.partner.id} {self.request.dbname}: this worker wrote", None
+        )
+
+    def process(
+        self, element: tuple[tuple[int, int], Iterable[tuple[int, bytes]]]
+    ) -> Iterator[tuple[int, list[dict[str, Any]], dict[str, int]]]:
+        (ns, index), records = element
+        with tempfile.TemporaryDirectory(prefix="wikidrop-chunk-", dir=self.workdir) as tmp:
+            workdir = Path(tmp)
+            sorter = ExternalSort(workdir / "runs")
+            sorter.workdir.mkdir()
+            for page_id, pickled in records:
+                sorter.add_pickled((ns, page_id), pickled)
+            writer = ChunkWriter(self.bucket, self.request.paths(ns), self.shape, self.schemas, workdir)
+            entries, outcomes = writer.write(index, unique_in_order(sorter.sorted()))
+        self.records.inc(sorter.count)
+        self.chunks.inc()
+        self.progress.advance(sorter.count)
+        yield ns, entries, dict(outcomes)
+
+
+def commit(
+    chunk_results: list[tuple[int, list[dict[str, Any]], dict[str, int]]],
+    page_ids: PageIds,
+    *,
+    target: PartnerTarget,
+    plan: DeliveryPlan,
+    shape: RecordShape,
+    result: str,
+    workdir: str | None = None,
+) -> dict[str, Any]:
+    """Once every chunk is in: page-id lists, then ``commit_drops``; the Drop goes to ``result``."""
+    import numpy as np
+
+    bucket = target.open()
+    if workdir:
+        Path(workdir).mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="wikidrop-commit-", dir=workdir) as tmp:
+        workdir = Path(tmp)
+        written = {}
+        for ns in plan.todo:
+            ids = page_ids.ids.get(ns, np.array([], dtype=np.int64))
+            ns_dir = workdir / plan.request.paths(ns).identifier
+            ns_dir.mkdir()
+            written[ns] = WrittenChunks(
+                page_ids=_write_page_ids(ids, ns_dir / PAGE_IDS), record_count=len(ids)
+            )
+        for ns, entries, outcomes in chunk_results:
+            written[ns].chunks += entries
+            written[ns].objects.update(outcomes)
+        drop = commit_drops(bucket, plan, shape, written, page_ids.excluded, workdir)
+    write_json(result, drop)
+    return drop
+
+
+def _write_page_ids(ids: Any, path: Path, block: int = 1 << 20) -> Path:
+    """``page_ids.txt.gz``: one id per line, ascending (the bytes the in-process delivery writes)."""
+    with ReproducibleGzip(path) as out:
+        for start in range(0, len(ids), block):
+            lines = "".join(f"{page_id}\n" for page_id in ids[start : start + block].tolist())
+            out.write(lines.encode("ascii"))
+    return path
+
+
+def open_uncompressed(uri: str) -> Any:
+    """A shard or JSON file, local or ``gs://``, as Beam's filesystems open it (no decompression)."""
+    return FileSystems.open(uri, compression_type=CompressionTypes.UNCOMPRESSED)
+
+
+def write_json(path: str, payload: Any) -> None:
+    with FileSystems.create(path, mime_type="application/json") as f:
+        f.write(json.dumps(payload, ensure_ascii=False, indent=2).encode("utf-8"))
