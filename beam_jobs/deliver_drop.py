@@ -22,11 +22,14 @@ The drop is the in-process ``wikidrop.delivery.drops.deliver``'s, byte for byte:
    the filters' exclusion counts; a page id met twice fails the job before anything is written;
 3. the chunk boundaries are every ``chunk_records``-th of those ids, so chunk N holds the records it
    holds in the in-process delivery;
-4. ``KeyRecordsByChunk``: every shard read again, whole records keyed by (namespace, chunk), grouped;
-   ``WriteChunk``: each chunk sorted by page id (bounded memory), written in every format, digested
-   and put create-only into the partner's bucket by the worker that has it;
+4. ``SortShard``: every shard read again, its records sorted by page id into one run (bounded
+   memory) in ``--workdir``, and the byte range of each chunk in it noted; only those ranges are
+   grouped by chunk (records never pass through the runner's shuffle, which the local runner holds
+   in memory); ``WriteChunk``: each chunk merged from its ranges of every run, written in every
+   format, digested and put create-only into the partner's bucket by the worker that has it;
 5. ``Commit``: one step once every chunk is in: page-id lists, tombstones, manifest,
-   sha256sums.txt, ``_SUCCESS`` last, then latest.json; the Drop is written to ``--result``.
+   sha256sums.txt, ``_SUCCESS`` last, then latest.json; the Drop is written to ``--result`` and the
+   sorted runs are deleted.
 
 A crash anywhere before ``_SUCCESS`` leaves an uncommitted drop that the next run rebuilds: chunks
 already there and identical are kept, differing ones replaced, strays removed; a retried worker
@@ -41,12 +44,14 @@ from __future__ import annotations
 
 import json
 import logging
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import apache_beam as beam
-from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.options.pipeline_options import GoogleCloudOptions, PipelineOptions
 from apache_beam.runners.runner import PipelineResult
 
 from beam_jobs.delivery_transforms import (
@@ -54,10 +59,11 @@ from beam_jobs.delivery_transforms import (
     PartnerTarget,
     WriteChunkFn,
     chunk_boundaries,
+    clear_runs,
     commit,
     open_uncompressed,
     page_ids_of_shard,
-    records_by_chunk,
+    sort_shard,
     write_json,
 )
 from beam_jobs.local_gcs import use_anonymous_gcs_for_emulator
@@ -85,7 +91,11 @@ class DeliverDropOptions(PipelineOptions):
             "--partner_credentials", default=None, help="service account key file for the partner bucket"
         )
         parser.add_argument(
-            "--workdir", default=None, help="local folder for the workers' chunk files (default: system temp)"
+            "--workdir",
+            default=None,
+            help="where workers keep the shards' sorted runs, shared by every worker: a local folder "
+            "for local runners, a gs:// folder for distributed ones (default: --temp_location, else "
+            "the system's temporary folder)",
         )
 
 
@@ -123,6 +133,8 @@ def run_job(argv: Sequence[str] | None = None) -> DeliverRun:
         write_json(opts.result, drop)
         return DeliverRun(drop, None)
     shape, schemas = plan.shape(_shard_schema(request.article_shards[0]))
+    runs_dir = _runs_dir(options, request)
+    clear_runs(runs_dir)
     log.info(
         "delivering %s %s %s to %s: %d shards, namespaces %s",
         request.partner.id,
@@ -144,10 +156,9 @@ def run_job(argv: Sequence[str] | None = None) -> DeliverRun:
         chunks = (
             shards
             | "SpreadShardsAgain" >> beam.Reshuffle()
-            | "KeyRecordsByChunk"
-            >> beam.FlatMap(records_by_chunk, shape, beam.pvalue.AsSingleton(boundaries))
-            | "GroupChunks" >> beam.GroupByKey()
-            | "WriteChunk" >> beam.ParDo(WriteChunkFn(target, request, shape, schemas, opts.workdir))
+            | "SortShard" >> beam.FlatMap(sort_shard, shape, beam.pvalue.AsSingleton(boundaries), runs_dir)
+            | "GroupChunkRanges" >> beam.GroupByKey()
+            | "WriteChunk" >> beam.ParDo(WriteChunkFn(target, request, shape, schemas))
         )
         _ = (
             chunks
@@ -160,13 +171,21 @@ def run_job(argv: Sequence[str] | None = None) -> DeliverRun:
                 plan=plan,
                 shape=shape,
                 result=opts.result,
-                workdir=opts.workdir,
+                runs_dir=runs_dir,
             )
         )
     return DeliverRun(_read_json(opts.result), pipeline.result)
 
 
 # -- I/O ------------------------------------------------------------------------------------------------
+
+
+def _runs_dir(options: PipelineOptions, request: DeliveryRequest) -> str:
+    """A folder of this drop's own for the shards' sorted runs (cleared before and after the job)."""
+    opts = options.view_as(DeliverDropOptions)
+    root = opts.workdir or options.view_as(GoogleCloudOptions).temp_location or tempfile.gettempdir()
+    name = f"wikidrop-runs-{request.partner.id}-{request.dbname}-{request.kind.name}-{request.dump_date}"
+    return FileSystems.join(root, name)
 
 
 def _shard_schema(uri: str) -> Any:

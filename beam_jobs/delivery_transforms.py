@@ -7,6 +7,9 @@ was launched (``python -m beam_jobs.deliver_drop`` makes the launcher's module `
 from __future__ import annotations
 
 import bisect
+import contextlib
+import hashlib
+import heapq
 import json
 import logging
 import pickle
@@ -27,8 +30,8 @@ from wikidrop.delivery.chunks import ChunkWriter, WrittenChunks
 from wikidrop.delivery.drops import DeliveryPlan, DeliveryRequest, commit_drops
 from wikidrop.delivery.errors import DeliveryError
 from wikidrop.delivery.projection import RecordShape
-from wikidrop.delivery.shards import partner_records, unique_in_order
-from wikidrop.delivery.sort import ExternalSort
+from wikidrop.delivery.shards import partner_records, record_key, unique_in_order
+from wikidrop.delivery.sort import ExternalSort, pair_frame, read_pairs
 from wikidrop.gzip_files import ReproducibleGzip
 from wikidrop.layout import PAGE_IDS
 from wikidrop.progress import Progress
@@ -120,36 +123,54 @@ def chunk_boundaries(page_ids: PageIds, chunk_records: int) -> dict[int, list[in
     return {ns: ids[::chunk_records].tolist() for ns, ids in page_ids.ids.items()}
 
 
-def records_by_chunk(
-    uri: str, shape: RecordShape, boundaries: Mapping[int, list[int]]
-) -> Iterator[tuple[tuple[int, int], tuple[int, bytes]]]:
-    """A shard's passing records keyed by (namespace, chunk index), as (page id, pickled record).
+RunRange = tuple[str, int, int]  # a sorted run's path, and a byte range of it holding one chunk
 
-    Pickled here, so a grouped chunk travels and waits as bytes (the runner may hold a whole chunk
-    in one worker's memory: bytes take a fraction of the space of the records' Python objects), and
-    the chunk's sort stores them as they are.
+
+def run_path(runs_dir: str, uri: str) -> str:
+    """The sorted run of a shard: named after the shard, so a retried worker rewrites the same file."""
+    return FileSystems.join(runs_dir, hashlib.sha1(uri.encode()).hexdigest()[:20] + ".run")
+
+
+def sort_shard(
+    uri: str, shape: RecordShape, boundaries: Mapping[int, list[int]], runs_dir: str
+) -> Iterator[tuple[tuple[int, int], RunRange]]:
+    """A shard's passing records sorted by (namespace, page id) into one run under ``runs_dir``;
+    yields, per chunk the shard has records of, ``((namespace, chunk), (run, start, end))``.
+
+    Only these small ranges are grouped by chunk: records never go through the runner's shuffle,
+    which on the local runner is held in memory. Sorting is bounded by ``ExternalSort``.
     """
-    with open_uncompressed(uri) as f:
-        for record in partner_records(f, uri, shape, Counter()):
-            ns, page_id = record["namespace"]["identifier"], record["identifier"]
-            chunk = bisect.bisect_right(boundaries[ns], page_id) - 1
-            yield (ns, chunk), (page_id, pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL))
+    path = run_path(runs_dir, uri)
+    ranges = []
+    with tempfile.TemporaryDirectory(prefix="wikidrop-sort-") as tmp:
+        sorter = ExternalSort(Path(tmp))
+        with open_uncompressed(uri) as f:
+            for record in partner_records(f, uri, shape, Counter()):
+                sorter.add(record_key(record), record)
+        current, start, offset = None, 0, 0
+        with FileSystems.create(path, compression_type=CompressionTypes.UNCOMPRESSED) as out:
+            for (ns, page_id), blob in sorter.sorted_pickled():
+                chunk = (ns, bisect.bisect_right(boundaries[ns], page_id) - 1)
+                if chunk != current:
+                    if current is not None:
+                        ranges.append((current, (path, start, offset)))
+                    current, start = chunk, offset
+                frame = pair_frame((ns, page_id), blob)
+                out.write(frame)
+                offset += len(frame)
+        if current is not None:
+            ranges.append((current, (path, start, offset)))
+    yield from ranges
 
 
 class WriteChunkFn(beam.DoFn):
-    """(namespace, chunk) + its records -> the chunk in every format, in the partner's bucket;
-    emits (namespace, manifest entries, put outcomes)."""
+    """(namespace, chunk) + its ranges of the shards' sorted runs -> the chunk in every format, in the
+    partner's bucket; emits (namespace, manifest entries, put outcomes)."""
 
     def __init__(
-        self,
-        target: PartnerTarget,
-        request: DeliveryRequest,
-        shape: RecordShape,
-        schemas: dict[str, Any],
-        workdir: str | None = None,
+        self, target: PartnerTarget, request: DeliveryRequest, shape: RecordShape, schemas: dict[str, Any]
     ) -> None:
         self.target = target
-        self.workdir = workdir
         self.request = request
         self.shape = shape
         self.schemas = schemas
@@ -157,29 +178,49 @@ class WriteChunkFn(beam.DoFn):
         self.chunks = Metrics.counter(COUNTERS, "chunks_written")
 
     def setup(self) -> None:
-        if self.workdir:
-            Path(self.workdir).mkdir(parents=True, exist_ok=True)
         self.bucket = self.target.open()
-        self.progress = Progress(
-            log, f"{self.request.partner.id} {self.request.dbname}: this worker wrote", None
-        )
+        who = f"{self.request.partner.id} {self.request.dbname}"
+        self.progress = Progress(log, f"{who}: this worker wrote", None)
 
     def process(
-        self, element: tuple[tuple[int, int], Iterable[tuple[int, bytes]]]
+        self, element: tuple[tuple[int, int], Iterable[RunRange]]
     ) -> Iterator[tuple[int, list[dict[str, Any]], dict[str, int]]]:
-        (ns, index), records = element
-        with tempfile.TemporaryDirectory(prefix="wikidrop-chunk-", dir=self.workdir) as tmp:
+        (ns, index), ranges = element
+        with tempfile.TemporaryDirectory(prefix="wikidrop-chunk-") as tmp, contextlib.ExitStack() as files:
             workdir = Path(tmp)
-            sorter = ExternalSort(workdir / "runs")
-            sorter.workdir.mkdir()
-            for page_id, pickled in records:
-                sorter.add_pickled((ns, page_id), pickled)
+            # each range is copied to local disk first: the merge then reads every run with a small buffer
+            parts = [_copy_range(r, workdir / f"part-{i:05d}.run") for i, r in enumerate(sorted(ranges))]
+            runs = [read_pairs(files.enter_context(open(part, "rb"))) for part in parts]
+            merged = heapq.merge(*runs, key=lambda pair: pair[0])
+            records = unique_in_order((key, pickle.loads(blob)) for key, blob in merged)
             writer = ChunkWriter(self.bucket, self.request.paths(ns), self.shape, self.schemas, workdir)
-            entries, outcomes = writer.write(index, unique_in_order(sorter.sorted()))
-        self.records.inc(sorter.count)
+            entries, outcomes = writer.write(index, records)
+        count = entries[0]["records"] if entries else 0
+        self.records.inc(count)
         self.chunks.inc()
-        self.progress.advance(sorter.count)
+        self.progress.advance(count)
         yield ns, entries, dict(outcomes)
+
+
+def _copy_range(run: RunRange, local: Path, block: int = 1 << 20) -> Path:
+    path, start, end = run
+    with open_uncompressed(path) as source, open(local, "wb") as target:
+        source.seek(start)
+        remaining = end - start
+        while remaining:
+            data = source.read(min(block, remaining))
+            if not data:
+                raise DeliveryError(f"{path}: ends before byte {end} (a sorted run cut short)")
+            target.write(data)
+            remaining -= len(data)
+    return local
+
+
+def clear_runs(runs_dir: str) -> None:
+    """Delete the sorted runs of an earlier attempt or of this one, once committed."""
+    found = [m.path for m in FileSystems.match([FileSystems.join(runs_dir, "*.run")])[0].metadata_list]
+    if found:
+        FileSystems.delete(found)
 
 
 def commit(
@@ -190,15 +231,13 @@ def commit(
     plan: DeliveryPlan,
     shape: RecordShape,
     result: str,
-    workdir: str | None = None,
+    runs_dir: str,
 ) -> dict[str, Any]:
     """Once every chunk is in: page-id lists, then ``commit_drops``; the Drop goes to ``result``."""
     import numpy as np
 
     bucket = target.open()
-    if workdir:
-        Path(workdir).mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="wikidrop-commit-", dir=workdir) as tmp:
+    with tempfile.TemporaryDirectory(prefix="wikidrop-commit-") as tmp:
         workdir = Path(tmp)
         written = {}
         for ns in plan.todo:
@@ -213,6 +252,7 @@ def commit(
             written[ns].objects.update(outcomes)
         drop = commit_drops(bucket, plan, shape, written, page_ids.excluded, workdir)
     write_json(result, drop)
+    clear_runs(runs_dir)
     return drop
 
 

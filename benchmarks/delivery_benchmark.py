@@ -6,13 +6,16 @@ and RSS summed over every descendant, Beam SDK workers included):
 
 - the parse job (``python -m beam_jobs.parse_dump``) with 1 and 2 workers: the reference;
 - the delivery job (``python -m beam_jobs.deliver_drop``) of those records to one partner
-  (``--formats``, every field, chunks of 10,000) with 1 and 2 workers, into fake-gcs-server on
-  127.0.0.1 (its own CPU is not counted: it stands for GCS);
-- the in-process delivery (``wikidrop.delivery.drops.deliver``) of the same drop, for comparison.
+  (``--formats``, every field, ``--chunk-records`` per chunk: an enwiki drop has ~700 chunks of
+  10,000, so the benchmark's drop gets a comparable number of chunks per worker) with 1 and 2
+  workers, into fake-gcs-server on 127.0.0.1 (its own CPU is not counted: it stands for GCS);
+- the in-process delivery (``wikidrop.delivery.drops.deliver``) of the same drop, for comparison;
+- the parse and the delivery job with 1 worker on a fifth of the input: the difference between the
+  two sizes is the cost per record without the fixed start-up (Beam imports, planning).
 
-Then projects both to enwiki (``--project-articles``, ~7 M articles) with ``--partners`` partners:
-CPU-hours, and hours on the same workers. Records per CPU-second are what scale: with more workers
-wall time divides, CPU does not.
+Then projects both to enwiki (``--project-articles``, ~7 M articles) with ``--partners`` partners
+from the per-record (marginal) CPU plus the fixed cost: CPU-hours, and hours on 1 and 2 workers at
+the parallel efficiency measured here.
 
     PYTHONPATH=.:plugins .venv/bin/python benchmarks/delivery_benchmark.py --target-mb 50
 """
@@ -62,7 +65,9 @@ def start_fake_gcs() -> tuple[Any, str]:
     raise RuntimeError("fake-gcs-server did not start")
 
 
-def write_request(path: Path, bucket: str, shards: list[str], stats: dict, formats: list[str]) -> None:
+def write_request(
+    path: Path, bucket: str, shards: list[str], stats: dict, formats: list[str], chunk_records: int
+) -> None:
     from wikidrop.config import PartnerConfig
     from wikidrop.delivery.drops import DeliveryRequest
 
@@ -74,6 +79,7 @@ def write_request(path: Path, bucket: str, shards: list[str], stats: dict, forma
             "prefix": "wikipedia",
             "gcs_conn_id": "unused",
             "formats": formats,
+            "chunk_records": chunk_records,
         }
     )
     request = DeliveryRequest(
@@ -110,10 +116,37 @@ def line(label: str, records: int, m: dict[str, Any]) -> str:
     )
 
 
+def delivery_command(request: Path, result: Path, endpoint: str, chunks: Path, workers: int) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "beam_jobs.deliver_drop",
+        "--request",
+        str(request),
+        "--result",
+        str(result),
+        "--partner_endpoint",
+        endpoint,
+        "--workdir",
+        str(chunks),
+        "--direct_running_mode",
+        "multi_processing",
+        "--direct_num_workers",
+        str(workers),
+    ]
+
+
+def marginal(big: dict, small: dict, big_n: int, small_n: int) -> tuple[float, float]:
+    """(CPU-s per record, fixed CPU-s) from the same run on two input sizes."""
+    per_record = (big["cpu_s"] - small["cpu_s"]) / (big_n - small_n)
+    return per_record, small["cpu_s"] - per_record * small_n
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--target-mb", type=float, default=50)
     parser.add_argument("--formats", default="ndjson,parquet", help="the partner's formats")
+    parser.add_argument("--chunk-records", type=int, default=100)
     parser.add_argument("--partners", type=int, default=3, help="partners in the enwiki projection")
     parser.add_argument("--project-articles", type=float, default=7.0e6, help="enwiki articles")
     parser.add_argument("--workdir", default=None)
@@ -128,68 +161,74 @@ def main(argv: list[str] | None = None) -> None:
         with tempfile.TemporaryDirectory(prefix="wikidrop-delivery-bench-", dir=args.workdir) as tmp:
             work = Path(tmp)
             print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()}", flush=True)
-            multistream, index, xml_bytes = build_dump(work, int(args.target_mb * 1e6))
-            print(f"input: {xml_bytes / 1e6:.1f} MB XML", flush=True)
-
-            parse = {}
-            for workers in (1, 2):
-                parse[workers] = measure(job_command(multistream, index, work / f"parsed{workers}", workers))
-                stats = json.loads((work / f"parsed{workers}" / "stats.json").read_text())
-                print(line(f"parse job, {workers} worker(s)", stats["articles"], parse[workers]), flush=True)
-            articles = stats["articles"]
-            shards = sorted(str(p) for p in (work / "parsed2" / "articles").glob("part-*.parquet"))
-            shard_mb = sum(Path(s).stat().st_size for s in shards) / 1e6
-            print(f"  {articles} articles in {len(shards)} Parquet shards, {shard_mb:.1f} MB", flush=True)
+            inputs = {}
+            for size, mb in (("big", args.target_mb), ("small", args.target_mb / 5)):
+                (work / size).mkdir()
+                inputs[size] = build_dump(work / size, int(mb * 1e6))
+                print(f"{size} input: {inputs[size][2] / 1e6:.1f} MB XML", flush=True)
 
             from wikidrop.gcs import storage_client
 
             client = storage_client(endpoint=endpoint)
-            deliver = {}
-            runs = [(1, "job"), (2, "job"), (1, "in-process")]
-            for workers, how in runs:
-                bucket = f"bench-{uuid.uuid4().hex[:10]}"
-                client.create_bucket(bucket)
-                request = work / f"request-{bucket}.json"
-                write_request(request, bucket, shards, stats, formats)
-                if how == "job":
-                    command = [
-                        sys.executable,
-                        "-m",
-                        "beam_jobs.deliver_drop",
-                        "--request",
-                        str(request),
-                        "--result",
-                        str(work / f"drop-{bucket}.json"),
-                        "--partner_endpoint",
-                        endpoint,
-                        "--workdir",
-                        str(work / "chunks"),
-                        "--direct_running_mode",
-                        "multi_processing",
-                        "--direct_num_workers",
-                        str(workers),
-                    ]
-                else:
-                    command = [sys.executable, __file__, "--in-process", str(request), endpoint]
-                m = measure(command)
-                drop_mb = sum(b.size for b in client.list_blobs(bucket)) / 1e6
-                deliver[(workers, how)] = m
-                label = f"delivery {how}, {workers} worker(s)" if how == "job" else "delivery in-process"
-                print(line(label, articles, m) + f"  drop {drop_mb:.1f} MB", flush=True)
-
-            print(f"\nprojection to {args.project_articles / 1e6:.1f} M articles, {args.partners} partners:")
-            for workers in (1, 2):
-                parse_cpu = args.project_articles * parse[workers]["cpu_s"] / articles / 3600
-                parse_wall = args.project_articles * parse[workers]["wall_s"] / articles / 3600
-                one = deliver[(workers, "job")]
-                drop_cpu = args.project_articles * one["cpu_s"] / articles / 3600
-                drop_wall = args.project_articles * one["wall_s"] / articles / 3600
+            parse, deliver, articles = {}, {}, {}
+            runs = [("big", 1), ("big", 2), ("small", 1)]
+            for size, workers in runs:
+                multistream, index, _ = inputs[size]
+                out = work / size / f"parsed{workers}"
+                parse[size, workers] = measure(job_command(multistream, index, out, workers))
+                stats = json.loads((out / "stats.json").read_text())
+                articles[size] = stats["articles"]
                 print(
-                    f"  {workers} worker(s): parse {parse_cpu:6.1f} CPU-h, {parse_wall:6.1f} h; "
-                    f"one partner's drop {drop_cpu:6.1f} CPU-h, {drop_wall:6.1f} h "
-                    f"({drop_wall / parse_wall:.2f}x the parse); "
-                    f"{args.partners} partners {args.partners * drop_cpu:6.1f} CPU-h, "
-                    f"{args.partners * drop_wall:6.1f} h"
+                    line(f"parse job, {size}, {workers} worker(s)", stats["articles"], parse[size, workers])
+                )
+                shards = sorted(str(p) for p in (out / "articles").glob("part-*.parquet"))
+                for how in ("job", "in-process") if (size, workers) == ("big", 1) else ("job",):
+                    bucket = f"bench-{uuid.uuid4().hex[:10]}"
+                    client.create_bucket(bucket)
+                    request = work / f"request-{bucket}.json"
+                    write_request(request, bucket, shards, stats, formats, args.chunk_records)
+                    if how == "job":
+                        result = work / f"drop-{bucket}.json"
+                        command = delivery_command(request, result, endpoint, work / "chunks", workers)
+                    else:
+                        command = [sys.executable, __file__, "--in-process", str(request), endpoint]
+                    m = measure(command)
+                    blobs = list(client.list_blobs(bucket))
+                    chunks = sum(1 for b in blobs if "/chunk_" in b.name) // len(formats)
+                    drop_mb = sum(b.size for b in blobs) / 1e6
+                    deliver[size, workers, how] = m
+                    label = f"delivery {how}, {size}, {workers} worker(s)"
+                    print(line(label, stats["articles"], m) + f"  drop {drop_mb:.1f} MB in {chunks} chunks")
+                print(f"  {stats['articles']} articles in {len(shards)} Parquet shards", flush=True)
+
+            n_big, n_small = articles["big"], articles["small"]
+            parse_rate, parse_fixed = marginal(parse["big", 1], parse["small", 1], n_big, n_small)
+            drop_rate, drop_fixed = marginal(
+                deliver["big", 1, "job"], deliver["small", 1, "job"], n_big, n_small
+            )
+            print(
+                f"\nper record, start-up excluded: parse {parse_rate * 1e3:.1f} CPU-ms "
+                f"({1 / parse_rate:.1f} records/CPU-s, fixed {parse_fixed:.1f} CPU-s); "
+                f"delivery job {drop_rate * 1e3:.1f} CPU-ms ({1 / drop_rate:.1f} records/CPU-s, "
+                f"fixed {drop_fixed:.1f} CPU-s): delivery/parse = {drop_rate / parse_rate:.2f}"
+            )
+            n = args.project_articles
+            parse_cpu_h = (parse_rate * n + parse_fixed) / 3600
+            drop_cpu_h = (drop_rate * n + drop_fixed) / 3600
+            print(f"projection to {n / 1e6:.1f} M articles, {args.partners} partners:")
+            for workers in (1, 2):
+                # parallel efficiency as measured on the big input (CPU-s per worker per wall-s)
+                parse_eff = parse["big", workers]["cpu_s"] / (workers * parse["big", workers]["wall_s"])
+                job = deliver["big", workers, "job"]
+                drop_eff = job["cpu_s"] / (workers * job["wall_s"])
+                parse_h = parse_cpu_h / (workers * parse_eff)
+                drop_h = drop_cpu_h / (workers * drop_eff)
+                print(
+                    f"  {workers} worker(s): parse {parse_cpu_h:6.1f} CPU-h, {parse_h:6.1f} h "
+                    f"(efficiency {parse_eff:.2f}); one partner's drop {drop_cpu_h:6.1f} CPU-h, {drop_h:6.1f} h "
+                    f"(efficiency {drop_eff:.2f}; {drop_h / parse_h:.2f}x the parse); "
+                    f"{args.partners} partners {args.partners * drop_cpu_h:6.1f} CPU-h, "
+                    f"{args.partners * drop_h:6.1f} h"
                 )
     finally:
         fake_gcs.terminate()

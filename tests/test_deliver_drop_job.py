@@ -42,6 +42,8 @@ def job_args(tmp_path: Path, fake_gcs: str, req: Any, name: str = "job") -> list
         str(tmp_path / f"{name}-drop.json"),
         "--partner_endpoint",
         fake_gcs,
+        "--workdir",
+        str(tmp_path / "runs"),
     ]
 
 
@@ -77,6 +79,7 @@ def test_job_builds_the_in_process_drop_byte_for_byte(
         s["manifest_sha256"] for s in expected["snapshots"]
     ]
     assert json.loads((tmp_path / "job-drop.json").read_text()) == run.drop
+    assert (tmp_path / "runs").is_dir() and not list((tmp_path / "runs").rglob("*.run"))  # cleared
     counters = {c.key.metric.name: c.committed for c in run.result.metrics().query()["counters"]}
     assert counters["records_written"] == 22 and counters["chunks_written"] == 8  # 7 + 1 chunks of <= 3
 

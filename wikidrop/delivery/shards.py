@@ -16,6 +16,10 @@ from wikidrop.delivery.projection import RecordShape
 from wikidrop.delivery.sort import ExternalSort
 from wikidrop.progress import Progress
 
+# Records turned into Python objects at a time: a long article (wikitext, text, links, references)
+# is megabytes of objects, so a reader holds a few hundred, whatever the shards' row group size.
+READ_BATCH_ROWS = 256
+
 
 def open_shard(uri: str, staging_client: Any | None, workdir: Path) -> Path:
     """A local path for a shard: local files as they are, ``gs://`` ones downloaded into ``workdir``."""
@@ -68,7 +72,7 @@ def partner_records(
 
     try:
         pf = pq.ParquetFile(source)
-        for batch in pf.iter_batches(batch_size=2048, columns=list(columns or shape.read_columns)):
+        for batch in pf.iter_batches(batch_size=READ_BATCH_ROWS, columns=list(columns or shape.read_columns)):
             if progress is not None:
                 progress.advance(batch.num_rows)
             for record in batch.to_pylist():

@@ -27,10 +27,7 @@ class ExternalSort:
         self.count = 0  # pairs added
 
     def add(self, key: Any, record: Any) -> None:
-        self.add_pickled(key, pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL))
-
-    def add_pickled(self, key: Any, blob: bytes) -> None:
-        """Add a record already pickled (``pickle.dumps``): ``sorted`` unpickles it."""
+        blob = pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL)
         self._buffer.append((key, blob))
         self.count += 1
         self._buffered += len(blob)
@@ -53,21 +50,35 @@ class ExternalSort:
         path = self.workdir / f"run-{self._written:06d}.pickle"
         self._written += 1
         with open(path, "wb") as f:
-            for item in items:
-                pickle.dump(item, f, protocol=pickle.HIGHEST_PROTOCOL)
+            for key, blob in items:
+                f.write(pair_frame(key, blob))
         return path
 
     def sorted(self) -> Iterator[tuple[Any, Any]]:
         """All pairs in key order (each record unpickled once, as it is consumed)."""
-        self._spill()
-        for key, blob in heapq.merge(*(_read_run(p) for p in self._runs), key=lambda i: i[0]):
+        for key, blob in self.sorted_pickled():
             yield key, pickle.loads(blob)
+
+    def sorted_pickled(self) -> Iterator[tuple[Any, bytes]]:
+        """All pairs in key order, records still pickled (to be written on as they are)."""
+        self._spill()
+        return heapq.merge(*(_read_run(p) for p in self._runs), key=lambda i: i[0])
+
+
+def pair_frame(key: Any, blob: bytes) -> bytes:
+    """One ``(key, pickled record)`` pair as a run holds it; runs are these frames back to back."""
+    return pickle.dumps((key, blob), protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _read_run(path: Path) -> Iterator[tuple[Any, bytes]]:
     with open(path, "rb") as f:
-        while True:
-            try:
-                yield pickle.load(f)
-            except EOFError:
-                return
+        yield from read_pairs(f)
+
+
+def read_pairs(stream: Any) -> Iterator[tuple[Any, bytes]]:
+    """The ``(key, pickled record)`` pairs of a run, read from an open binary file to its end."""
+    while True:
+        try:
+            yield pickle.load(stream)
+        except EOFError:
+            return
