@@ -36,6 +36,8 @@ sys.path[:0] = [str(PROJECT), str(PROJECT / "benchmarks")]
 
 from parse_benchmark import build_dump, job_command, measure  # noqa: E402
 
+from beam_jobs.output import committed_output  # noqa: E402
+
 VALIDATION = {"success": True, "critical_failures": [], "warnings": [], "counts": {}}
 
 
@@ -66,10 +68,12 @@ def start_fake_gcs() -> tuple[Any, str]:
 
 
 def write_request(
-    path: Path, bucket: str, shards: list[str], stats: dict, formats: list[str], chunk_records: int
+    path: Path, bucket: str, parsed: Path, stats: dict, formats: list[str], chunk_records: int
 ) -> None:
+    """A delivery request for the articles of a committed parse output."""
     from wikidrop.config import PartnerConfig
     from wikidrop.delivery.drops import DeliveryRequest
+    from wikidrop.dumps.siteinfo import SiteInfo
 
     partner = PartnerConfig.model_validate(
         {
@@ -87,11 +91,12 @@ def write_request(
         dbname="benchwiki",
         dump_date="20260101",
         namespaces=[0],
-        article_shards=shards,
+        article_shards=sorted(str(p) for p in (parsed / "articles").glob("part-*.parquet")),
         run_id="benchmark",
         schema_version=stats["schema_version"],
         source_files=[],
         validation=VALIDATION,
+        site=SiteInfo.from_dict(json.loads((parsed / "siteinfo.json").read_text())),
         article_count=stats["articles"],
     )
     path.write_text(json.dumps(request.to_json()))
@@ -174,8 +179,9 @@ def main(argv: list[str] | None = None) -> None:
             runs = [("big", 1), ("big", 2), ("small", 1)]
             for size, workers in runs:
                 multistream, index, _ = inputs[size]
-                out = work / size / f"parsed{workers}"
-                parse[size, workers] = measure(job_command(multistream, index, out, workers))
+                root = work / size / f"parsed{workers}"
+                parse[size, workers] = measure(job_command(multistream, index, root, workers))
+                out = Path(committed_output(str(root)))
                 stats = json.loads((out / "stats.json").read_text())
                 articles[size] = stats["articles"]
                 print(
@@ -186,7 +192,7 @@ def main(argv: list[str] | None = None) -> None:
                     bucket = f"bench-{uuid.uuid4().hex[:10]}"
                     client.create_bucket(bucket)
                     request = work / f"request-{bucket}.json"
-                    write_request(request, bucket, shards, stats, formats, args.chunk_records)
+                    write_request(request, bucket, out, stats, formats, args.chunk_records)
                     if how == "job":
                         result = work / f"drop-{bucket}.json"
                         command = delivery_command(request, result, endpoint, work / "chunks", workers)
