@@ -158,7 +158,7 @@ def run_job(argv: Sequence[str] | None = None) -> DeliverRun:
             | "SpreadShardsAgain" >> beam.Reshuffle()
             | "SortShard" >> beam.FlatMap(sort_shard, shape, beam.pvalue.AsSingleton(boundaries), runs_dir)
             | "GroupChunkRanges" >> beam.GroupByKey()
-            | "WriteChunk" >> beam.ParDo(WriteChunkFn(target, request, shape, schemas))
+            | "WriteChunk" >> beam.ParDo(WriteChunkFn(target, request, shape, schemas, runs_dir))
         )
         _ = (
             chunks

@@ -13,6 +13,7 @@ import heapq
 import json
 import logging
 import pickle
+import shutil
 import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
@@ -39,6 +40,7 @@ from wikidrop.progress import Progress
 log = logging.getLogger(__name__)
 
 COUNTERS = "wikidrop.delivery"
+CHUNK_SCRATCH = "wikidrop-chunk-"  # a chunk's local files, in a folder of its own
 
 
 @dataclass(frozen=True)
@@ -165,15 +167,25 @@ def sort_shard(
 
 class WriteChunkFn(beam.DoFn):
     """(namespace, chunk) + its ranges of the shards' sorted runs -> the chunk in every format, in the
-    partner's bucket; emits (namespace, manifest entries, put outcomes)."""
+    partner's bucket; emits (namespace, manifest entries, put outcomes).
+
+    Its local files (the ranges, the chunk in each format) go under ``runs_dir`` when that is a local
+    folder (one disk for all the job's scratch), else in the system's temporary folder.
+    """
 
     def __init__(
-        self, target: PartnerTarget, request: DeliveryRequest, shape: RecordShape, schemas: dict[str, Any]
+        self,
+        target: PartnerTarget,
+        request: DeliveryRequest,
+        shape: RecordShape,
+        schemas: dict[str, Any],
+        runs_dir: str,
     ) -> None:
         self.target = target
         self.request = request
         self.shape = shape
         self.schemas = schemas
+        self.scratch = runs_dir if FileSystems.get_scheme(runs_dir) is None else None
         self.records = Metrics.counter(COUNTERS, "records_written")
         self.chunks = Metrics.counter(COUNTERS, "chunks_written")
 
@@ -186,7 +198,12 @@ class WriteChunkFn(beam.DoFn):
         self, element: tuple[tuple[int, int], Iterable[RunRange]]
     ) -> Iterator[tuple[int, list[dict[str, Any]], dict[str, int]]]:
         (ns, index), ranges = element
-        with tempfile.TemporaryDirectory(prefix="wikidrop-chunk-") as tmp, contextlib.ExitStack() as files:
+        if self.scratch:
+            Path(self.scratch).mkdir(parents=True, exist_ok=True)
+        with (
+            tempfile.TemporaryDirectory(prefix=CHUNK_SCRATCH, dir=self.scratch) as tmp,
+            contextlib.ExitStack() as files,
+        ):
             workdir = Path(tmp)
             # each range is copied to local disk first: the merge then reads every run with a small buffer
             parts = [_copy_range(r, workdir / f"part-{i:05d}.run") for i, r in enumerate(sorted(ranges))]
@@ -217,10 +234,14 @@ def _copy_range(run: RunRange, local: Path, block: int = 1 << 20) -> Path:
 
 
 def clear_runs(runs_dir: str) -> None:
-    """Delete the sorted runs of an earlier attempt or of this one, once committed."""
+    """Delete the sorted runs of an earlier attempt or of this one, once committed, and the chunk
+    scratch folders a killed worker left behind in a local ``runs_dir``."""
     found = [m.path for m in FileSystems.match([FileSystems.join(runs_dir, "*.run")])[0].metadata_list]
     if found:
         FileSystems.delete(found)
+    if FileSystems.get_scheme(runs_dir) is None and Path(runs_dir).is_dir():
+        for scratch in Path(runs_dir).glob(f"{CHUNK_SCRATCH}*"):
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
 def commit(

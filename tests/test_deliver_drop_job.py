@@ -79,7 +79,8 @@ def test_job_builds_the_in_process_drop_byte_for_byte(
         s["manifest_sha256"] for s in expected["snapshots"]
     ]
     assert json.loads((tmp_path / "job-drop.json").read_text()) == run.drop
-    assert (tmp_path / "runs").is_dir() and not list((tmp_path / "runs").rglob("*.run"))  # cleared
+    scratch = tmp_path / "runs"  # the sorted runs and each chunk's local files, all cleared
+    assert scratch.is_dir() and not [p for p in scratch.rglob("*") if p.is_file()]
     counters = {c.key.metric.name: c.committed for c in run.result.metrics().query()["counters"]}
     assert counters["records_written"] == 22 and counters["chunks_written"] == 8  # 7 + 1 chunks of <= 3
 
@@ -140,8 +141,11 @@ def test_job_killed_between_chunks_then_rerun_completes(
     half = objects(fake_gcs_client, bucket)
     assert len(half) == 5 and not any(n.endswith(("_SUCCESS", "latest.json", "manifest.json")) for n in half)
     assert verify(f"gs://{bucket}/{SNAP}")[1]  # not committed
+    left = [p for p in (tmp_path / "runs").rglob("*") if p.is_file()]
+    assert any("wikidrop-chunk-" in str(p) for p in left)  # the killed chunk's local files
 
     run = deliver_drop.run_job([*args, *IN_PROCESS])
+    assert not [p for p in (tmp_path / "runs").rglob("*") if p.is_file()]
     done = objects(fake_gcs_client, bucket)
     assert all(done[name].generation == blob.generation for name, blob in half.items())  # kept
     assert run.drop["committed"] and run.drop["snapshots"][0]["objects"]["kept"] == 5
