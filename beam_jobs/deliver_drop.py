@@ -7,9 +7,11 @@ Run locally (Beam's in-process FnApiRunner, several worker processes)::
         --direct_running_mode multi_processing --direct_num_workers 2
 
 ``--request`` is a ``wikidrop.delivery.drops.DeliveryRequest`` as JSON (``to_json``: the partner's
-config, edition, dump date, namespaces, staged article shards, source files, validation summary),
-``--result`` where the Drop (docs/architecture.md) is written when the job is done; both local or
-``gs://``. The same runner options as the parse job apply: ``--runner DataflowRunner ...``, or
+config, edition, dump date, kind, namespaces, staged article shards, source files, validation
+summary), ``--result`` where the Drop (docs/architecture.md) is written when the job is done; both
+local or ``gs://``. ``--kind batch --day YYYYMMDD`` make it a nightly batch of that day (the
+request's shards then being apply_changes' ``changes/``, records with ``event``:
+``wikidrop.delivery.batches``); ``--kind snapshot --day`` a nightly snapshot of the day's state. The same runner options as the parse job apply: ``--runner DataflowRunner ...``, or
 ``--runner PortableRunner --job_endpoint ... --environment_type EXTERNAL ...``.
 
 The drop is the in-process ``wikidrop.delivery.drops.deliver``'s, byte for byte:
@@ -71,6 +73,7 @@ from beam_jobs.paths import absolute_path, make_local_paths_absolute
 from beam_jobs.runners import pipeline_runner
 from wikidrop.delivery.drops import DeliveryRequest, finish_delivery, plan_delivery
 from wikidrop.delivery.errors import DeliveryError
+from wikidrop.layout import DROP_KINDS
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +92,15 @@ class DeliverDropOptions(PipelineOptions):
         )
         parser.add_argument(
             "--partner_credentials", default=None, help="service account key file for the partner bucket"
+        )
+        parser.add_argument(
+            "--kind",
+            default=None,
+            choices=sorted(DROP_KINDS),
+            help="the drop's kind (default: the request's): snapshot, or batch (the shards are change records)",
+        )
+        parser.add_argument(
+            "--day", default=None, help="YYYYMMDD: the drop's date (default: the request's dump_date)"
         )
         parser.add_argument(
             "--workdir",
@@ -120,8 +132,13 @@ def run_job(argv: Sequence[str] | None = None) -> DeliverRun:
     make_local_paths_absolute(opts, PATH_OPTIONS)
     use_anonymous_gcs_for_emulator()
     doc = _read_json(opts.request)
+    overrides = {"kind": opts.kind, "dump_date": opts.day}
     request = DeliveryRequest.from_json(
-        {**doc, "article_shards": [absolute_path(uri) for uri in doc["article_shards"]]}
+        {
+            **doc,
+            **{key: value for key, value in overrides.items() if value is not None},
+            "article_shards": [absolute_path(uri) for uri in doc["article_shards"]],
+        }
     )
     target = PartnerTarget(
         request.partner.bucket, request.partner.prefix, opts.partner_endpoint, opts.partner_credentials

@@ -39,6 +39,8 @@ EXPECTED_ERRORS: dict[str, list[str]] = {
         "version.editor has identifier, name, is_anonymous",
     ],
     "plaintext_without_text.yaml": ["partners.0.fields", "plaintext", "'text'"],
+    "partner_nightly_unknown_drop.yaml": ["partners.0.nightly.0", "'batches' or 'snapshot'"],
+    "partner_nightly_twice.yaml": ["partners.0.nightly", "name each of batches and snapshot at most once"],
 }
 
 
@@ -64,6 +66,23 @@ def test_shipped_config_is_valid() -> None:
     assert len(dbnames) == len(set(dbnames)) >= 3
     for partner in config.partners:
         assert set(partner.editions) <= set(dbnames)
+
+
+def test_partners_get_nightly_batches_unless_they_choose_otherwise(tmp_path: Path) -> None:
+    """A partner configured before nightly drops existed stays valid and gets that day's batches."""
+    path = tmp_path / "partners.yaml"
+    path.write_text(
+        "editions:\n  - {dbname: dewiki, language: de, scripts: [Latin]}\n"
+        "partners:\n"
+        "  - {id: old, editions: [dewiki], bucket: old-bucket, gcs_conn_id: c, formats: [ndjson]}\n"
+        "  - {id: both, editions: [dewiki], bucket: both-bucket, gcs_conn_id: c, formats: [ndjson],\n"
+        "     nightly: [snapshot, batches]}\n"
+        "  - {id: none, editions: [dewiki], bucket: none-bucket, gcs_conn_id: c, formats: [ndjson], nightly: []}\n"
+    )
+    old, both, none = load_config(path).partners
+    assert old.nightly == ["batches"] and old.takes_nightly("batch") and not old.takes_nightly("snapshot")
+    assert both.takes_nightly("batch") and both.takes_nightly("snapshot")
+    assert not none.takes_nightly("batch") and not none.takes_nightly("snapshot")
 
 
 def test_missing_file_names_the_path(tmp_path: Path) -> None:

@@ -13,8 +13,9 @@ import os
 from pathlib import Path
 
 from tests.test_delivery import article, partner, request, write_shards
+from tests.test_delivery_batches import DAY, DAY_CHANGES, write_changes
 from wikidrop.delivery.bucket import PartnerBucket
-from wikidrop.delivery.drops import deliver
+from wikidrop.delivery.drops import deliver, deliver_batch
 
 PINNED = Path(__file__).parent / "data" / "delivery_pinned"
 UPDATE_ENV = "WIKIDROP_UPDATE_PINNED"
@@ -34,6 +35,7 @@ def test_drop_bytes_are_pinned(fake_gcs_client, make_fake_gcs_bucket, tmp_path) 
     )
     deliver(request(p, older, dump_date="20250701", namespaces=[0, 10]), pb)
     deliver(request(p, newer, namespaces=[0, 10]), pb)
+    deliver_batch(request(p, write_changes(tmp_path / "changes", DAY_CHANGES), dump_date=DAY), pb)
 
     produced = {
         "latest.json": pb.read_bytes("latest.json"),
@@ -42,6 +44,10 @@ def test_drop_bytes_are_pinned(fake_gcs_client, make_fake_gcs_bucket, tmp_path) 
         ),
         "frwiki_namespace_10.manifest.json": pb.read_bytes(
             "snapshots/20250801/frwiki_namespace_10/manifest.json"
+        ),
+        "batches.latest.json": pb.read_bytes("batches/latest.json"),
+        "batch.frwiki_namespace_0.manifest.json": pb.read_bytes(
+            f"batches/{DAY}/frwiki_namespace_0/manifest.json"
         ),
     }
     if os.environ.get(UPDATE_ENV) == "1":

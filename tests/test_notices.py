@@ -85,6 +85,7 @@ def test_cloud_event_shape_and_stable_id() -> None:
     }
     assert e["data"] == {
         "partner": "acme_ai",
+        "kind": "snapshot",
         "edition": "frwiki",
         "snapshot": "frwiki_namespace_0",
         "namespace": 0,
@@ -96,6 +97,15 @@ def test_cloud_event_shape_and_stable_id() -> None:
     assert snapshot_event(DROP, SNAPSHOT)["id"] == e["id"]  # same drop, same id, whenever it is sent
     assert e["time"] == SNAPSHOT["committed_at"]  # when the snapshot was committed, not when sent
     assert snapshot_event(DROP, {**SNAPSHOT, "manifest_sha256": "cd" * 32})["id"] != e["id"]
+
+
+def test_a_batch_notice_says_it_is_a_batch() -> None:
+    batch = snapshot_event({**DROP, "kind": "batch"}, SNAPSHOT)
+    assert batch["type"] == "org.wikidrop.batch.published" != event()["type"]
+    assert batch["data"]["kind"] == "batch"
+    assert {k: v for k, v in batch["data"].items() if k != "kind"} == {
+        k: v for k, v in event()["data"].items() if k != "kind"
+    }
 
 
 def test_webhook_retried_with_the_same_id_and_verified(webhook_receiver, caplog) -> None:

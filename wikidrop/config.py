@@ -162,6 +162,10 @@ class NoticeConfig(StrictModel):
     email: EmailConfig | None = None
 
 
+# What a partner may get each night from an edition with nightly runs (wikidrop.layout.DROP_KINDS)
+NIGHTLY_DROPS = {"batches": "batch", "snapshot": "snapshot"}
+
+
 class PartnerConfig(StrictModel):
     """A customer: their own bucket, the editions they subscribe to, formats, filters, notices."""
 
@@ -180,6 +184,23 @@ class PartnerConfig(StrictModel):
     filters: FilterConfig = Field(default_factory=FilterConfig)
     chunk_records: int = Field(10_000, ge=1)
     notices: NoticeConfig = Field(default_factory=NoticeConfig)
+    nightly: list[Literal["batches", "snapshot"]] = Field(
+        default_factory=lambda: ["batches"],
+        description="what the partner gets each night from its editions that run nightly: batches "
+        "(that day's changes, records with event, under batches/) and/or snapshot (a full snapshot "
+        "built from the day's state, under snapshots/); [] = only the full dumps' snapshots",
+    )
+
+    @field_validator("nightly")
+    @classmethod
+    def _nightly_once_each(cls, nightly: list[str]) -> list[str]:
+        if len(set(nightly)) < len(nightly):
+            raise ValueError(f"{nightly}: name each of batches and snapshot at most once")
+        return nightly
+
+    def takes_nightly(self, kind_name: str) -> bool:
+        """Whether the partner gets this kind of drop (``batch``, ``snapshot``) each night."""
+        return any(NIGHTLY_DROPS[choice] == kind_name for choice in self.nightly)
 
     @field_validator("fields")
     @classmethod

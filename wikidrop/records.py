@@ -198,6 +198,11 @@ def page_props_source(schema: pa.Schema) -> str | None:
     return (schema.metadata or {}).get(PAGE_PROPS_METADATA, b"").decode() or None
 
 
+def records_schema_version(schema: pa.Schema) -> str | None:
+    """The record schema version records written under ``schema`` follow (its Parquet metadata)."""
+    return (schema.metadata or {}).get(b"wikidrop.schema_version", b"").decode() or None
+
+
 DEAD_LETTER_SCHEMA = pa.schema(
     [
         ("identifier", pa.int64()),

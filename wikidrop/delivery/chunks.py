@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from wikidrop.checksums import FileDigest
+from wikidrop.delivery.batches import EVENT_TYPES, event_type
 from wikidrop.delivery.bucket import PartnerBucket
 from wikidrop.delivery.formats import FORMATS
 from wikidrop.delivery.manifest import file_entry
 from wikidrop.delivery.projection import RecordShape
-from wikidrop.layout import DropPaths, chunk_name
+from wikidrop.layout import BATCH, DropPaths, chunk_name
 
 
 @dataclass
@@ -58,6 +59,7 @@ class ChunkWriter:
         and the put outcomes (created/kept/replaced). No records, no chunk."""
         files: dict[str, tuple[Path, Any]] = {}
         count, first, last = 0, None, None
+        events: Counter[str] = Counter()  # a batch's records per event type
         for record in records:
             if not files:
                 for fmt in self.formats:
@@ -66,10 +68,15 @@ class ChunkWriter:
             for _, out in files.values():
                 out.write(record)
             count += 1
+            if self.shape.kind == BATCH:
+                events[event_type(record)] += 1
             if first is None:
                 first = record["identifier"]
             last = record["identifier"]
         entries, outcomes = [], Counter()
+        facts = (
+            {"events": {k: events[k] for k in EVENT_TYPES if events[k]}} if self.shape.kind == BATCH else {}
+        )
         for fmt, (local, out) in files.items():
             out.close()
             digest = FileDigest.of_file(local)
@@ -77,7 +84,13 @@ class ChunkWriter:
             local.unlink()
             entries.append(
                 file_entry(
-                    local.name, count, digest, format=fmt, first_identifier=first, last_identifier=last
+                    local.name,
+                    count,
+                    digest,
+                    format=fmt,
+                    first_identifier=first,
+                    last_identifier=last,
+                    **facts,
                 )
             )
         return entries, outcomes

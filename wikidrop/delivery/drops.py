@@ -21,7 +21,7 @@ import os
 import tempfile
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,7 @@ from wikidrop.delivery.projection import RecordShape
 from wikidrop.delivery.shards import shard_schema, sorted_articles
 from wikidrop.dumps.siteinfo import SiteInfo
 from wikidrop.gzip_files import ReproducibleGzip
-from wikidrop.layout import DROP_KINDS, PAGE_IDS, SNAPSHOT, DropKind, DropPaths
+from wikidrop.layout import BATCH, DROP_KINDS, PAGE_IDS, SNAPSHOT, DropKind, DropPaths
 from wikidrop.progress import Progress
 
 log = logging.getLogger(__name__)
@@ -122,7 +122,7 @@ class DeliveryPlan:
 
     def shape(self, staged_schema: Any) -> tuple[RecordShape, dict[str, Any]]:
         """The partner's record shape over the staged schema, and each format's record schema."""
-        shape = RecordShape.build(self.request.partner, self.todo, staged_schema)
+        shape = RecordShape.build(self.request.partner, self.todo, staged_schema, self.request.kind)
         return shape, {fmt: FORMATS[fmt].record_schema(shape) for fmt in self.request.partner.formats}
 
 
@@ -192,6 +192,18 @@ def deliver(
             if group is not None and group[0] == ns:
                 group = next(groups, None)
         return commit_drops(bucket, plan, shape, written, excluded, tmpdir)
+
+
+def deliver_batch(
+    request: DeliveryRequest,
+    bucket: PartnerBucket,
+    staging_client: Any | None = None,
+    workdir: str | os.PathLike[str] | None = None,
+) -> dict[str, Any]:
+    """A nightly batch in this process: ``request.dump_date`` is the day, ``request.article_shards``
+    its change records (apply_changes' ``changes/``, with ``event``: ``wikidrop.delivery.batches``);
+    committed under ``batches/<day>/`` and ``batches/latest.json``. Returns the Drop (kind batch)."""
+    return deliver(replace(request, kind=BATCH), bucket, staging_client, workdir)
 
 
 def commit_drops(

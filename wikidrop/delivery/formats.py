@@ -2,7 +2,8 @@
 
     ndjson     chunk_NNNN.ndjson.gz  gzip NDJSON of the selected fields, Wikimedia Enterprise names
     parquet    chunk_NNNN.parquet    the same records, zstd Parquet
-    plaintext  chunk_NNNN.jsonl.gz   gzip JSONL of identifier, name, url, text (those selected)
+    plaintext  chunk_NNNN.jsonl.gz   gzip JSONL of identifier, name, url, text (those selected); in a
+                                     batch also event (a tombstone: text null, event.type delete)
 
 Every record of every format has every field it carries, nulls written out (``null`` in JSON), with
 one type per field whatever the format (``delivered_schema``): ``date_modified`` is a UTC timestamp
@@ -30,7 +31,7 @@ from wikidrop.gzip_files import ReproducibleGzip
 if TYPE_CHECKING:
     from wikidrop.delivery.projection import RecordShape
 
-PLAINTEXT_FIELDS = ("identifier", "name", "url", "text")
+PLAINTEXT_FIELDS = ("identifier", "name", "url", "text", "event")  # event: batches only
 PARQUET_ROW_GROUP = 1000
 
 

@@ -78,6 +78,7 @@ def snapshot_event(drop: Mapping[str, Any], snapshot: Mapping[str, Any]) -> dict
         "datacontenttype": "application/json",
         "data": {
             "partner": drop["partner"],
+            "kind": drop.get("kind", "snapshot"),
             "edition": drop["dbname"],
             "snapshot": snapshot["identifier"],
             "namespace": snapshot["namespace"],

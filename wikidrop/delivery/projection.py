@@ -1,6 +1,9 @@
 """What a partner receives of each record: the selected fields (dotted paths into structs and lists
 of structs) and the filters (namespaces, minimum text length, disambiguation pages).
 
+A batch's records carry ``event`` and are filtered as ``wikidrop.delivery.batches`` says (tombstones
+pass every content filter; an update the content filters leave out becomes a tombstone).
+
 Selected fields are checked against the staged records' Arrow schema, and the projected record keeps
 the schema's field order, so every format writes its fields in one order.
 """
@@ -11,7 +14,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from wikidrop.delivery.batches import (
+    CONTENT_FILTERS,
+    EVENT,
+    UPDATE,
+    check_batch_schema,
+    event_type,
+    is_tombstone,
+)
 from wikidrop.delivery.errors import DeliveryError
+from wikidrop.layout import BATCH, SNAPSHOT, DropKind
 from wikidrop.records import page_props_source
 
 if TYPE_CHECKING:
@@ -31,9 +43,13 @@ class RecordShape:
     staged_schema: Any  # the Arrow schema of the staged articles
     # the page_props table behind main_entity, is_disambiguation, description and image (None: null)
     page_props_source: str | None = None
+    kind: DropKind = SNAPSHOT
 
     @classmethod
-    def build(cls, partner: PartnerConfig, namespaces: Iterable[int], schema: Any) -> RecordShape:
+    def build(
+        cls, partner: PartnerConfig, namespaces: Iterable[int], schema: Any, kind: DropKind = SNAPSHOT
+    ) -> RecordShape:
+        check_batch_schema(schema, kind.name, partner.id)
         names = list(schema.names)
         fields: FieldTree = {}
         for path in partner.fields if partner.fields is not None else names:
@@ -41,8 +57,8 @@ class RecordShape:
         # delivered whatever the selection: order, first/last ids and tombstones are keyed on the page
         # id, and a batch's records say what happened to the page that day
         fields["identifier"] = None
-        if "event" in names:
-            fields["event"] = None
+        if kind == BATCH:
+            fields[EVENT] = None
         needed = {"identifier", "namespace", *fields}
         if partner.filters.min_text_length:
             needed.add("text")
@@ -67,6 +83,7 @@ class RecordShape:
             read_columns=tuple(n for n in names if n in needed),
             staged_schema=schema,
             page_props_source=page_props,
+            kind=kind,
         )
 
     @property
@@ -74,6 +91,8 @@ class RecordShape:
         """The columns ``exclusion`` and the (namespace, page id) order need: what a pass over the
         staged shards reads to plan chunks without reading whole records."""
         needed = {"identifier", "namespace"}
+        if self.kind == BATCH:
+            needed.add(EVENT)
         if self.partner.filters.min_text_length:
             needed.add("text")
         if self.partner.filters.exclude_disambiguation:
@@ -85,11 +104,18 @@ class RecordShape:
         filters = self.partner.filters
         if record["namespace"]["identifier"] not in self.namespaces:
             return "namespaces"
+        if is_tombstone(record):
+            return None
         if filters.min_text_length and len(record.get("text") or "") < filters.min_text_length:
             return "min_text_length"
         if filters.exclude_disambiguation and record.get("is_disambiguation"):
             return "exclude_disambiguation"
         return None
+
+    def withdraws(self, record: Mapping[str, Any], reason: str) -> bool:
+        """Whether a record the filters leave out (for ``reason``) goes out as a tombstone instead: an
+        update in a batch that a content filter now refuses (the partner may hold its earlier version)."""
+        return self.kind == BATCH and reason in CONTENT_FILTERS and event_type(record) == UPDATE
 
     def project(self, record: Mapping[str, Any]) -> dict[str, Any]:
         """The selected fields of a record (sub-fields inside structs and lists of structs), schema order.

@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from wikidrop.delivery.batches import WITHDRAWN, as_tombstone
 from wikidrop.delivery.errors import DeliveryError
 from wikidrop.delivery.projection import RecordShape
 from wikidrop.delivery.sort import ExternalSort
@@ -65,7 +66,9 @@ def partner_records(
     """The records of one shard (a local path or an open binary file) that pass the partner's filters.
 
     ``columns`` defaults to what the partner receives; records left out are counted in ``excluded``
-    per (namespace, filter). An unreadable shard or a record without page id is a DeliveryError.
+    per (namespace, filter). A batch's update the content filters leave out comes out as a tombstone,
+    counted per (namespace, ``withdrawn:<filter>``). An unreadable shard or a record without page id
+    is a DeliveryError.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -81,6 +84,9 @@ def partner_records(
                 reason = shape.exclusion(record)
                 if reason is None:
                     yield record
+                elif shape.withdraws(record, reason):
+                    excluded[record["namespace"]["identifier"], WITHDRAWN + reason] += 1
+                    yield as_tombstone(record)
                 else:
                     excluded[record["namespace"]["identifier"], reason] += 1
     except (OSError, pa.ArrowException) as exc:

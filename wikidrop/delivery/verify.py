@@ -1,15 +1,17 @@
 """Partner-side check of a drop: is it committed, complete and uncorrupted?
 
-    python -m wikidrop.delivery.verify gs://<bucket>/<prefix>/snapshots/20250801/enwiki_namespace_0
-    python -m wikidrop.delivery.verify gs://<bucket>/<prefix>/snapshots/20250801      # every snapshot of a date
-    python -m wikidrop.delivery.verify ./enwiki_namespace_0                             # a downloaded copy
+    python -m wikidrop.verify gs://<bucket>/<prefix>/snapshots/20250801/enwiki_namespace_0
+    python -m wikidrop.verify gs://<bucket>/<prefix>/snapshots/20250801      # every snapshot of a date
+    python -m wikidrop.verify gs://<bucket>/<prefix>/batches/20250802        # every batch of a night
+    python -m wikidrop.verify ./enwiki_namespace_0                             # a downloaded copy
 
 For each drop (a snapshot or a nightly batch): ``_SUCCESS`` present (else the drop is not
 committed: incomplete or still being written), ``manifest.json`` well formed and matching
 ``_SUCCESS``, ``sha256sums.txt`` agreeing with the manifest, every chunk, page-id and deletions
 file present with the manifest's size, md5, sha256 and crc32c and the record count and first/last
 page id it states, and the licence (``LICENSE.txt``) listed and intact; per format, chunks follow
-each other in page-id order and add up to the drop's record count. Files are only ever looked for inside the drop's directory: a manifest naming any
+each other in page-id order and add up to the drop's record count; a batch's events per type add
+up to it too. Files are only ever looked for inside the drop's directory: a manifest naming any
 other path is refused. ``gs://`` targets use ``STORAGE_EMULATOR_HOST`` or Application Default
 Credentials. Exit status 0 when everything checks out, 1 with one ``FAIL`` line per problem
 otherwise; nothing a drop contains makes it crash.
@@ -178,7 +180,13 @@ class ListedChunk(ListedFile):
     last_identifier: int | None
 
 
+class BatchSection(_Document):
+    events: dict[str, Annotated[int, Field(ge=0)]]
+
+
 class Manifest(_Document):
+    kind: str = "snapshot"  # absent before manifest 1.2: only snapshots existed
+    batch: BatchSection | None = None  # a batch's events per type
     record_count: int = Field(ge=0)
     formats: list[str]
     chunks: list[ListedChunk]
@@ -259,6 +267,13 @@ def verify_snapshot(source: DropSource) -> list[str]:
             problems.append(
                 f"{source.describe(MANIFEST)}: {fmt} chunks hold {per_format.get(fmt, 0)} records, "
                 f"manifest says {manifest.record_count}"
+            )
+    if manifest.kind == "batch":
+        events = sum(manifest.batch.events.values()) if manifest.batch else None
+        if events != manifest.record_count:
+            problems.append(
+                f"{source.describe(MANIFEST)}: a batch whose events add up to {events}, "
+                f"not its record count {manifest.record_count}"
             )
     problems += _check_file(source, manifest.page_ids)
     if manifest.deletions is not None:
@@ -396,14 +411,15 @@ def verify(target: str) -> tuple[list[str], list[str]]:
     return [d.describe() for d in drops], problems
 
 
-def main(argv: list[str] | None = None, prog: str = "python -m wikidrop.delivery.verify") -> int:
+def main(argv: list[str] | None = None, prog: str = "python -m wikidrop.verify") -> int:
     parser = argparse.ArgumentParser(
         prog=prog,
         description=__doc__,
         formatter_class=argparse.RawTextHelpFormatter,
     )
     parser.add_argument(
-        "target", help="gs://bucket/prefix/snapshots/<date>[/<snapshot>] or a local directory"
+        "target",
+        help="gs://bucket/prefix/{snapshots,batches}/<date>[/<dbname>_namespace_<ns>] or a local directory",
     )
     args = parser.parse_args(argv)
     try:
