@@ -13,12 +13,12 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from wikidrop.checksums import FileDigest
+from wikidrop.contracts import SnapshotDrop
 from wikidrop.delivery.attribution import license_text
 from wikidrop.delivery.bucket import PartnerBucket
 from wikidrop.delivery.chunks import WrittenChunks
@@ -43,34 +43,6 @@ log = logging.getLogger(__name__)
 PUT_OUTCOMES = ("created", "kept", "replaced")
 
 
-@dataclass
-class DropResult:
-    """One committed drop (a namespace of an edition), as the Drop XCom lists it."""
-
-    identifier: str
-    namespace: int
-    manifest_uri: str
-    manifest_sha256: str
-    record_count: int
-    committed: bool
-    committed_at: str  # when its _SUCCESS was written (RFC 3339 UTC): the time its notices carry
-    unchanged: bool = False
-    objects: dict[str, int] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "identifier": self.identifier,
-            "namespace": self.namespace,
-            "manifest_uri": self.manifest_uri,
-            "manifest_sha256": self.manifest_sha256,
-            "record_count": self.record_count,
-            "committed": self.committed,
-            "committed_at": self.committed_at,
-            "unchanged": self.unchanged,
-            "objects": dict(self.objects),
-        }
-
-
 def commit_drop(
     bucket: PartnerBucket,
     request: DeliveryRequest,
@@ -79,7 +51,7 @@ def commit_drop(
     written: WrittenChunks,
     excluded: Mapping[str, int],
     workdir: Path,
-) -> DropResult:
+) -> SnapshotDrop:
     """Upload page ids, tombstones, licence, manifest and checksums, remove strays, then ``_SUCCESS``."""
     paths = request.paths(namespace)
     objects = written.objects
@@ -128,7 +100,7 @@ def commit_drop(
         len(chunks),
         dict(objects),
     )
-    return DropResult(
+    return SnapshotDrop(
         identifier=paths.identifier,
         namespace=namespace,
         manifest_uri=bucket.uri(paths.manifest),
@@ -136,6 +108,7 @@ def commit_drop(
         record_count=written.record_count,
         committed=True,
         committed_at=committed_at,
+        unchanged=False,
         objects={outcome: objects[outcome] for outcome in PUT_OUTCOMES},
     )
 
@@ -164,13 +137,13 @@ def _remove_strays(bucket: PartnerBucket, paths: DropPaths, expected: set[str]) 
             bucket.delete(blob)
 
 
-def committed_drop(bucket: PartnerBucket, paths: DropPaths, namespace: int) -> DropResult | None:
+def committed_drop(bucket: PartnerBucket, paths: DropPaths, namespace: int) -> SnapshotDrop | None:
     """The drop as its ``_SUCCESS`` describes it, or None when it is not committed."""
     blob = bucket.get(paths.success)
     if blob is None:
         return None
     facts = json.loads(blob.download_as_bytes())
-    return DropResult(
+    return SnapshotDrop(
         identifier=paths.identifier,
         namespace=namespace,
         manifest_uri=bucket.uri(paths.manifest),
@@ -180,6 +153,7 @@ def committed_drop(bucket: PartnerBucket, paths: DropPaths, namespace: int) -> D
         # drops committed before _SUCCESS recorded the time: the object's creation time
         committed_at=facts.get("committed_at") or rfc3339(blob.time_created),
         unchanged=True,
+        objects={},
     )
 
 
@@ -215,7 +189,7 @@ def withdraw(bucket: PartnerBucket, paths: DropPaths) -> None:
     bucket.delete(blob)
 
 
-def update_latest(bucket: PartnerBucket, paths: DropPaths, result: DropResult) -> None:
+def update_latest(bucket: PartnerBucket, paths: DropPaths, result: SnapshotDrop) -> None:
     """Point the kind's ``latest.json`` at a committed drop unless a newer date is already there.
 
     ``{"snapshots": {identifier: {dump_date, manifest, manifest_sha256, record_count}}}`` (``batches``

@@ -26,9 +26,10 @@ from pathlib import Path
 from typing import Any
 
 from wikidrop.config import PartnerConfig
+from wikidrop.contracts import Drop, SnapshotDrop
 from wikidrop.delivery.bucket import PartnerBucket
 from wikidrop.delivery.chunks import ChunkWriter, WrittenChunks
-from wikidrop.delivery.commit import DropResult, commit_drop, committed_drop, update_latest, withdraw
+from wikidrop.delivery.commit import commit_drop, committed_drop, update_latest, withdraw
 from wikidrop.delivery.errors import DeliveryError
 from wikidrop.delivery.formats import FORMATS
 from wikidrop.delivery.projection import RecordShape
@@ -91,24 +92,24 @@ class DeliveryRequest:
         )
 
 
-def drop_summary(request: DeliveryRequest, drops: Sequence[DropResult]) -> dict[str, Any]:
-    """The Drop XCom (docs/architecture.md): the edition's drop for one partner.
+def drop_summary(request: DeliveryRequest, drops: Sequence[SnapshotDrop]) -> dict[str, Any]:
+    """The Drop contract's XCom (``wikidrop.contracts.Drop``): the edition's drop for one partner.
 
     ``manifest_uri``/``manifest_sha256`` are those of the first (lowest) namespace, the article
     namespace in practice; ``snapshots`` lists every namespace's drop.
     """
     first = drops[0]
-    return {
-        "partner": request.partner.id,
-        "dbname": request.dbname,
-        "dump_date": request.dump_date,
-        "kind": request.kind.name,
-        "manifest_uri": first.manifest_uri,
-        "manifest_sha256": first.manifest_sha256,
-        "record_count": sum(d.record_count for d in drops),
-        "committed": all(d.committed for d in drops),
-        "snapshots": [d.as_dict() for d in drops],
-    }
+    return Drop(
+        partner=request.partner.id,
+        dbname=request.dbname,
+        dump_date=request.dump_date,
+        kind=request.kind.name,
+        manifest_uri=first.manifest_uri,
+        manifest_sha256=first.manifest_sha256,
+        record_count=sum(d.record_count for d in drops),
+        committed=all(d.committed for d in drops),
+        snapshots=list(drops),
+    ).to_xcom()
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,7 @@ class DeliveryPlan:
 
     request: DeliveryRequest
     todo: tuple[int, ...]
-    done: Mapping[int, DropResult]
+    done: Mapping[int, SnapshotDrop]
 
     def shape(self, staged_schema: Any) -> tuple[RecordShape, dict[str, Any]]:
         """The partner's record shape over the staged schema, and each format's record schema."""
@@ -225,7 +226,7 @@ def commit_drops(
 
 
 def finish_delivery(
-    bucket: PartnerBucket, plan: DeliveryPlan, committed: Mapping[int, DropResult]
+    bucket: PartnerBucket, plan: DeliveryPlan, committed: Mapping[int, SnapshotDrop]
 ) -> dict[str, Any]:
     """Point latest.json at every committed drop (again: a crash may have come before), then summarise."""
     drops = {**plan.done, **committed}
