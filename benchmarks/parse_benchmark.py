@@ -271,6 +271,14 @@ def report(label: str, xml_bytes: int, pages: int, m: dict[str, Any]) -> None:
     )
 
 
+def stats_of(output: Path) -> dict[str, Any]:
+    """stats.json of the run committed under the job's ``--output`` (an attempt: beam_jobs.output)."""
+    from beam_jobs.output import committed_output
+    from wikidrop.layout import ParseOutput
+
+    return json.loads(Path(ParseOutput(committed_output(str(output))).stats_uri).read_text())
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--target-mb", type=float, default=100)
@@ -314,13 +322,6 @@ def main(argv: list[str] | None = None) -> None:
 
         runs = {}
 
-        def stats_of(output: Path) -> dict[str, Any]:
-            """stats.json of the run committed under ``output`` (beam_jobs.output)."""
-            from beam_jobs.output import committed_output
-            from wikidrop.layout import ParseOutput
-
-            return json.loads(Path(ParseOutput(committed_output(str(output))).stats_uri).read_text())
-
         for workers in (1, 2):
             m = measure(job_command(big[0], big[1], work / f"out{workers}", workers))
             stats = stats_of(work / f"out{workers}")
@@ -359,7 +360,7 @@ def validation_cost(target_mb: float, workdir: str | None) -> None:
         print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()}", flush=True)
         multistream, index, xml_bytes = build_dump(work, int(target_mb * 1e6))
         job = measure(job_command(multistream, index, work / "out", 1))
-        stats = json.loads((work / "out" / "stats.json").read_text())
+        stats = stats_of(work / "out")
         report(f"beam job, 1 worker, {xml_bytes / 1e6:.0f} MB", xml_bytes, stats["pages_read"], job)
         fixed = import_cost()
         print(
@@ -403,7 +404,7 @@ def page_props_overhead(target_mb: float, repeat: int, workdir: str | None) -> N
             for with_props in (False, True):
                 out = work / f"out-{with_props}"
                 m = measure(job_command(multistream, index, out, 1, props if with_props else None))
-                stats = json.loads((out / "stats.json").read_text())
+                stats = stats_of(out)
                 cpu[with_props].append(m["cpu_s"])
                 label = "with page_props" if with_props else "without page_props"
                 report(f"beam job, 1 worker, {label}", xml_bytes, stats["pages_read"], m)
@@ -443,7 +444,7 @@ def scaling(target_mb: float, workdir: str | None) -> None:
                             job_command(multistream, index, out, workers, runner=runner), services=services
                         )
                 m["load"] = os.getloadavg()[0]
-                stats = json.loads((out / "stats.json").read_text())
+                stats = stats_of(out)
                 runs[path, workers] = m
                 report(f"{path}, {workers} worker(s)", xml_bytes, stats["pages_read"], m)
                 print(
