@@ -106,10 +106,24 @@ def metrics_counts(pipeline: Any) -> Counter | None:
     if result is None:
         return None
     query = result.metrics().query(MetricsFilter().with_namespace(METRICS_NAMESPACE))
+    _forget_portable_metrics(result)
     counts: Counter[str] = Counter()
     for counter in query["counters"]:
         counts[counter.key.metric.name] += counter.attempted or 0
     return counts
+
+
+def _forget_portable_metrics(result: Any) -> None:
+    """Beam's portable ``PipelineResult`` keeps its first ``metrics()`` answer for good: one read while
+    the job runs (Beam's local job service answers nothing before the end) would be what the job's
+    caller reads at the end too, without a counter. Dropping it after each read (a private attribute,
+    checked, so a Beam upgrade that renames it fails here) makes every read ask the job service."""
+    from apache_beam.runners.portability.portable_runner import PipelineResult as PortablePipelineResult
+
+    if isinstance(result, PortablePipelineResult):
+        if not hasattr(result, "_metrics"):
+            raise RuntimeError("Beam's portable PipelineResult changed: review beam_jobs.progress")
+        result._metrics = None
 
 
 class ParseProgress:
