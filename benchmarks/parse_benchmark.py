@@ -261,6 +261,14 @@ def job_command(
     ]
 
 
+def stats_of(output: Path) -> dict[str, Any]:
+    """stats.json of the run committed under the job output root ``output`` (beam_jobs.output)."""
+    from beam_jobs.output import committed_output
+    from wikidrop.layout import ParseOutput
+
+    return json.loads(Path(ParseOutput(committed_output(str(output))).stats_uri).read_text())
+
+
 def report(label: str, xml_bytes: int, pages: int, m: dict[str, Any]) -> None:
     mb = xml_bytes / 1e6
     print(
