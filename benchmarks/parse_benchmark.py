@@ -279,14 +279,6 @@ def report(label: str, xml_bytes: int, pages: int, m: dict[str, Any]) -> None:
     )
 
 
-def stats_of(output: Path) -> dict[str, Any]:
-    """stats.json of the run committed under the job's ``--output`` (an attempt: beam_jobs.output)."""
-    from beam_jobs.output import committed_output
-    from wikidrop.layout import ParseOutput
-
-    return json.loads(Path(ParseOutput(committed_output(str(output))).stats_uri).read_text())
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--target-mb", type=float, default=100)
