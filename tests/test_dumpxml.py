@@ -246,14 +246,14 @@ def test_scribunto_modules_of_ltgwiki() -> None:
 
 
 @pytest.mark.realdata
-def test_schema_03_keeps_the_latest_of_several_revisions() -> None:
+def test_schema_03_keeps_the_highest_of_several_revisions() -> None:
     _, pages = read_all(SHARED_DUMPS / "edge-cases/enwiki-2009-Pear-4revs-schema0.3-pywikibot.xml")
     (page,) = pages
     raw = (SHARED_DUMPS / "edge-cases/enwiki-2009-Pear-4revs-schema0.3-pywikibot.xml").read_text()
     revision_ids = [int(i) for i in re.findall(r"<revision>\s*<id>(\d+)</id>", raw)]
     timestamps = re.findall(r"<timestamp>([^<]+)</timestamp>", raw)
     assert len(revision_ids) == 4
-    assert page.revision.id == revision_ids[timestamps.index(max(timestamps))]
+    assert page.revision.id == max(revision_ids) == revision_ids[timestamps.index(max(timestamps))]
     assert page.revision.timestamp == max(timestamps)
     assert page.revision.text.endswith("[[Fruit tree propagation]]")
     assert (page.id, page.title, page.ns) == (24278, "Pear", 0)
@@ -475,6 +475,32 @@ def test_all_revision_fields() -> None:
     assert (rev.minor, rev.comment) == (True, "kleine & feine Änderung")
     assert (rev.model, rev.format, rev.sha1, rev.text_bytes) == ("wikitext", "text/x-wiki", "abc", 27)
     assert rev.text == "'''Berlin''' <ref>x</ref>"
+
+
+def test_history_page_keeps_the_highest_revision_id_in_any_order() -> None:
+    """Revisions in reverse order, and an imported revision with a higher id but an older timestamp."""
+
+    def revision(rev_id: int, day: int, text: str) -> str:
+        return (
+            f"<revision><id>{rev_id}</id><timestamp>2024-01-0{day}T00:00:00Z</timestamp>"
+            f'<contributor><username>U</username><id>5</id></contributor><text xml:space="preserve">{text}</text>'
+            "</revision>"
+        )
+
+    doc = (
+        HEADER
+        + "<page><title>A</title><ns>0</ns><id>1</id>"
+        + revision(12, 3, "twelve")
+        + revision(11, 2, "eleven")
+        + revision(10, 1, "ten")
+        + "</page><page><title>B</title><ns>0</ns><id>2</id>"
+        + revision(20, 5, "twenty")
+        + revision(21, 4, "imported later, older timestamp")
+        + "</page></mediawiki>"
+    )
+    first, second = read_bytes(doc.encode())
+    assert (first.revision.id, first.revision.text) == (12, "twelve")
+    assert (second.revision.id, second.revision.timestamp) == (21, "2024-01-04T00:00:00Z")
 
 
 def test_redirect_title_attribute() -> None:

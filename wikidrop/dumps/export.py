@@ -52,7 +52,7 @@ _FRAGMENT_ROOT = "wikidrop-fragment"
 
 @dataclass(frozen=True, slots=True)
 class Revision:
-    """The revision of a page we keep (the latest one), with the fields the record needs.
+    """The revision of a page we keep (its highest revision id), with the fields the record needs.
 
     ``contributor_name`` is the user name, or the IP address for anonymous edits
     (``is_anonymous``). A contributor hidden by revision deletion (``deleted="deleted"``) has no
@@ -79,7 +79,7 @@ class Revision:
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    """One ``<page>`` with its latest revision.
+    """One ``<page>`` with its current revision (the highest revision id among its ``<revision>``s).
 
     ``redirect_target`` comes from ``<redirect title="..."/>`` only (never guessed from text).
     ``is_redirect`` is True whenever the page carries a ``<redirect>`` element: old exports write
@@ -419,8 +419,10 @@ class _ExportHandler:
             text_bytes=self._int(text_bytes, "text bytes") if isinstance(text_bytes, str) else None,
         )
         best = self._best_rev
-        # History exports list revisions oldest first; ISO 8601 'Z' timestamps sort as strings.
-        if best is None or revision.timestamp >= best.timestamp:
+        # The highest revision id is the page's current one, whatever the order of <revision>s
+        # (history exports list them oldest first, but nothing guarantees it) and whatever their
+        # timestamps say (imported revisions keep their original, older timestamps).
+        if best is None or revision.id > best.id:
             self._best_rev = revision
         self._rev = {}
 
