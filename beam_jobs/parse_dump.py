@@ -10,13 +10,17 @@ Run locally (Beam's in-process FnApiRunner, chosen explicitly: no runner downloa
 
 ``--output`` (local or ``gs://``; local paths are made absolute where the job is launched, so
 workers in other directories or on other machines write to the same place) is an output root
-(``wikidrop.layout.JobOutput``): every run writes a fresh ``attempts/<id>/`` directory holding
-``articles/part-*.parquet`` and ``articles/part-*.ndjson.gz`` (the same records,
-``wikidrop.records.ARTICLE_SCHEMA``), ``dead_letter/part-*.ndjson.gz``, ``quality/part-*.parquet``
-(one row of quality measures per article, ``wikidrop.quality.article_quality``: what validation
-checks; staging-internal, never delivered; ``--scripts`` names the edition's Unicode scripts for its
-script share), ``siteinfo.json`` and ``stats.json`` (docs/architecture.md), and only when all of it is written points ``CURRENT.json``
-at it (``beam_jobs.output``). Every input is checked (files exist, each is an export, indexes fit
+(``wikidrop.layout.JobOutput``): every run writes a fresh ``attempts/<id>/`` directory holding an
+edition *state* (``wikidrop.state``: the base ``beam_jobs.apply_changes`` moves forward one
+adds-changes day at a time): ``articles/part-NNNNN.parquet`` and ``articles/part-NNNNN.ndjson.gz``
+(the same records in the same order, ``wikidrop.records.ARTICLE_SCHEMA``, partitioned by page-id
+range), ``redirects/part-NNNNN.parquet`` (the redirect pages, ``wikidrop.state.REDIRECT_SCHEMA``),
+``quality/part-NNNNN.parquet`` (one row of quality measures per article, in the articles' order,
+``wikidrop.quality.article_quality``: what validation checks; staging-internal, never delivered;
+``--scripts`` names the edition's Unicode scripts for its script share),
+``dead_letter/part-*.ndjson.gz``, ``siteinfo.json``, ``stats.json`` and ``state.json``
+(docs/architecture.md), and only when all of it is written points ``CURRENT.json`` at it
+(``beam_jobs.output``). Every input is checked (files exist, each is an export, indexes fit
 their dumps) before anything is written; an input error, found then or while reading, ends the
 command with one ``parse_dump: input error:`` line and exit status 2, and a failed run leaves the
 last committed output untouched. ``--input`` and ``--index`` may repeat and take globs; a
@@ -57,40 +61,46 @@ from dataclasses import dataclass
 from typing import Any
 
 import apache_beam as beam
-from apache_beam.io.filebasedsink import FileBasedSink
-from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions, TestOptions
 from apache_beam.runners.runner import PipelineResult
 
 from beam_jobs.local_gcs import use_anonymous_gcs_for_emulator
+from beam_jobs.options import JobOptions
 from beam_jobs.output import OutputAttempt
+from beam_jobs.outputs import InputNotFound, WriteNdjson, expand_inputs, write_json
+from beam_jobs.partitions import Dataset, QualityRows, WritePartitions
 from beam_jobs.paths import make_local_paths_absolute
 from beam_jobs.progress import ParseProgress, metrics_counts
 from beam_jobs.runners import pipeline_runner
-from beam_jobs.transforms import ParseArticles, ReadTask, build_stats, open_input, read_page_props_file
+from beam_jobs.transforms import (
+    ParseArticles,
+    ReadTask,
+    StatsError,
+    build_stats,
+    open_input,
+    read_page_props_file,
+)
 from wikidrop.dumps.export import DumpError, read_siteinfo
 from wikidrop.dumps.multistream import group_ranges, open_index, stream_ranges
 from wikidrop.dumps.page_props import SqlDumpError
 from wikidrop.dumps.siteinfo import MEDIAWIKI_CANONICAL_NAMESPACES, Namespace, SiteInfo
-from wikidrop.gzip_files import ReproducibleGzip
 from wikidrop.layout import ParseOutput
 from wikidrop.progress import INTERVAL_SECONDS
-from wikidrop.quality.article_quality import article_quality, quality_schema
 from wikidrop.quality.measures import script_letters_pattern
 from wikidrop.records import SCHEMA_VERSION, article_schema, parser_version
-from wikidrop.wikitext.page_guard import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT_S
+from wikidrop.state import PARSE_DUMP, REDIRECT_PARTITION_ROWS, REDIRECT_SCHEMA, EditionState, PartitionInfo
 
 log = logging.getLogger(__name__)
 
 # Compressed bytes per read task: a few hundred multistream streams, ~20-40 MB of XML.
 DEFAULT_WORK_UNIT_BYTES = 4 * 1024 * 1024
 # Options holding local paths or URIs (made absolute before anything is planned or submitted).
-PATH_OPTIONS = ("input", "index", "output", "siteinfo", "page_props")
+PATH_OPTIONS = ("input", "index", "siteinfo", "page_props")
 
 
 class ParseDumpOptions(PipelineOptions):
-    """The job's own options; unknown flags (Airflow's Beam operator adds some) are ignored."""
+    """The job's own options (``--output`` and the page bounds: ``beam_jobs.options.JobOptions``)."""
 
     @classmethod
     def _add_argparse_args(cls, parser: Any) -> None:
@@ -100,7 +110,6 @@ class ParseDumpOptions(PipelineOptions):
             "--input", action="append", default=[], help="dump file path or glob (repeatable)"
         )
         parser.add_argument("--index", action="append", default=[], help="multistream index path or glob")
-        parser.add_argument("--output", default=None, help="output directory (local or gs://)")
         parser.add_argument("--namespaces", default="0", help="comma-separated namespace ids to keep")
         parser.add_argument("--dbname", default=None, help="expected dbname (checked against the dump)")
         parser.add_argument("--siteinfo", default=None, help="siteinfo-namespaces.json[.gz] (API format)")
@@ -125,8 +134,6 @@ class ParseDumpOptions(PipelineOptions):
             action="store_true",
             help="keep the complete pages of a truncated file (recorded in stats) instead of failing",
         )
-        parser.add_argument("--page_timeout_s", type=float, default=DEFAULT_TIMEOUT_S)
-        parser.add_argument("--max_page_bytes", type=int, default=DEFAULT_MAX_BYTES)
         parser.add_argument("--work_unit_bytes", type=int, default=DEFAULT_WORK_UNIT_BYTES)
         parser.add_argument(
             "--progress_seconds",
@@ -138,10 +145,6 @@ class ParseDumpOptions(PipelineOptions):
 
 class UsageError(ValueError):
     """The command line lacks what the job needs."""
-
-
-class InputNotFound(FileNotFoundError):
-    """An ``--input``/``--index``/``--siteinfo``/``--page-props`` path or glob matches no file."""
 
 
 # Input errors: the dump, its index or the command line are wrong; re-running cannot help.
@@ -168,9 +171,11 @@ def run_job(argv: Sequence[str] | None = None) -> ParseRun:
     """Run the job to completion (or only build it, with ``--dry_run``); see ``ParseRun``."""
     options = PipelineOptions(argv)
     opts = options.view_as(ParseDumpOptions)
-    if not opts.input or not opts.output:
+    shared = options.view_as(JobOptions)
+    if not opts.input or not shared.output:
         raise UsageError("parse_dump needs --input PATH_OR_GLOB (repeatable) and --output DIR")
     make_local_paths_absolute(opts, PATH_OPTIONS)
+    make_local_paths_absolute(shared, ("output",))
     dry_run = bool(options.view_as(TestOptions).dry_run)
     runner = pipeline_runner(options)
     if dry_run and not isinstance(runner, str):
@@ -189,7 +194,7 @@ def run_job(argv: Sequence[str] | None = None) -> ParseRun:
     page_props_file = expand_inputs([opts.page_props])[0] if opts.page_props else None
     job = ParseJob(site, namespaces, dump_date, inputs, tasks, page_props_file, scripts)
 
-    attempt = OutputAttempt(opts.output)
+    attempt = OutputAttempt(shared.output)
     if dry_run:  # builds the job request only: nothing is written, so no attempt either
         return ParseRun(None, _run_pipeline(runner, options, opts, ParseOutput(attempt.uri), job, None))
     with attempt:
@@ -265,7 +270,8 @@ def _build(
     job: ParseJob,
     progress_dir: str | None,
 ) -> None:
-    """The job's transforms: read tasks -> ParseArticles -> Parquet, NDJSON, dead letters, stats.json."""
+    """The job's transforms: read tasks -> ParseArticles -> partitions, dead letters, stats.json, state.json."""
+    shared = opts.view_as(JobOptions)
     site, page_props_file = job.site, job.page_props_file
     parser = parser_version()
     page_props = None
@@ -284,42 +290,26 @@ def _build(
             job.namespaces,
             job.dump_date,
             allow_truncated=opts.allow_truncated,
-            timeout_s=opts.page_timeout_s,
-            max_bytes=opts.max_page_bytes,
+            timeout_s=shared.page_timeout_s,
+            max_bytes=shared.max_page_bytes,
             page_props=page_props,
             progress_dir=progress_dir,
         )
     )
-    articles = parsed["articles"]
-    written = [
-        articles
-        | "WriteArticlesParquet"
-        >> beam.io.WriteToParquet(
-            f"{output.articles_uri}/part",
-            article_schema(page_props_file),
-            file_name_suffix=".parquet",
-            codec="zstd",
-            # Bounded buffers keep a worker's memory flat: ~200 records, row groups <= 32 MiB.
-            record_batch_size=200,
-            row_group_buffer_size=32 * 1024 * 1024,
-        ),
-        articles | "WriteArticlesNdjson" >> WriteNdjson(f"{output.articles_uri}/part"),
-        parsed["dead_letter"] | "WriteDeadLetters" >> WriteNdjson(f"{output.dead_letter_uri}/part"),
-        articles
-        | "MeasureQuality" >> beam.Map(article_quality, site, job.scripts)
-        | "WriteQualityParquet"
-        >> beam.io.WriteToParquet(
-            f"{output.quality_uri}/part",
-            quality_schema(job.scripts),
-            file_name_suffix=".parquet",
-            codec="zstd",
-            record_batch_size=1000,
-        ),
-    ]
-    files = written | "AllWrittenFiles" >> beam.Flatten()
-    _ = parsed["counts"] | "WriteStats" >> beam.Map(
+    # Each article partition gets its quality rows (what validation checks) in a file of its own.
+    quality = QualityRows(output.quality_uri, site, tuple(job.scripts))
+    articles = parsed["articles"] | "WriteArticles" >> WritePartitions(
+        Dataset(output.articles_uri, article_schema(page_props_file), ndjson=True, quality=quality),
+        shared.partition_rows,
+    )
+    redirects = parsed["redirects"] | "WriteRedirects" >> WritePartitions(
+        Dataset(output.redirects_uri, REDIRECT_SCHEMA, ndjson=False), REDIRECT_PARTITION_ROWS
+    )
+    dead_letters = parsed["dead_letter"] | "WriteDeadLetters" >> WriteNdjson(f"{output.dead_letter_uri}/part")
+    stats = parsed["counts"] | "WriteStats" >> beam.Map(
         write_stats,
-        beam.pvalue.AsList(files),
+        beam.pvalue.AsSingleton(articles),
+        beam.pvalue.AsList(dead_letters),
         path=output.stats_uri,
         dbname=site.dbname,
         dump_date=job.dump_date,
@@ -327,69 +317,56 @@ def _build(
         parser=parser,
         page_props_file=page_props_file,
     )
+    _ = stats | "WriteState" >> beam.Map(
+        write_state,
+        beam.pvalue.AsSingleton(articles),
+        beam.pvalue.AsSingleton(redirects),
+        path=output.state_uri,
+        namespaces=job.namespaces,
+        quality_scripts=job.scripts,
+    )
 
 
-# NDJSON shards are gzip written by ISA-L (``isal.igzip``: the same format, any gunzip reads it) at
-# level 1: on article records it compresses ~5x faster than zlib at level 1 and ~17x faster than
-# zlib's default 6, for files ~20% larger than level 6; these are staging files, CPU is what scales.
-NDJSON_GZIP_LEVEL = 1
-
-
-class _NdjsonSink(FileBasedSink):
-    """One JSON record per line (UTF-8, not ASCII-escaped), gzip-compressed at ``level``."""
-
-    def __init__(self, prefix: str, level: int):
-        super().__init__(
-            prefix,
-            coder=None,
-            file_name_suffix=".ndjson.gz",
-            mime_type="application/gzip",
-            compression_type=CompressionTypes.UNCOMPRESSED,
-        )
-        self.level = level
-
-    def open(self, temp_path: str) -> ReproducibleGzip:
-        return ReproducibleGzip(super().open(temp_path), self.level, engine="isal")
-
-    def write_record(self, file_handle: ReproducibleGzip, value: dict[str, Any]) -> None:
-        file_handle.write(json.dumps(value, ensure_ascii=False).encode("utf-8") + b"\n")
-
-    def close(self, file_handle: ReproducibleGzip) -> None:
-        file_handle.close()
-
-
-class WriteNdjson(beam.PTransform):
-    """Records -> gzip NDJSON shards ``<prefix>-SSSSS-of-NNNNN.ndjson.gz``."""
-
-    def __init__(self, prefix: str, level: int = NDJSON_GZIP_LEVEL):
-        super().__init__()
-        self.prefix = prefix
-        self.level = level
-
-    def expand(self, records: beam.PCollection) -> beam.PCollection:
-        return records | "WriteGzipLines" >> beam.io.Write(_NdjsonSink(self.prefix, self.level))
-
-
-def write_stats(counts: dict, written_files: list[str], *, path: str, **facts: Any) -> dict[str, Any]:
-    """Reconcile and write stats.json; runs after every shard is final (``written_files``)."""
+def write_stats(
+    counts: dict, article_partitions: list[dict], dead_letter_files: list[str], *, path: str, **facts: Any
+) -> dict[str, Any]:
+    """Reconcile and write stats.json; runs once every article partition and dead-letter shard is final."""
     stats = build_stats(counts, schema_version=SCHEMA_VERSION, **facts)
+    written = sum(p["rows"] for p in article_partitions)
+    if written != stats["articles"]:
+        raise StatsError(
+            f"{written} article rows written in the partitions but {stats['articles']} articles parsed"
+        )
     write_json(path, stats)
-    log.info("wrote %s after %d output files: %s", path, len(written_files), stats)
+    log.info("wrote %s after %d dead-letter files: %s", path, len(dead_letter_files), stats)
     return stats
 
 
+def write_state(
+    stats: dict,
+    article_partitions: list[dict],
+    redirect_partitions: list[dict],
+    *,
+    path: str,
+    namespaces: list[int],
+    quality_scripts: list[str],
+) -> None:
+    """state.json, written last: the attempt is then a complete state (a base for apply_changes)."""
+    state = EditionState(
+        dbname=stats["dbname"],
+        namespaces=tuple(namespaces),
+        dump_date=stats["dump_date"],
+        days=(),
+        schema_version=stats["schema_version"],
+        articles=tuple(PartitionInfo.from_dict(p) for p in article_partitions),
+        redirects=tuple(PartitionInfo.from_dict(p) for p in redirect_partitions),
+        written_by=PARSE_DUMP,
+        quality_scripts=tuple(quality_scripts),
+    )
+    write_json(path, state.to_dict())
+
+
 # -- planning (runs where the job is launched) ----------------------------------------------------
-
-
-def expand_inputs(patterns: Sequence[str]) -> list[str]:
-    """Every file matching the paths/globs, sorted; a pattern matching nothing is an error."""
-    files: list[str] = []
-    for pattern in patterns:
-        matched = sorted(m.path for m in FileSystems.match([pattern])[0].metadata_list)
-        if not matched:
-            raise InputNotFound(f"no file matches {pattern!r}")
-        files += [f for f in matched if f not in files]
-    return files
 
 
 def index_for(dump: str, indexes: Sequence[str], single_input: bool) -> str | None:
@@ -462,11 +439,6 @@ def dump_date_from_name(path: str, dbname: str) -> str:
     match = re.search(rf"{re.escape(dbname)}-(\d{{8}})-" if dbname else r"-(\d{8})-", name)
     match = match or re.search(r"(?<!\d)(\d{8})(?!\d)", name)
     return match.group(1) if match else ""
-
-
-def write_json(path: str, payload: dict[str, Any]) -> None:
-    with FileSystems.create(path, mime_type="application/json") as f:
-        f.write(json.dumps(payload, ensure_ascii=False, indent=2).encode("utf-8"))
 
 
 def _gunzip_if_needed(data: bytes) -> bytes:

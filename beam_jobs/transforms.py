@@ -39,6 +39,7 @@ from wikidrop.dumps.page_props import merge_props, read_page_props
 from wikidrop.dumps.siteinfo import SiteInfo
 from wikidrop.dumps.titles import normalize_title
 from wikidrop.records import build_article_record, dead_letter_record, parser_version, provenance
+from wikidrop.state import redirect_row
 from wikidrop.wikitext import extract_content
 from wikidrop.wikitext.page_guard import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT_S, PageGuard
 
@@ -47,6 +48,7 @@ DEAD_LETTER = "dead_letter"
 OUTCOMES = "outcomes"
 REDIRECT_PAIRS = "redirect_pairs"
 PAGE_IDS = "page_ids"
+REDIRECT_ROWS = "redirect_rows"
 
 
 @dataclass(frozen=True)
@@ -220,17 +222,27 @@ def title_key(ns: int, title: str) -> str:
     return f"{ns}\t{title}"
 
 
+def normalized_redirect_target(page: Page, site: SiteInfo) -> tuple[int, str] | None:
+    """``(namespace, title)`` a redirect page points at; None when it cannot be read or normalised."""
+    target = redirect_target(page, site)
+    return normalize_title(target, site) if target else None
+
+
 def redirect_pair(page: Page, site: SiteInfo) -> list[tuple[str, dict[str, str]]]:
     """``[(target key, {name, url})]`` for a redirect page.
 
     A redirect whose target cannot be read or normalised yields nothing: it is counted as
     unresolved (redirects - folded) like one whose target is absent.
     """
-    target = redirect_target(page, site)
-    normalized = normalize_title(target, site) if target else None
+    normalized = normalized_redirect_target(page, site)
     if normalized is None:
         return []
     return [(title_key(*normalized), {"name": page.title, "url": site.article_url(page.title)})]
+
+
+def redirect_row_of(page: Page, site: SiteInfo) -> dict[str, Any]:
+    """The row a state keeps for a redirect page (``wikidrop.state.REDIRECT_SCHEMA``)."""
+    return redirect_row(page, normalized_redirect_target(page, site), site.article_url(page.title))
 
 
 class ParseArticlesFn(beam.DoFn):
@@ -238,8 +250,9 @@ class ParseArticlesFn(beam.DoFn):
 
     Input: ``(page, source_file, stream_offset, redirects, props)`` from ``ReadPagesFn``. Main
     output: article records with their redirects folded in and their page_props fields. Tagged
-    outputs: ``DEAD_LETTER`` rows and ``OUTCOMES``: ``(kind, ns, reason, 1)``, one per page, plus
-    ``("folded", ns, "", n)`` and ``("page_props", None, "articles", 1)`` per article with props.
+    outputs: ``DEAD_LETTER`` rows, ``REDIRECT_ROWS`` (one per redirect page, for the state) and
+    ``OUTCOMES``: ``(kind, ns, reason, 1)``, one per page, plus ``("folded", ns, "", n)`` and
+    ``("page_props", None, "articles", 1)`` per article with props.
     """
 
     def __init__(
@@ -290,6 +303,7 @@ class ParseArticlesFn(beam.DoFn):
             yield self._outcome("skipped", page.ns, "namespace")
             return
         if page.is_redirect:
+            yield beam.pvalue.TaggedOutput(REDIRECT_ROWS, redirect_row_of(page, self.site))
             yield self._outcome("redirect", page.ns)
             return
         if page.revision.model != DEFAULT_MODEL:
@@ -479,7 +493,8 @@ class ParseArticles(beam.PTransform):
 
     ``page_props``: optional PCollection of ``(page id, props)`` (``read_page_props_file``); the
     records' page_props fields are null without it. ``progress_dir``: where the DoFns also tally
-    their counters for a local launcher (``beam_jobs.progress``). Returns a dict of PCollections: ``articles``,
+    their counters for a local launcher (``beam_jobs.progress``). Returns a dict of PCollections:
+    ``articles``, ``redirects`` (rows of the redirect pages, ``wikidrop.state.REDIRECT_SCHEMA``),
     ``dead_letter``, ``counts`` (one dict).
     """
 
@@ -554,10 +569,15 @@ class ParseArticles(beam.PTransform):
                 self.max_bytes,
                 progress_dir=self.progress_dir,
             )
-        ).with_outputs(DEAD_LETTER, OUTCOMES, main="articles")
+        ).with_outputs(DEAD_LETTER, OUTCOMES, REDIRECT_ROWS, main="articles")
         counts = (
             (read[OUTCOMES], parsed[OUTCOMES], *outcomes)
             | "MergeOutcomes" >> beam.Flatten()
             | "CountOutcomes" >> beam.CombineGlobally(CountOutcomesFn())
         )
-        return {"articles": parsed.articles, "dead_letter": parsed[DEAD_LETTER], "counts": counts}
+        return {
+            "articles": parsed.articles,
+            "redirects": parsed[REDIRECT_ROWS],
+            "dead_letter": parsed[DEAD_LETTER],
+            "counts": counts,
+        }

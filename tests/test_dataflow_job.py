@@ -33,11 +33,11 @@ DUMP_DATE = "20250801"
 STEPS = {
     "ListReadTasks",
     "ParseArticles",
-    "WriteArticlesParquet",
-    "WriteArticlesNdjson",
+    "WriteArticles",
+    "WriteRedirects",
     "WriteDeadLetters",
-    "AllWrittenFiles",
     "WriteStats",
+    "WriteState",
 }
 PARSE_STEPS = {"ScanTitles", "JoinRedirectsToTitles", "GiveTasksTheirRedirects", "ReadPages", "ParseArticles"}
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from beam_jobs.options import JobOptions
 from beam_jobs.parse_dump import PATH_OPTIONS, ParseDumpOptions
 from beam_jobs.paths import absolute_path, make_local_paths_absolute
 
@@ -27,10 +28,12 @@ def test_the_parse_job_options_are_rewritten_in_place(tmp_path, monkeypatch) -> 
     argv = ["--input", "a.xml.bz2", "--input", "gs://b/c.xml.bz2", "--index", "i.txt.bz2", "--output", "out"]
     options = PipelineOptions(argv)
     opts = options.view_as(ParseDumpOptions)
+    shared = options.view_as(JobOptions)
     make_local_paths_absolute(opts, PATH_OPTIONS)
+    make_local_paths_absolute(shared, ("output",))
     assert opts.input == [f"{tmp_path}/a.xml.bz2", "gs://b/c.xml.bz2"]
     assert opts.index == [f"{tmp_path}/i.txt.bz2"]
-    assert opts.output == f"{tmp_path}/out"
+    assert shared.output == f"{tmp_path}/out"
     assert opts.siteinfo is None and opts.page_props is None
     # What a runner serialises for the workers carries the absolute paths too.
     assert options.get_all_options()["output"] == f"{tmp_path}/out"

@@ -68,7 +68,12 @@ def read_output(root: Path) -> tuple[list[dict], list[dict], list[dict]]:
 
 
 def _ndjson(folder: Path) -> list[dict]:
-    return [json.loads(line) for f in sorted(folder.glob("part-*.ndjson.gz")) for line in gzip.open(f, "rt")]
+    return [r for f in sorted(folder.glob("part-*.ndjson.gz")) for r in _ndjson_file(f)]
+
+
+def _ndjson_file(path: Path) -> list[dict]:
+    with gzip.open(path, "rt") as lines:
+        return [json.loads(line) for line in lines]
 
 
 def _by_id(records: list[dict]) -> list[dict]:
@@ -192,8 +197,9 @@ def test_quality_rows_measure_every_article_as_validation_would(ja_runs):
 
 @pytest.mark.realdata
 def test_ltg_complete_multistream_equals_sequential_and_redirects_fold(tmp_path):
-    multi = parse(tmp_path / "multi", "--input", LTG_MULTI, "--index", LTG_INDEX)
-    plain = parse(tmp_path / "plain", "--input", LTG_PLAIN)
+    rows = ("--partition_rows", "300")
+    multi = parse(tmp_path / "multi", "--input", LTG_MULTI, "--index", LTG_INDEX, *rows)
+    plain = parse(tmp_path / "plain", "--input", LTG_PLAIN, *rows)
     assert_reconciled(plain)
     assert plain["pages_read"] == multi["pages_read"] == 2004  # README
     assert plain["page_props"] is None
@@ -221,6 +227,46 @@ def test_ltg_complete_multistream_equals_sequential_and_redirects_fold(tmp_path)
     assert plain["redirects"] == sum(1 for p in pages if p.ns == 0 and p.is_redirect)
     assert plain["skipped_reasons"]["namespace"] == sum(1 for p in pages if p.ns != 0)
     assert dead == [] and plain["dead_lettered"] == 0
+    for output, stats in ((tmp_path / "plain", plain), (tmp_path / "multi", multi)):
+        assert_state(committed(output), stats, pages, site)
+
+
+def assert_state(output: Path, stats: dict, pages: list, site) -> None:
+    """The output is an edition state: partitions as state.json lists them, each partition's NDJSON
+    holding its Parquet rows in the same order, and every redirect page of the namespace kept."""
+    state = json.loads((output / "state.json").read_text())
+    assert (state["dbname"], state["days"], state["written_by"]) == (stats["dbname"], [], "parse_dump")
+    assert state["articles"] == stats["articles"] and state["redirects"] == stats["redirects"]
+    listed = state["partitions"]["articles"]
+    assert sorted(p.name for p in (output / "articles").glob("*.parquet")) == [
+        f"{p['name']}.parquet" for p in listed
+    ]
+    assert len(listed) >= 3  # ~900 articles, 300 per partition
+    for partition in listed:
+        rows = pq.read_table(output / "articles" / f"{partition['name']}.parquet").to_pylist()
+        assert _ndjson_file(output / "articles" / f"{partition['name']}.ndjson.gz") == rows
+        ids = [r["identifier"] for r in rows]
+        assert (partition["rows"], partition["first_id"], partition["last_id"]) == (
+            len(ids),
+            min(ids),
+            max(ids),
+        )
+        assert partition["max_revision_id"] == max(r["version"]["identifier"] for r in rows)
+    assert state["max_revision_id"] == max(p.revision.id for p in pages if p.ns == 0)
+    redirects = {
+        r["identifier"]: r
+        for f in (output / "redirects").glob("*.parquet")
+        for r in pq.read_table(f).to_pylist()
+    }
+    expected = {p.id: p for p in pages if p.ns == 0 and p.is_redirect}
+    assert set(redirects) == set(expected)
+    for page_id, row in redirects.items():
+        target = normalize_title(expected[page_id].redirect_target, site)
+        assert (row["name"], row["version"]["identifier"]) == (
+            expected[page_id].title,
+            expected[page_id].revision.id,
+        )
+        assert row["target"] == ({"namespace": target[0], "name": target[1]} if target else None)
 
 
 def _sql_string(value: str) -> str:

@@ -2,15 +2,25 @@
 
     gs://<staging>/<dbname>/<date>/dump/<dump file names as Wikimedia names them>
     gs://<staging>/<dbname>/<date>/parsed/CURRENT.json       names the committed parse attempt
-    gs://<staging>/<dbname>/<date>/parsed/attempts/<attempt>/articles/part-*.parquet, part-*.ndjson.gz
-    gs://<staging>/<dbname>/<date>/parsed/attempts/<attempt>/dead_letter/part-*.ndjson.gz
-    gs://<staging>/<dbname>/<date>/parsed/attempts/<attempt>/quality/part-*.parquet  (per-article measures)
-    gs://<staging>/<dbname>/<date>/parsed/attempts/<attempt>/stats.json, siteinfo.json
+    gs://<staging>/<dbname>/<date>/parsed/attempts/<attempt>/  an edition state (ParseOutput below)
+    gs://<staging>/<dbname>/nightly/<day>/incr/<adds-changes file names as Wikimedia names them>
+    gs://<staging>/<dbname>/nightly/<day>/state/CURRENT.json  names the committed apply_changes attempt
+    gs://<staging>/<dbname>/nightly/<day>/state/attempts/<attempt>/  the state after that day
     gs://<staging>/<dbname>/<date>/validation/summary.json
     gs://<staging>/<dbname>/<date>/validation/results/<batch>.json
     gs://<reports>/<dbname>/<date>/<run id>/index.html    (Great Expectations Data Docs)
     gs://<reports>/<dbname>/<date>/<run id>/drilldown.json  (dead letters, sample failing rows)
     gs://<reports>/<dbname>/_runs/<run id>.json           (reports index: one RunSummary per validated run)
+
+An attempt of parse_dump or apply_changes is an edition state (``wikidrop.state`` says what it holds)::
+
+    articles/part-NNNNN.parquet, part-NNNNN.ndjson.gz   the article records, one partition per pair
+    redirects/part-NNNNN.parquet                         the redirect pages of the edition's namespaces
+    quality/part-NNNNN.parquet                           per-article quality measures, rows as in articles/
+    dead_letter/part-*.ndjson.gz                         pages whose current revision failed to parse
+    changes/part-*.parquet, part-*.ndjson.gz             apply_changes: records created/updated, with event
+    removed/part-*.ndjson.gz                             apply_changes: articles that left the state
+    siteinfo.json, stats.json, state.json                state.json last: the attempt is a complete state
 
 A partner's area, ``gs://<partner bucket>/<partner prefix>/``, holds drops of two kinds, each named
 as Wikimedia Enterprise names its snapshots (``<dbname>_namespace_<ns>``)::
@@ -120,13 +130,18 @@ def _checked_attempt_id(attempt_id: str) -> str:
 
 @dataclass(frozen=True)
 class ParseOutput:
-    """The files of one parse attempt (``JobOutput.attempt_uri``); docs/architecture.md, "Parse output"."""
+    """The files of one attempt of parse_dump or apply_changes (``JobOutput.attempt_uri``): an edition
+    state (``wikidrop.state``); docs/architecture.md, "Parse output" and "Nightly state"."""
 
     uri: str
 
     @property
     def articles_uri(self) -> str:
         return f"{self.uri}/articles"
+
+    @property
+    def redirects_uri(self) -> str:
+        return f"{self.uri}/redirects"
 
     @property
     def dead_letter_uri(self) -> str:
@@ -138,12 +153,27 @@ class ParseOutput:
         return f"{self.uri}/quality"
 
     @property
+    def changes_uri(self) -> str:
+        """apply_changes: the records the days created or updated, with their event."""
+        return f"{self.uri}/changes"
+
+    @property
+    def removed_uri(self) -> str:
+        """apply_changes: the articles the days removed."""
+        return f"{self.uri}/removed"
+
+    @property
     def stats_uri(self) -> str:
         return f"{self.uri}/stats.json"
 
     @property
     def siteinfo_uri(self) -> str:
         return f"{self.uri}/siteinfo.json"
+
+    @property
+    def state_uri(self) -> str:
+        """state.json, written last: the attempt is a complete state (a base for the next day)."""
+        return f"{self.uri}/state.json"
 
 
 @dataclass(frozen=True)
@@ -202,8 +232,40 @@ class StagingPartition:
 
 
 def edition_prefix(dbname: str) -> str:
-    """The prefix of one edition in the staging and reports buckets; its subfolders are dump dates."""
+    """The prefix of one edition in the staging and reports buckets; its subfolders are dump dates
+    (and, in staging, ``nightly/``: the adds-changes days)."""
     return f"{dbname}/"
+
+
+@dataclass(frozen=True)
+class NightlyPartition:
+    """The staging area of one adds-changes day of an edition: the day's files and the state after it."""
+
+    bucket: str
+    dbname: str
+    day: str
+
+    def __post_init__(self) -> None:
+        if not DUMP_DATE_RE.match(self.day):
+            raise ValueError(f"day must be YYYYMMDD, got {self.day!r}")
+
+    @property
+    def uri(self) -> str:
+        return f"gs://{self.bucket}/{edition_prefix(self.dbname)}nightly/{self.day}"
+
+    @property
+    def incr_uri(self) -> str:
+        """The day's staged adds-changes files, under their Wikimedia names."""
+        return f"{self.uri}/incr"
+
+    @property
+    def state_uri(self) -> str:
+        """apply_changes' output root (``--output``): its committed attempt is the state after the day."""
+        return f"{self.uri}/state"
+
+    @property
+    def state(self) -> JobOutput:
+        return JobOutput(self.state_uri)
 
 
 def run_dir_name(run_id: str) -> str:

@@ -217,6 +217,45 @@ DEAD_LETTER_SCHEMA = pa.schema(
     metadata={"wikidrop.schema_version": SCHEMA_VERSION},
 )
 
+# Nightly change records are article records plus Wikimedia Enterprise's ``event``
+# (general/schema/event.go: identifier, type "create"/"update", date_created, date_published).
+EVENT_CREATE = "create"
+EVENT_UPDATE = "update"
+EVENT_TYPE = pa.struct(
+    [
+        ("identifier", pa.string()),
+        ("type", pa.string()),
+        ("date_created", pa.string()),
+        ("date_published", pa.string()),
+    ]
+)
+
+
+def change_schema(article_schema: pa.Schema) -> pa.Schema:
+    """The schema of change records: the articles' schema plus ``event``."""
+    return article_schema.append(pa.field("event", EVENT_TYPE))
+
+
+def change_event(
+    dbname: str, page_id: int, revision_id: int, event_type: str, day: str, date_created: str
+) -> dict:
+    """The ``event`` of a change record.
+
+    The identifier is a UUID derived from what the event is (same page, revision, type and day: same
+    identifier), so a re-run publishes the same events. ``date_created`` is when the change was made
+    on the wiki (the timestamp of the revision that caused it); ``date_published`` the adds-changes
+    day that brought it (YYYYMMDD, as ISO 8601 midnight UTC).
+    """
+    import uuid
+
+    key = f"wikidrop:{dbname}:{page_id}:{revision_id}:{event_type}:{day}"
+    return {
+        "identifier": str(uuid.uuid5(uuid.NAMESPACE_URL, key)),
+        "type": event_type,
+        "date_created": date_created,
+        "date_published": f"{day[:4]}-{day[4:6]}-{day[6:8]}T00:00:00Z",
+    }
+
 
 def parser_version() -> str:
     """Version string stamped into provenance: our package plus the wikitext parser it drives."""
