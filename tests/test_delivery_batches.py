@@ -25,21 +25,13 @@ from tests.test_delivery import article, objects, partner, read_ndjson, request,
 from wikidrop.delivery.bucket import PartnerBucket
 from wikidrop.delivery.drops import deliver, deliver_batch
 from wikidrop.delivery.errors import DeliveryError
-from wikidrop.layout import BATCH
-from wikidrop.records import article_schema
+from wikidrop.delivery.verify import verify
+from wikidrop.layout import BATCH, SNAPSHOT
+from wikidrop.records import article_schema, change_schema
 
 DAY = "20250802"
 BATCH_DIR = f"wikipedia/batches/{DAY}/frwiki_namespace_0"
-# Wikimedia Enterprise's event, as apply_changes writes it
-EVENT_TYPE = pa.struct(
-    [
-        ("identifier", pa.string()),
-        ("type", pa.string()),
-        ("date_created", pa.string()),
-        ("date_published", pa.string()),
-    ]
-)
-CHANGE_SCHEMA = article_schema(None).append(pa.field("event", EVENT_TYPE))
+CHANGE_SCHEMA = change_schema(article_schema(None))  # apply_changes' changes/: articles plus event
 LONG = "Un texte assez long pour passer le filtre de longueur minimale. " * 2
 
 
@@ -274,3 +266,74 @@ def test_the_job_builds_the_in_process_batch_byte_for_byte(
     assert run.drop["kind"] == "batch" and run.drop["dump_date"] == DAY
     assert contents(fake_gcs_client, job_bucket) == contents(fake_gcs_client, serial_bucket)
     assert f"{BATCH_DIR}/chunk_0001.parquet" in contents(fake_gcs_client, job_bucket)  # two chunks
+
+
+@pytest.mark.slow
+@pytest.mark.realdata
+def test_a_batch_of_apply_changes_output_on_a_real_dump(
+    fake_gcs, fake_gcs_client, make_fake_gcs_bucket, tmp_path, monkeypatch
+) -> None:
+    """The changes/ apply_changes writes for a day of a real edition become a batch that verifies and
+    carries, for every page the day created or changed, the record the next snapshot has."""
+    from beam_jobs import apply_changes, parse_dump
+    from beam_jobs.output import committed_output
+    from tests.conftest import SHARED_DUMPS
+    from wikidrop.dumps.siteinfo import SiteInfo
+    from wikidrop.layout import ParseOutput
+    from wikidrop.records import records_schema_version
+    from wikidrop_dev.incr import play_sample_days
+
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", fake_gcs)  # for verify's own client
+    export = SHARED_DUMPS / "ltg" / "ltgwiki-2017-COMPLETE-pages-articles-dumpster-dive.xml.bz2"
+    base_date, day = "20260101", "20260102"
+    scenario = play_sample_days(export, tmp_path / "days", base_date, [day, "20260103"])  # day 1 applied
+    base_args = ["--input", str(scenario.base_export), "--output", str(tmp_path / "base")]
+    parse_dump.run([*base_args, "--dump-date", base_date, "--scripts", "Latin", *IN_PROCESS])
+    night_args = ["--base", str(tmp_path / "base"), "--changes", str(scenario.days[0].pages)]
+    apply_changes.run([*night_args, "--output", str(tmp_path / "night"), *IN_PROCESS])
+    before, after = (
+        ParseOutput(committed_output(str(tmp_path / "base"))),
+        ParseOutput(committed_output(str(tmp_path / "night"))),
+    )
+    changes = sorted(str(f) for f in Path(after.changes_uri).glob("part-*.parquet"))
+    site = SiteInfo.from_dict(json.loads(Path(after.siteinfo_uri).read_text()))
+
+    bucket = make_fake_gcs_bucket("acme")
+    p = partner(bucket, editions=["ltgwiki"], formats=["ndjson", "parquet"])
+    pb = PartnerBucket.for_partner(fake_gcs_client, p)
+
+    def drop_of(shards: list[str], date: str, kind: Any) -> dict[int, dict[str, Any]]:
+        version = records_schema_version(pq.read_schema(shards[0]))
+        fields = {
+            "dbname": "ltgwiki",
+            "dump_date": date,
+            "site": site,
+            "schema_version": version,
+            "kind": kind,
+        }
+        deliver(request(p, shards, **fields), pb)
+        directory = f"wikipedia/{kind.directory}/{date}/ltgwiki_namespace_0"
+        chunks = sorted(b.name for b in fake_gcs_client.list_blobs(bucket, prefix=f"{directory}/chunk_"))
+        b = fake_gcs_client.bucket(bucket)
+        records = [
+            r
+            for name in chunks
+            if name.endswith(".ndjson.gz")
+            for r in read_ndjson(b.blob(name).download_as_bytes())
+        ]
+        return {r["identifier"]: r for r in records}
+
+    old = drop_of(
+        sorted(str(f) for f in Path(before.articles_uri).glob("part-*.parquet")), base_date, SNAPSHOT
+    )
+    new = drop_of(sorted(str(f) for f in Path(after.articles_uri).glob("part-*.parquet")), day, SNAPSHOT)
+    batch = drop_of(changes, day, BATCH)
+    assert verify(f"gs://{bucket}/wikipedia/batches/{day}")[1] == []
+
+    assert batch and {r["event"]["type"] for r in batch.values()} <= {"create", "update"}
+    for page_id, record in batch.items():
+        event = record.pop("event")
+        assert event["type"] == ("update" if page_id in old else "create")
+        assert record == new[page_id]  # the batch brings the page as the night's snapshot has it
+    changed = {page_id for page_id, record in new.items() if old.get(page_id) != record}
+    assert changed <= set(batch)  # every page created or changed that day is in the batch

@@ -157,6 +157,113 @@ with DAG("wikidrop_delivery_test", schedule=None) as dag:
 """
 
 
+NIGHTLY_DAG_FILE = """
+import json
+from pathlib import Path
+
+from airflow.sdk import DAG, AssetAlias, task
+from wikidrop_airflow.stages.deliver import announce_drop, deliver_partner_drop, nightly_partners
+
+from wikidrop.config import EditionConfig, PartnerConfig, Settings
+
+spec = json.loads((Path(__file__).parent / "spec.json").read_text())
+edition = EditionConfig.model_validate(spec["edition"])
+settings = Settings.model_validate(spec["settings"])
+partners = nightly_partners([PartnerConfig.model_validate(p) for p in spec["partners"]], "batch")
+by_id = {p.id: p for p in partners}
+alias = AssetAlias("wikidrop.drops.frwiki")
+
+with DAG("wikidrop_nightly_delivery_test", schedule=None) as dag:
+
+    @task
+    def deliver(partner_id: str) -> dict:
+        return deliver_partner_drop(by_id[partner_id], edition, settings, kind="batch", **spec["inputs"])
+
+    @task(outlets=[alias])
+    def notify(drop: dict) -> dict:
+        return announce_drop(by_id[drop["partner"]], drop, alias)
+
+    notify.expand(drop=deliver.expand(partner_id=list(by_id)))
+"""
+
+
+@pytest.mark.slow
+def test_nightly_batch_through_the_stage_helpers_under_dag_test(
+    dag_in_own_bundle,
+    fake_gcs,
+    fake_gcs_client,
+    make_fake_gcs_bucket,
+    webhook_receiver,
+    tmp_path,
+    monkeypatch,
+) -> None:
+    """What the nightly DAG calls: the partners taking batches get the day's batch, built by the Beam
+    job from the state's changes/ in staging, and a batch notice; a partner taking only nightly
+    snapshots gets no batch."""
+    from airflow.utils.state import DagRunState
+    from wikidrop_airflow.stages.deliver import drop_asset_name
+
+    from tests.test_delivery_batches import DAY, DAY_CHANGES, write_changes
+
+    receiver = webhook_receiver(SECRET)
+    gcs_conn = json.dumps({"conn_type": "google_cloud_platform", "extra": {"endpoint": fake_gcs}})
+    for conn_id in ("WIKIDROP_PARTNER_ACME_AI", "WIKIDROP_PARTNER_GLOBEX_LLM", "WIKIDROP_GCS_TEST"):
+        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id}", gcs_conn)
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_WIKIDROP_WEBHOOK_ACME_AI", json.dumps({"conn_type": "generic", "password": SECRET})
+    )
+    acme_bucket, globex_bucket = make_fake_gcs_bucket("acme"), make_fake_gcs_bucket("globex")
+    acme = partner(
+        acme_bucket,
+        gcs_conn_id="wikidrop_partner_acme_ai",
+        notices={"webhook": {"url": receiver.url, "secret_conn_id": "wikidrop_webhook_acme_ai"}},
+    )
+    snapshots_only = partner(
+        globex_bucket, id="globex_llm", gcs_conn_id="wikidrop_partner_globex_llm", nightly=["snapshot"]
+    )
+    state_uri = f"gs://{make_fake_gcs_bucket('staging')}/frwiki/nightly/{DAY}/state/attempts/a"
+    staging, state_prefix = state_uri.removeprefix("gs://").split("/", 1)
+    fake_gcs_client.bucket(staging).blob(f"{state_prefix}/siteinfo.json").upload_from_string(
+        json.dumps(SITE.to_dict())
+    )
+    for shard in map(Path, write_changes(tmp_path / "changes", DAY_CHANGES)):
+        fake_gcs_client.bucket(staging).blob(f"{state_prefix}/changes/{shard.name}").upload_from_filename(
+            shard
+        )
+    spec = {
+        "edition": EditionConfig(dbname="frwiki", language="fr", scripts=["Latin"]).model_dump(mode="json"),
+        "settings": Settings(staging_conn_id="wikidrop_gcs_test").model_dump(mode="json"),
+        "partners": [p.model_dump(mode="json") for p in (acme, snapshots_only)],
+        "inputs": {
+            "day": DAY,
+            "state_uri": state_uri,
+            "run_id": "scheduled__night",
+            "validation": VALIDATION,
+            "source_files": [
+                {"name": f"frwiki-{DAY}-pages-meta-hist-incr.xml.bz2", "size": 10, "md5": "0" * 32}
+            ],
+        },
+    }
+    dag = dag_in_own_bundle("wikidrop_nightly_delivery_test", NIGHTLY_DAG_FILE, spec)
+    dag_run = dag.test()
+    assert dag_run.state == DagRunState.SUCCESS
+
+    batch = f"wikipedia/batches/{DAY}/frwiki_namespace_0"
+    manifest = json.loads(
+        fake_gcs_client.bucket(acme_bucket).blob(f"{batch}/manifest.json").download_as_bytes()
+    )
+    assert manifest["kind"] == "batch" and manifest["record_count"] == 5
+    assert manifest["source_dump"]["files"][0]["url"] == (
+        f"https://dumps.wikimedia.org/other/incr/frwiki/{DAY}/frwiki-{DAY}-pages-meta-hist-incr.xml.bz2"
+    )
+    assert not list(fake_gcs_client.list_blobs(globex_bucket))
+    [event] = receiver.accepted.values()
+    assert event["type"] == "org.wikidrop.batch.published" and event["data"]["kind"] == "batch"
+    assert event["data"]["manifest_url"] == f"gs://{acme_bucket}/{batch}/manifest.json"
+    extra = _asset_event_extra(drop_asset_name("acme_ai", "frwiki"), dag_run.run_id)
+    assert extra["kind"] == "batch" and extra["dump_date"] == DAY
+
+
 def _asset_event_extra(asset_name: str, run_id: str) -> dict:
     """The one event this run emitted for the asset (the session DB also holds other tests' runs)."""
     from airflow.models.asset import AssetEvent, AssetModel

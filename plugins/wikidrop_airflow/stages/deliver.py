@@ -14,16 +14,24 @@ hook in ``wikidrop_airflow.hooks``; a connection that is not defined fails the t
 
 Downstream DAGs schedule on a partner's drops with
 ``Asset(name="wikidrop.drop.<partner>.<dbname>", uri="wikidrop://<partner>/<dbname>")``; each event's
-extra holds the manifest URLs and their sha256.
+extra holds the drop's kind, the manifest URLs and their sha256.
+
+The nightly DAG delivers through the same two steps: ``nightly_partners`` picks the partners that
+take a kind of drop each night (config ``partners[].nightly``), ``deliver_partner_drop`` builds one
+partner's batch (the day's change records) or nightly snapshot (the day's state) with the same Beam
+job, and ``announce_drop`` sends its notices and records its Asset event.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from airflow.sdk import XComArg
+    from collections.abc import Mapping, Sequence
+
+    from airflow.sdk import AssetAlias, XComArg
 
     from wikidrop.config import EditionConfig, PartnerConfig, Settings
     from wikidrop.delivery.drops import DeliveryRequest
@@ -104,34 +112,110 @@ def add_delivery(
     @task(task_id="notify", map_index_template="{{ partner_id }}", outlets=[alias])
     def notify(drop: dict[str, Any]) -> dict[str, Any]:
         """Announce each committed snapshot on the partner's channels; record the Asset event."""
-        from airflow.sdk import Asset, get_current_context
-
-        from wikidrop.delivery.notices import send_notices
-        from wikidrop_airflow.hooks.notices import PartnerNoticeHook
-
-        context = get_current_context()
-        context["partner_id"] = drop["partner"]
-        partner = by_id[drop["partner"]]
-        sent = send_notices(partner, drop, PartnerNoticeHook(partner).get_credentials())
-        context["outlet_events"][alias].add(
-            Asset(
-                name=drop_asset_name(partner.id, edition.dbname),
-                uri=drop_asset_uri(partner.id, edition.dbname),
-            ),
-            extra={
-                "dump_date": drop["dump_date"],
-                "record_count": drop["record_count"],
-                "manifests": {s["identifier"]: s["manifest_uri"] for s in drop["snapshots"]},
-                "manifest_sha256": {s["identifier"]: s["manifest_sha256"] for s in drop["snapshots"]},
-            },
-        )
-        return sent
+        return announce_drop(by_id[drop["partner"]], drop, alias)
 
     @task_group(group_id="partner_drop", tooltip="deliver then notify, per partner")
     def partner_drop(partner_id: str) -> None:
         notify(deliver(partner_id, run_context, staged, parsed, validation))
 
     partner_drop.expand(partner_id=list(by_id))
+
+
+def announce_drop(partner: PartnerConfig, drop: dict[str, Any], alias: AssetAlias) -> dict[str, Any]:
+    """In a notify task (its ``outlets`` holding ``alias``): the partner's notices of a committed Drop
+    (snapshot or batch: the CloudEvents type says which), then the Asset event of (partner, edition)."""
+    from airflow.sdk import Asset, get_current_context
+
+    from wikidrop.delivery.notices import send_notices
+    from wikidrop_airflow.hooks.notices import PartnerNoticeHook
+
+    context = get_current_context()
+    context["partner_id"] = partner.id
+    sent = send_notices(partner, drop, PartnerNoticeHook(partner).get_credentials())
+    context["outlet_events"][alias].add(
+        Asset(
+            name=drop_asset_name(partner.id, drop["dbname"]), uri=drop_asset_uri(partner.id, drop["dbname"])
+        ),
+        extra={
+            "kind": drop["kind"],
+            "dump_date": drop["dump_date"],
+            "record_count": drop["record_count"],
+            "manifests": {s["identifier"]: s["manifest_uri"] for s in drop["snapshots"]},
+            "manifest_sha256": {s["identifier"]: s["manifest_sha256"] for s in drop["snapshots"]},
+        },
+    )
+    return sent
+
+
+def nightly_partners(partners: Sequence[PartnerConfig], kind: str) -> list[PartnerConfig]:
+    """The edition's partners that get this kind of drop (``batch``, ``snapshot``) each night, config order."""
+    return [p for p in partners if p.takes_nightly(kind)]
+
+
+def deliver_partner_drop(
+    partner: PartnerConfig,
+    edition: EditionConfig,
+    settings: Settings,
+    *,
+    kind: str,
+    day: str,
+    state_uri: str,
+    run_id: str,
+    validation: Mapping[str, Any],
+    shards: Sequence[str] | None = None,
+    source_files: Sequence[Mapping[str, Any]] = (),
+    force: bool = False,
+    record_count: int | None = None,
+) -> dict[str, Any]:
+    """One partner's nightly drop, built and committed by the Beam delivery job; returns the Drop XCom.
+
+    ``kind`` ``batch``: the day's change records (``shards``, by default the Parquet files of the
+    state's ``changes/``; after a re-base add its tombstone shards), delivered to ``batches/<day>/``;
+    ``snapshot``: the state's articles (by default its ``articles/`` Parquet files), a full snapshot in
+    ``snapshots/<day>/`` (tombstones against the partner's previous snapshot, as for a full dump).
+    ``state_uri`` is the committed state attempt (its ``siteinfo.json`` names the wiki in
+    LICENSE.txt); ``source_files`` the staged adds-changes files as ``{"name", "size", "md5"}`` (the
+    manifest links them on dumps.wikimedia.org); ``validation`` the nightly gate's ValidationSummary
+    (a failed one delivers nothing).
+    """
+    from wikidrop.contracts import Drop
+    from wikidrop.delivery.drops import DeliveryRequest
+    from wikidrop.delivery.shards import shard_schema
+    from wikidrop.gcs import list_uris
+    from wikidrop.layout import BATCH, DROP_KINDS, ParseOutput
+    from wikidrop.quality.validation import load_site
+    from wikidrop.records import records_schema_version
+    from wikidrop_airflow.hooks.gcs import WikidropGCSHook
+
+    staging_client = WikidropGCSHook(settings.staging_conn_id, "staging bucket").get_client()
+    if shards is None:
+        state = ParseOutput(state_uri.rstrip("/"))
+        folder = state.changes_uri if kind == BATCH.name else state.articles_uri
+        shards = list_uris(staging_client, folder, PARQUET_SHARD)
+    if not shards:
+        raise ValueError(f"{partner.id} {edition.dbname} {day}: no shards to deliver as a {kind}")
+    schema_version = records_schema_version(shard_schema(shards[0], staging_client))
+    if schema_version is None:
+        raise ValueError(f"{shards[0]}: no wikidrop.schema_version in its Parquet metadata")
+    request = DeliveryRequest(
+        partner=partner,
+        dbname=edition.dbname,
+        dump_date=day,
+        namespaces=delivered_namespaces(partner, edition),
+        article_shards=list(shards),
+        run_id=run_id,
+        schema_version=schema_version,
+        article_count=record_count,
+        source_files=[dict(f) for f in source_files],
+        validation=dict(validation),
+        site=load_site(staging_client, state_uri),
+        force=force,
+        kind=DROP_KINDS[kind],
+    )
+    return Drop.from_xcom(run_delivery_job(request, settings)).to_xcom()
+
+
+PARQUET_SHARD = re.compile(r"/part-[^/]*\.parquet$")
 
 
 def run_delivery_job(request: DeliveryRequest, settings: Settings) -> dict[str, Any]:
