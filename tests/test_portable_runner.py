@@ -24,7 +24,7 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-from beam_jobs import deliver_drop, parse_dump
+from beam_jobs import apply_changes, deliver_drop, parse_dump
 from tests.conftest import SHARED_DUMPS
 
 pytestmark = pytest.mark.slow
@@ -33,6 +33,7 @@ IN_PROCESS = ["--direct_running_mode", "in_memory", "--direct_num_workers", "1"]
 SDK_WORKERS = 2
 LTG = SHARED_DUMPS / "derived" / "ltgwiki-2017-COMPLETE-pages-articles-multistream.xml.bz2"
 LTG_INDEX = SHARED_DUMPS / "derived" / "ltgwiki-2017-COMPLETE-pages-articles-multistream-index.txt.bz2"
+LTG_EXPORT = SHARED_DUMPS / "ltg" / "ltgwiki-2017-COMPLETE-pages-articles-dumpster-dive.xml.bz2"
 
 
 @dataclass(frozen=True)
@@ -203,6 +204,88 @@ def monkeypatch_module():
         yield patch
 
 
+@dataclass(frozen=True)
+class ApplyInput:
+    """A state (the ltg sample parsed in partitions of 60 articles) and one adds-changes day after it."""
+
+    base: Path
+    day: Path
+
+
+@pytest.fixture(scope="module")
+def apply_input(tmp_path_factory: pytest.TempPathFactory) -> ApplyInput:
+    """The day edits every third article, so every partition is rewritten (work for both workers),
+    moves one and turns one into a redirect to another (re-folds)."""
+    from wikidrop_dev.incr import EditionHistory
+
+    work = tmp_path_factory.mktemp("apply")
+    history = EditionHistory.from_export(LTG_EXPORT)
+    export = history.write_export(work / "ltgwiki-20260101-pages-articles.xml.bz2")
+    args = ["--input", str(export), "--output", str(work / "base"), "--dump-date", "20260101"]
+    parse_dump.run([*args, "--scripts", "Latin", "--partition_rows", "60", *IN_PROCESS])
+    day = history.day("20260102")
+    articles = sorted(p.id for p in history.pages.values() if p.ns == 0 and not p.is_redirect)
+    moved, redirected, target = articles[1], articles[2], history.pages[articles[4]].title
+    for page_id in articles[::3]:
+        day.edit(page_id, history.text(page_id) + "\n\nEdited today.")
+    day.move(moved, history.pages[moved].title + " (moved)")
+    day.make_redirect(redirected, target)
+    return ApplyInput(work / "base", day.write(work / "mirror").pages)
+
+
+def _apply_inputs(resources: dict[str, Any]) -> tuple[Path, ...]:
+    return (resources["apply_input"].base, resources["apply_input"].day)
+
+
+def _apply_args(inputs: list[str], resources: dict[str, Any]) -> list[str]:
+    base, day = inputs
+    return ["--base", base, "--changes", day]
+
+
+def _apply_output(root: Path) -> dict[str, Any]:
+    """The new state (every dataset, by page id where shards may differ) and its changes."""
+    folder = _committed(root)
+
+    def parquet(dataset: str) -> dict[str, list[dict]]:
+        return {
+            f.name: pq.read_table(f).to_pylist() for f in sorted(folder.glob(f"{dataset}/part-*.parquet"))
+        }
+
+    def ndjson(dataset: str) -> list[dict]:
+        rows = []
+        for path in sorted(folder.glob(f"{dataset}/part-*.ndjson.gz")):
+            with gzip.open(path, "rt") as lines:
+                rows += [json.loads(line) for line in lines]
+        return sorted(rows, key=lambda r: r["identifier"])
+
+    changes = [r for rows in parquet("changes").values() for r in rows]
+    return {
+        # Partitions are named by page-id range, the same whatever the runner: compared file by file.
+        "articles": parquet("articles"),
+        "articles.ndjson": ndjson("articles"),
+        "quality": parquet("quality"),
+        "redirects": parquet("redirects"),
+        "changes": sorted(changes, key=lambda r: r["identifier"]),
+        "changes.ndjson": ndjson("changes"),
+        "removed": ndjson("removed"),
+        "dead_letter": ndjson("dead_letter"),
+        "state.json": json.loads((folder / "state.json").read_text()),
+        "stats.json": json.loads((folder / "stats.json").read_text()),
+    }
+
+
+def _apply_counters(stats: dict) -> dict[tuple[str, str], int]:
+    """The parse job's counters, from the parse of the day's changed pages (every other outcome of a
+    page is decided before it reaches the parser)."""
+    parsed = {"article": stats["created"] + stats["updated"], "dead_lettered": stats["dead_lettered"]}
+    return {
+        (namespace, kind): n
+        for kind, n in parsed.items()
+        if n
+        for namespace in ("wikidrop", f"wikidrop.{stats['dbname']}")
+    }
+
+
 JOBS = [
     PortableJob(
         "parse_dump",
@@ -223,6 +306,17 @@ JOBS = [
         _delivery_counters,
         "work/*",
         resources=("delivery_request", "fake_gcs"),
+    ),
+    PortableJob(
+        "apply_changes",
+        apply_changes.run_job,
+        _apply_inputs,
+        _apply_args,
+        _apply_output,
+        _apply_counters,
+        "attempts/*/articles/part-*",
+        resources=("apply_input",),
+        realdata=True,
     ),
 ]
 
