@@ -100,8 +100,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     report = yield
     if report.skipped and isinstance(report.longrepr, tuple) and report.longrepr[2].endswith(NO_SHARED_DUMPS):
-        # One summary line for all of them, not one per test.
-        report.longrepr = (str(Path(__file__)), 0, report.longrepr[2])
+        # One summary line for all of them, not one per test (no line number: pytest drops it for
+        # some skips by marker, and a different one would fold them into a second line).
+        report.longrepr = (str(Path(__file__)), None, report.longrepr[2])
     elif report.when == "call" and report.passed and "realdata" in item.keywords:
         item.config.stash[_REALDATA_RUN] += 1
     return report
