@@ -17,10 +17,12 @@ the caller knows the next day covers); anything else is refused before a byte is
 ``--output`` (local or ``gs://``, apart from the base) is an output root as parse_dump's
 (``wikidrop.layout.JobOutput``): the run writes a fresh ``attempts/<id>/`` holding the new state in
 parse_dump's layout (``articles/``, ``redirects/``, ``dead_letter/``, ``siteinfo.json``,
-``stats.json``, ``state.json``) plus ``changes/part-*.parquet`` and ``changes/part-*.ndjson.gz``
-(every article record the days created or updated, redirect re-folds included, each with Wikimedia
-Enterprise's ``event``) and ``removed/part-*.ndjson.gz`` (articles that left: ``{identifier, name,
-namespace, reason, day}``), and commits it through ``CURRENT.json`` once all of it is written
+``stats.json``, ``state.json``) plus ``changes/part-*.parquet`` and ``changes/part-*.ndjson.gz``:
+every article record the days created or updated, redirect re-folds included, and a tombstone for
+every article that left (became a redirect, moved out of the namespaces or the wikitext model:
+identifier, name, url and namespace as the state held them, every other field null), each with
+Wikimedia Enterprise's ``event`` (type create, update or delete), so a partner's batch carries the
+deletions too. It commits through ``CURRENT.json`` once all of it is written
 (``beam_jobs.output``): a failed run commits nothing and deletes its attempt. Only the partitions
 holding a page the days touch are rewritten; the others are copied.
 
@@ -349,7 +351,7 @@ def _run_pipeline(
         existing = {name: [p.name for p in parts] for name, parts in partitions.items()}
         rewritten = edits | "RewritePartitions" >> beam.ParDo(
             steps.RewritePartitionFn(old, new, existing, routers, max_rows, state.dbname)
-        ).with_outputs(steps.PARTITIONS, steps.REMOVED, OUTCOMES, main="changes")
+        ).with_outputs(steps.PARTITIONS, OUTCOMES, main="changes")
         touched = edits | "TouchedPartitions" >> beam.Keys() | "AsPartitionSet" >> _to_set()
         copied = (
             pipeline | "ListPartitionsToCopy" >> beam.Create(listed, reshuffle=False)
@@ -374,7 +376,6 @@ def _run_pipeline(
                 row_group_buffer_size=32 * 1024 * 1024,
             ),
             rewritten.changes | "WriteChangesNdjson" >> WriteNdjson(f"{output.changes_uri}/part"),
-            rewritten[steps.REMOVED] | "WriteRemoved" >> WriteNdjson(f"{output.removed_uri}/part"),
         ]
 
         # Dead letters: the base's, minus pages the days decided again, plus the days' own.
@@ -481,7 +482,8 @@ def build_change_stats(
     dead_lettered + ignored_older`` and ``pages_read == pages + merged_page_elements``. Articles:
     ``articles_before + created - removed == articles``, where every created, updated and removed
     article is also counted by the partition rewrites and the two counts must agree; the same for
-    redirect pages. Change records = created + updated + refolded.
+    redirect pages. Change records (the rows of ``changes/``) = created + updated + refolded +
+    deleted, with one delete event per removed article.
     """
 
     def total(kind: str, reason: str | None = None) -> int:
@@ -504,6 +506,7 @@ def build_change_stats(
     redirect_changes = {k: total("redirect_change", k) for k in ("created", "changed", "removed")}
     redirects_written = {action: total("redirects_written", action) for action in ("create", "update")}
     redirects_deleted = total("redirects_deleted")
+    delete_events = total("delete_events")
     article_parts = [PartitionInfo.from_dict(p) for name, p, _ in partitions if name == steps.ARTICLES]
     redirect_parts = [PartitionInfo.from_dict(p) for name, p, _ in partitions if name == steps.REDIRECTS]
     articles = sum(p.rows for p in article_parts)
@@ -515,6 +518,7 @@ def build_change_stats(
         (outcomes[steps.CREATED], written["create"], "articles created == created rows written"),
         (outcomes[steps.UPDATED], written["update"], "articles updated == updated rows written"),
         (removed, deleted, "articles removed == rows deleted, per reason"),
+        (sum(removed.values()), delete_events, "articles removed == delete events written"),
         (
             state.article_count + outcomes[steps.CREATED] - sum(removed.values()),
             articles,
@@ -578,7 +582,8 @@ def build_change_stats(
         "removed": removed,
         "refolded": written["refold"],
         "refolds_unchanged": total("refold_unchanged"),
-        "change_records": written["create"] + written["update"] + written["refold"],
+        "delete_events": delete_events,
+        "change_records": written["create"] + written["update"] + written["refold"] + delete_events,
         "redirects_created": redirect_changes["created"],
         "redirects_changed": redirect_changes["changed"],
         "redirects_removed": redirect_changes["removed"],

@@ -15,7 +15,8 @@ rewritten partitions.
    departures and gives every article there its new ``redirects``.
 4. ``assemble`` turns each page's resolution and fold into partition edits; ``RewritePartitionFn``
    rewrites each touched partition (``beam_jobs.partitions.rewrite_partition``) and emits the change
-   records with their ``event``.
+   records with their ``event``: the records created, updated or re-folded, and a tombstone (event
+   type delete) for each article that left.
 """
 
 from __future__ import annotations
@@ -40,9 +41,10 @@ from beam_jobs.partitions import (
     rewrite_partition,
 )
 from beam_jobs.transforms import OUTCOMES, fold_redirects, open_input, redirect_row_of, title_key
+from wikidrop.delivery.batches import as_tombstone
 from wikidrop.dumps.export import DEFAULT_MODEL, DumpReader, Page
 from wikidrop.dumps.siteinfo import SiteInfo
-from wikidrop.records import EVENT_CREATE, EVENT_UPDATE, change_event
+from wikidrop.records import EVENT_CREATE, EVENT_DELETE, EVENT_UPDATE, change_event
 from wikidrop.state import PartitionRouter
 
 ARTICLES = "articles"
@@ -64,7 +66,6 @@ CONTENT_MODEL = "content_model"
 REMOVAL_REASONS = (BECAME_REDIRECT, LEFT_NAMESPACES, CONTENT_MODEL)
 
 TO_PARSE = "to_parse"
-REMOVED = "removed"
 PARTITIONS = "partitions"
 
 
@@ -485,9 +486,10 @@ class AssembleFn(beam.DoFn):
 class RewritePartitionFn(beam.DoFn):
     """``((dataset, partition), [Edit])`` -> the partition rewritten into the new state.
 
-    Main output: the change records (articles created, updated or re-folded), each with its
-    ``event``. Tagged: ``PARTITIONS`` (``(dataset, PartitionInfo dict, "rewritten")``), ``REMOVED`` (articles
-    that left) and the counts stats.json reconciles against the decisions.
+    Main output: the change records, each with its ``event``: articles created, updated or re-folded,
+    and a tombstone (event type delete, ``wikidrop.delivery.batches.as_tombstone``) for each article
+    that left, named as the state held it. Tagged: ``PARTITIONS`` (``(dataset, PartitionInfo dict,
+    "rewritten")``) and the counts stats.json reconciles against the decisions.
     """
 
     def __init__(
@@ -546,20 +548,31 @@ class RewritePartitionFn(beam.DoFn):
         for action, n in sorted(counts.items()):
             yield outcome(f"{dataset_name}_written", None, action, n)
         for row in result.removed:
-            yield outcome(f"{dataset_name}_deleted", row["namespace"], row["reason"])
+            yield outcome(f"{dataset_name}_deleted", row["namespace"]["identifier"], row["reason"])
         if result.unchanged_refolds:
             yield outcome("refold_unchanged", None, "", result.unchanged_refolds)
         if dataset_name != ARTICLES:
             return
+        fields = self.new[dataset_name].schema.names
         for row in result.removed:
-            day, _ = when[row["identifier"]]
-            yield beam.pvalue.TaggedOutput(REMOVED, {**row, "day": day})
+            yield self._tombstone(fields, row, *when[row["identifier"]])
+        if result.removed:
+            yield outcome("delete_events", None, "", len(result.removed))
         for action, record in result.written:
             day, date_created = when[record["identifier"]]
             kind = EVENT_CREATE if action == CREATE else EVENT_UPDATE
             revision = record["version"]["identifier"]
             event = change_event(self.dbname, record["identifier"], revision, kind, day, date_created)
             yield {**record, "event": event}
+
+    def _tombstone(
+        self, fields: Sequence[str], removed: Mapping[str, Any], day: str, date_created: str
+    ) -> dict[str, Any]:
+        """The change record of an article that left: its identity as the state held it (what a
+        partner holds), every other field null; the event dated by the revision that removed it."""
+        page_id = removed["identifier"]
+        event = change_event(self.dbname, page_id, removed["revision"], EVENT_DELETE, day, date_created)
+        return as_tombstone({**{name: removed.get(name) for name in fields}, "event": event})
 
 
 def decided_page(resolution: Resolution) -> Iterator[int]:

@@ -350,7 +350,8 @@ class RewriteResult:
 
     partitions: list[PartitionInfo]
     written: list[tuple[str, dict[str, Any]]]  # (CREATE | UPDATE | REFOLD, record as written)
-    removed: list[dict[str, Any]]  # {identifier, name, namespace, reason}
+    # {identifier, name, url, namespace (as stored), revision (the row's version id), reason}
+    removed: list[dict[str, Any]]
     unchanged_refolds: int
 
 
@@ -426,12 +427,14 @@ def rewrite_partition(
             seen.add(page_id)
             start = i + 1
             if page_id in edits.deletes:
-                row = batch.slice(i, 1).select(["identifier", "name", "namespace"]).to_pylist()[0]
+                row = batch.slice(i, 1).select(["name", "url", "namespace", "version"]).to_pylist()[0]
                 removed.append(
                     {
                         "identifier": page_id,
                         "name": row["name"],
-                        "namespace": row["namespace"]["identifier"],
+                        "url": row["url"],
+                        "namespace": row["namespace"],
+                        "revision": row["version"]["identifier"],
                         "reason": edits.deletes[page_id],
                     }
                 )

@@ -173,7 +173,10 @@ def assert_reconciled(stats: dict) -> None:
     assert stats["pages"] == sum(stats[o] for o in outcomes)
     assert stats["pages_read"] == stats["pages"] + stats["merged_page_elements"]
     assert stats["articles"] == stats["articles_before"] + stats["created"] - sum(stats["removed"].values())
-    assert stats["change_records"] == stats["created"] + stats["updated"] + stats["refolded"]
+    assert stats["delete_events"] == sum(stats["removed"].values())
+    assert stats["change_records"] == (
+        stats["created"] + stats["updated"] + stats["refolded"] + stats["delete_events"]
+    )
     assert (
         stats["redirects"]
         == stats["redirects_before"] + stats["redirects_created"] - stats["redirects_removed"]
@@ -181,9 +184,12 @@ def assert_reconciled(stats: dict) -> None:
 
 
 def assert_changes_are_the_difference(before: Path, after: Path, stats: dict, day: str) -> None:
-    """changes/ holds exactly the records that differ (with create/update events), removed/ the rest."""
+    """changes/ holds exactly the records that differ (with create/update events) and a tombstone
+    (delete event, the page as the state held it, every other field null) for each article that left."""
     old, new = comparable(articles(before)), comparable(articles(after))
-    changes = {r["identifier"]: r for r in ndjson_rows(at(after) / "changes")}
+    rows = ndjson_rows(at(after) / "changes")
+    changes = {r["identifier"]: r for r in rows}
+    assert len(changes) == len(rows) == stats["change_records"]
     parquet_changes = {
         r["identifier"]: r
         for f in sorted((at(after) / "changes").glob("*.parquet"))
@@ -191,16 +197,25 @@ def assert_changes_are_the_difference(before: Path, after: Path, stats: dict, da
     }
     assert parquet_changes == changes
     differ = {k for k, r in new.items() if old.get(k) != r}
-    assert set(changes) == differ
-    assert len(changes) == stats["change_records"]
+    deleted = {k for k, r in changes.items() if r["event"]["type"] == "delete"}
+    assert set(changes) - deleted == differ
+    assert deleted == set(old) - set(new) and len(deleted) == stats["delete_events"]
     for page_id, record in changes.items():
         event = record["event"]
-        assert event["type"] == ("update" if page_id in old else "create")
+        kind = "delete" if page_id in deleted else "update" if page_id in old else "create"
+        assert event["type"] == kind
         assert event["date_published"] == f"{day[:4]}-{day[4:6]}-{day[6:]}T00:00:00Z"
         assert event["date_created"].startswith(f"{day[:4]}-{day[4:6]}-{day[6:]}T")
         assert len(event["identifier"]) == 36
-        assert comparable({0: record})[0] == new[page_id]
-    assert sorted(r["identifier"] for r in ndjson_rows(at(after) / "removed")) == sorted(set(old) - set(new))
+        if kind == "delete":
+            identity = ("identifier", "name", "url", "namespace")
+            assert {f: v for f, v in record.items() if v is not None and f != "event"} == {
+                f: old[page_id][f] for f in identity
+            }
+            assert set(record) == set(old[page_id]) | {"event", "provenance"}
+        else:
+            assert comparable({0: record})[0] == new[page_id]
+    assert not (at(after) / "removed").exists()
 
 
 # -- the invariant, in three scripts ---------------------------------------------------------------
@@ -237,6 +252,20 @@ def test_each_kind_of_change_is_counted(chain, sample):
     day1, day2 = c.stats1, c.stats2
     assert (day1["created"], day1["updated"]) == (len(roles["day1_created"]), len(roles["day1_updated"]))
     assert day1["removed"] == {"became_redirect": 1, "left_namespaces": 1, "content_model": 0}
+    # Both reach partners as deletions: tombstones in changes/, named as the base held them.
+    tombstones = {
+        r["identifier"]: r for r in ndjson_rows(at(c.day1) / "changes") if r["event"]["type"] == "delete"
+    }
+    gone = [*roles["day1_became_redirect"], *roles["day1_left_namespaces"]]
+    assert sorted(tombstones) == sorted(gone) and day1["delete_events"] == 2
+    for page_id in gone:
+        base_record = articles(c.base)[page_id]
+        assert (tombstones[page_id]["name"], tombstones[page_id]["url"]) == (
+            base_record["name"],
+            base_record["url"],
+        )
+        assert tombstones[page_id]["namespace"] == base_record["namespace"]
+        assert tombstones[page_id]["version"] is None and tombstones[page_id]["article_body"] is None
     assert day1["redirects_created"] == len(roles["day1_redirects_created"]) == day1["redirect"]
     assert day1["skipped"] == 1 + len(roles["day1_other_namespace"]) == day1["skipped_reasons"]["namespace"]
     # The article a page was turned into a redirect to gains it: an update through its redirects only.
@@ -259,7 +288,28 @@ def test_each_kind_of_change_is_counted(chain, sample):
     assert day2["redirects_removed"] == len(roles["day2_redirects_removed"])
     assert day2["refolded"] >= 2  # the changed redirect leaves one article for another
     assert day2["removed"] == {"became_redirect": 0, "left_namespaces": 0, "content_model": 0}
+    assert day2["delete_events"] == 0
     assert day1["partitions"]["articles"]["copied"] >= 1 and day1["partitions"]["articles"]["rewritten"] >= 1
+
+
+def test_validation_of_the_changes_judges_content_and_leaves_tombstones_out(chain):
+    """The nightly gate runs the articles suite on each changes/ file: its frame holds one row per
+    created or updated record, none for a tombstone (a page's identity has no content to judge)."""
+    import pandas as pd
+
+    from wikidrop.config import EditionConfig
+    from wikidrop.dumps.siteinfo import SiteInfo
+    from wikidrop.quality.frames import article_shard_frame
+
+    c = chain("ltg")
+    folder = at(c.day1)
+    site = SiteInfo.from_dict(json.loads((folder / "siteinfo.json").read_text()))
+    edition = EditionConfig(dbname="ltgwiki", language="ltg", scripts=SCRIPTS["ltg"].split(","))
+    frame = pd.concat(article_shard_frame(f, site, edition) for f in sorted(folder.glob("changes/*.parquet")))
+    rows = ndjson_rows(folder / "changes")
+    content = sorted(r["identifier"] for r in rows if r["event"]["type"] != "delete")
+    assert len(content) < len(rows) and sorted(frame["identifier"]) == content
+    assert frame["text_chars"].notna().all()
 
 
 def test_untouched_partitions_are_copied_byte_for_byte(chain):

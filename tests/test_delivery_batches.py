@@ -274,7 +274,9 @@ def test_a_batch_of_apply_changes_output_on_a_real_dump(
     fake_gcs, fake_gcs_client, make_fake_gcs_bucket, tmp_path, monkeypatch
 ) -> None:
     """The changes/ apply_changes writes for a day of a real edition become a batch that verifies and
-    carries, for every page the day created or changed, the record the next snapshot has."""
+    carries, for every page the day created or changed, the record the next snapshot has, and a
+    deletion for every page that stopped being an article (turned into a redirect, moved out of the
+    namespaces): the base snapshot with the batch applied is the night's snapshot."""
     from beam_jobs import apply_changes, parse_dump
     from beam_jobs.output import committed_output
     from tests.conftest import SHARED_DUMPS
@@ -330,10 +332,22 @@ def test_a_batch_of_apply_changes_output_on_a_real_dump(
     batch = drop_of(changes, day, BATCH)
     assert verify(f"gs://{bucket}/wikipedia/batches/{day}")[1] == []
 
-    assert batch and {r["event"]["type"] for r in batch.values()} <= {"create", "update"}
+    assert batch and {r["event"]["type"] for r in batch.values()} == {"create", "update", "delete"}
+    deleted = {page_id for page_id, record in batch.items() if record["event"]["type"] == "delete"}
+    # The page turned into a redirect that night (and the one moved out of the namespaces) reach the
+    # partner as deletions, named as the partner's snapshot has them.
+    assert deleted == {*scenario.roles["day1_became_redirect"], *scenario.roles["day1_left_namespaces"]}
+    assert deleted == set(old) - set(new)
+    applied = dict(old)
     for page_id, record in batch.items():
         event = record.pop("event")
+        if event["type"] == "delete":
+            assert {f: v for f, v in record.items() if v is not None} == {
+                f: old[page_id][f] for f in ("identifier", "name", "url", "namespace")
+            }
+            del applied[page_id]
+            continue
         assert event["type"] == ("update" if page_id in old else "create")
         assert record == new[page_id]  # the batch brings the page as the night's snapshot has it
-    changed = {page_id for page_id, record in new.items() if old.get(page_id) != record}
-    assert changed <= set(batch)  # every page created or changed that day is in the batch
+        applied[page_id] = record
+    assert applied == new  # base snapshot + the night's batch == the night's snapshot

@@ -27,6 +27,7 @@ SCHEMA = pa.schema(
     [
         ("identifier", pa.int64()),
         ("name", pa.string()),
+        ("url", pa.string()),
         ("namespace", pa.struct([("identifier", pa.int64())])),
         ("version", pa.struct([("identifier", pa.int64())])),
         ("redirects", pa.list_(_NAME_URL)),
@@ -42,6 +43,7 @@ def record(
     return {
         "identifier": page_id,
         "name": f"Page {page_id}",
+        "url": f"https://x/Page_{page_id}",
         "namespace": {"identifier": 0 if page_id < 900 else 4},
         "version": {"identifier": revision},
         "redirects": [{"name": r, "url": f"https://x/{r}"} for r in redirects],
@@ -125,7 +127,14 @@ def test_a_rewrite_edits_in_place_merges_creates_and_copies_the_rest_as_bytes(tm
     ]
     assert result.unchanged_refolds == 1  # page 30 already had exactly these redirects
     assert result.removed == [
-        {"identifier": 50, "name": "Page 50", "namespace": 0, "reason": "became_redirect"}
+        {
+            "identifier": 50,
+            "name": "Page 50",
+            "url": "https://x/Page_50",
+            "namespace": {"identifier": 0},
+            "revision": 1,
+            "reason": "became_redirect",
+        }
     ]
     (info,) = result.partitions
     assert (info.name, info.rows, info.first_id, info.last_id) == ("part-00000", 8, 5, 70)

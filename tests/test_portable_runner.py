@@ -267,7 +267,6 @@ def _apply_output(root: Path) -> dict[str, Any]:
         "redirects": parquet("redirects"),
         "changes": sorted(changes, key=lambda r: r["identifier"]),
         "changes.ndjson": ndjson("changes"),
-        "removed": ndjson("removed"),
         "dead_letter": ndjson("dead_letter"),
         "state.json": json.loads((folder / "state.json").read_text()),
         "stats.json": json.loads((folder / "stats.json").read_text()),

@@ -18,8 +18,7 @@ An attempt of parse_dump or apply_changes is an edition state (``wikidrop.state`
     redirects/part-NNNNN.parquet                         the redirect pages of the edition's namespaces
     quality/part-NNNNN.parquet                           per-article quality measures, rows as in articles/
     dead_letter/part-*.ndjson.gz                         pages whose current revision failed to parse
-    changes/part-*.parquet, part-*.ndjson.gz             apply_changes: records created/updated, with event
-    removed/part-*.ndjson.gz                             apply_changes: articles that left the state
+    changes/part-*.parquet, part-*.ndjson.gz             apply_changes: records created/updated/deleted, with event
     siteinfo.json, stats.json, state.json                state.json last: the attempt is a complete state
 
 A partner's area, ``gs://<partner bucket>/<partner prefix>/``, holds drops of two kinds, each named
@@ -154,13 +153,9 @@ class ParseOutput:
 
     @property
     def changes_uri(self) -> str:
-        """apply_changes: the records the days created or updated, with their event."""
+        """apply_changes: the records the days created or updated, and tombstones of the articles
+        that left, each with its event."""
         return f"{self.uri}/changes"
-
-    @property
-    def removed_uri(self) -> str:
-        """apply_changes: the articles the days removed."""
-        return f"{self.uri}/removed"
 
     @property
     def stats_uri(self) -> str:

@@ -218,9 +218,12 @@ DEAD_LETTER_SCHEMA = pa.schema(
 )
 
 # Nightly change records are article records plus Wikimedia Enterprise's ``event``
-# (general/schema/event.go: identifier, type "create"/"update", date_created, date_published).
+# (general/schema/event.go: identifier, type "create"/"update"/"delete", date_created, date_published).
+# A delete is a tombstone: the page's identity and event, every other field null
+# (``wikidrop.delivery.batches.TOMBSTONE_FIELDS``).
 EVENT_CREATE = "create"
 EVENT_UPDATE = "update"
+EVENT_DELETE = "delete"
 EVENT_TYPE = pa.struct(
     [
         ("identifier", pa.string()),

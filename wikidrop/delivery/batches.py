@@ -22,8 +22,10 @@ What a batch adds to a snapshot's rules:
 
 So a partner who applies every batch, in date order, onto the snapshot they follow (create and update:
 put the record under its ``identifier``; delete: remove it) holds what a snapshot of that day would
-hold. Adds-changes dumps carry no deletions: a page deleted on the wiki between two full dumps stays
-until the state is re-based on the next full dump, whose batch then carries its tombstone.
+hold. A page that stops being an article (turned into a redirect, moved out of the edition's
+namespaces) is a tombstone in the night's ``changes/``. Adds-changes dumps carry no deletions: a page
+deleted on the wiki between two full dumps stays until the state is re-based on the next full dump,
+whose batch then carries its tombstone.
 """
 
 from __future__ import annotations

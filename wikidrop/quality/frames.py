@@ -108,8 +108,13 @@ def article_frame(quality: pa.Table, edition: EditionConfig) -> pd.DataFrame:
 
 def article_shard_frame(source: Any, site: SiteInfo, edition: EditionConfig) -> pd.DataFrame:
     """The articles frame of one Parquet shard (path or file object): quality rows the parse job
-    wrote, or article records measured here, one batch at a time (never the whole shard's text)."""
+    wrote, or article records measured here, one batch at a time (never the whole shard's text).
+
+    A shard of change records (apply_changes' ``changes/``) may hold tombstones (``event.type``
+    delete: a page's identity, no content); they are left out, the suite judges content.
+    """
     import pandas as pd
+    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     parquet = pq.ParquetFile(source)
@@ -125,10 +130,17 @@ def article_shard_frame(source: Any, site: SiteInfo, edition: EditionConfig) -> 
     if missing:
         raise ValueError(f"Parquet shard lacks article columns {missing} (has {schema.names})")
     columns = [*ARTICLE_COLUMNS, *(f for f in COVERAGE_FIELDS if f in schema.names)]
-    frames = [
-        article_frame(quality_rows(batch, site, edition.scripts), edition)
-        for batch in parquet.iter_batches(batch_size=READ_BATCH_ROWS, columns=columns)
-    ]
+    events = "event" in schema.names
+    frames = []
+    for batch in parquet.iter_batches(
+        batch_size=READ_BATCH_ROWS, columns=[*columns, "event"] if events else columns
+    ):
+        if events:
+            is_content = pc.fill_null(
+                pc.not_equal(pc.struct_field(batch.column("event"), "type"), "delete"), True
+            )
+            batch = batch.filter(is_content).select(columns)
+        frames.append(article_frame(quality_rows(batch, site, edition.scripts), edition))
     if not frames:
         return article_frame(quality_schema(edition.scripts).empty_table(), edition)
     return pd.concat(frames, ignore_index=True)
