@@ -12,7 +12,10 @@ Run locally (Beam's in-process FnApiRunner)::
 apply_changes (its committed attempt is read), or a state folder itself. Each ``--changes`` is one day's ``<dbname>-<YYYYMMDD>-pages-meta-hist-incr.xml[.bz2]``
 (history format, all namespaces), applied in the order given; the day comes from the file name.
 Days must follow the base strictly, once each, with none missing (``--allow-gaps`` accepts a gap
-the caller knows the next day covers); anything else is refused before a byte is written.
+the caller knows the next day covers); anything else is refused before a byte is written. An input
+error (such a day, a base that is no state, a day cut short, found by a worker while reading: the
+run's attempt is then deleted) ends the command with one ``apply_changes: input error:`` line and
+exit status 2, as parse_dump's (``beam_jobs.command``).
 
 ``--output`` (local or ``gs://``, apart from the base) is an output root as parse_dump's
 (``wikidrop.layout.JobOutput``): the run writes a fresh ``attempts/<id>/`` holding the new state in
@@ -39,6 +42,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -50,10 +54,12 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.runners.runner import PipelineResult
 
 from beam_jobs import changes as steps
+from beam_jobs.command import InputErrors, UsageError, run_command
 from beam_jobs.local_gcs import use_anonymous_gcs_for_emulator
 from beam_jobs.options import JobOptions
 from beam_jobs.output import OutputAttempt, committed_output
 from beam_jobs.outputs import (
+    InputNotFound,
     WriteNdjson,
     expand_inputs,
     read_json,
@@ -96,6 +102,13 @@ from wikidrop.state import (
 
 log = logging.getLogger(__name__)
 
+# Input errors: a day or the base is wrong for this run (cut short, applied twice, out of order, of
+# another wiki, not a state); re-running cannot help. Workers raise the dump errors while reading a day.
+INPUT_ERRORS = InputErrors(
+    types=(DumpError, StateError, InputNotFound, UsageError),
+    worker_names=("DumpError", "TruncatedDumpError"),
+)
+
 
 class ApplyChangesOptions(PipelineOptions):
     """The job's own options (``--output`` and the page bounds: ``beam_jobs.options.JobOptions``)."""
@@ -137,7 +150,7 @@ def run_job(argv: Sequence[str] | None = None) -> ApplyRun:
     opts = options.view_as(ApplyChangesOptions)
     shared = options.view_as(JobOptions)
     if not opts.base or not opts.changes or not shared.output:
-        raise ValueError(
+        raise UsageError(
             "apply_changes needs --base DIR, --changes FILE (repeatable, in order) and --output DIR"
         )
     make_local_paths_absolute(opts, ("base", "changes"))
@@ -639,6 +652,11 @@ def write_new_state(
     write_json(path, new.to_dict())
 
 
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m beam_jobs.apply_changes``: stats.json on stdout; an input error as one line on
+    stderr and exit status 2 (``beam_jobs.command``)."""
+    return run_command("apply_changes", run, INPUT_ERRORS, argv)
+
+
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO)
-    print(json.dumps(run(), indent=2, ensure_ascii=False))
+    sys.exit(main())

@@ -65,6 +65,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions, TestOptions
 from apache_beam.runners.runner import PipelineResult
 
+from beam_jobs.command import InputErrors, UsageError, run_command
 from beam_jobs.local_gcs import use_anonymous_gcs_for_emulator
 from beam_jobs.options import JobOptions
 from beam_jobs.output import OutputAttempt
@@ -143,15 +144,12 @@ class ParseDumpOptions(PipelineOptions):
         )
 
 
-class UsageError(ValueError):
-    """The command line lacks what the job needs."""
-
-
-# Input errors: the dump, its index or the command line are wrong; re-running cannot help.
-INPUT_ERRORS: tuple[type[Exception], ...] = (DumpError, SqlDumpError, InputNotFound, UsageError)
-INPUT_ERROR_EXIT = 2
-# Class names of the input errors a worker can raise while reading (found in a wrapped traceback).
-WORKER_INPUT_ERRORS = ("DumpError", "TruncatedDumpError", "SqlDumpError")
+# Input errors: the dump, its index or the command line are wrong; re-running cannot help. Workers
+# raise the dump errors while reading (found by class name in a runner's wrapped traceback).
+INPUT_ERRORS = InputErrors(
+    types=(DumpError, SqlDumpError, InputNotFound, UsageError),
+    worker_names=("DumpError", "TruncatedDumpError", "SqlDumpError"),
+)
 
 
 @dataclass(frozen=True)
@@ -448,63 +446,10 @@ def _gunzip_if_needed(data: bytes) -> bytes:
 # -- command line -------------------------------------------------------------------------------
 
 
-def input_error_message(exc: BaseException) -> str | None:
-    """The one-line message of an input error, also when a Beam runner wrapped it; None for other errors.
-
-    Runners re-raise a worker's exception either as itself (in-process) or as text: the worker's
-    traceback inside the runner's own exception (gRPC/subprocess workers, Dataflow), whose last
-    ``module.Class: message`` line names it.
-    """
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, INPUT_ERRORS):
-            return _one_line(str(seen))
-        seen = seen.__cause__ or seen.__context__
-    found = re.findall(rf"^(?:[\w.]+\.)?(?:{'|'.join(WORKER_INPUT_ERRORS)}): (.+)$", str(exc), re.MULTILINE)
-    return _one_line(found[-1]) if found else None
-
-
-def _one_line(message: str) -> str:
-    """First line of a message, without the ``[while running 'Step']`` Beam appends."""
-    first = message.strip().splitlines()[0] if message.strip() else message
-    return re.sub(r"\s*\[while running '[^']*'\]\s*$", "", first)
-
-
-def configure_logging() -> None:
-    """The job's and wikidrop's INFO on stderr; Beam's from WARNING up (its INFO is per-step noise).
-
-    Beam also logs a worker's exception with its traceback before the runner raises it; for an
-    input error ``main`` says the same in one line, so that echo is left out.
-    """
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
-    handler.addFilter(_not_an_input_error_echo)
-    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
-    logging.getLogger("apache_beam").setLevel(logging.WARNING)
-
-
-def _not_an_input_error_echo(record: logging.LogRecord) -> bool:
-    if not record.name.startswith("apache_beam") or record.levelno < logging.ERROR:
-        return True
-    text = record.getMessage() + (
-        logging.Formatter().formatException(record.exc_info) if record.exc_info else ""
-    )
-    return input_error_message(RuntimeError(text)) is None
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m beam_jobs.parse_dump``: stats.json on stdout; an input error as one line on stderr."""
-    configure_logging()
-    try:
-        stats = run(argv)
-    except Exception as exc:
-        message = input_error_message(exc)
-        if message is None:
-            raise
-        print(f"parse_dump: input error: {message}", file=sys.stderr)  # stages/parse.py INPUT_ERROR_PREFIX
-        return INPUT_ERROR_EXIT
-    print(json.dumps(stats, indent=2, ensure_ascii=False))
-    return 0
+    """``python -m beam_jobs.parse_dump``: stats.json on stdout; an input error as one line on stderr
+    (``beam_jobs.command``)."""
+    return run_command("parse_dump", run, INPUT_ERRORS, argv)
 
 
 if __name__ == "__main__":

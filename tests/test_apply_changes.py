@@ -359,6 +359,66 @@ def test_a_truncated_day_fails_and_leaves_nothing(chain, tmp_path):
     assert files_of(c.day1) == before
 
 
+def apply_cli(base: Path, output: Path, *days: Path) -> subprocess.CompletedProcess:
+    """``python -m beam_jobs.apply_changes`` as the nightly DAG's task runs it (a child process)."""
+    command = [sys.executable, "-m", "beam_jobs.apply_changes", "--base", str(base), "--output", str(output)]
+    for day in days:
+        command += ["--changes", str(day)]
+    return subprocess.run(
+        [*command, *IN_PROCESS], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600, check=False
+    )
+
+
+def test_a_truncated_day_on_the_command_line_is_one_input_error_line(chain, tmp_path):
+    """Found by the worker reading the day: exit status 2 and one line naming the file (what the
+    Airflow task fails on without retries), no traceback, nothing written."""
+    c = chain("ltg")
+    data = bz2.decompress(c.scenario.days[1].pages.read_bytes())
+    cut = tmp_path / pages_file_name("ltgwiki", DAY2)
+    cut.write_bytes(bz2.compress(data[: int(len(data) * 0.6)]))
+    before = files_of(c.day1)
+    done = apply_cli(c.day1, tmp_path / "out", cut)
+    assert done.returncode == 2, done.stderr[-3000:]
+    assert "Traceback" not in done.stderr, done.stderr[-3000:]
+    errors = [line for line in done.stderr.splitlines() if "input error" in line]
+    assert errors == [done.stderr.splitlines()[-1]], done.stderr[-3000:]
+    assert errors[0].startswith(f"apply_changes: input error: {cut}: ") and "truncated" in errors[0]
+    assert "[while running" not in errors[0]
+    assert done.stdout == ""
+    assert_nothing_written(tmp_path / "out")
+    assert files_of(c.day1) == before
+
+
+def test_a_day_applied_twice_on_the_command_line_is_one_input_error_line(chain, tmp_path):
+    """Refused before anything is written: the one line is all the command prints."""
+    c = chain("ltg")
+    done = apply_cli(c.day1, tmp_path / "out", c.scenario.days[0].pages)
+    assert done.returncode == 2, done.stderr[-3000:]
+    (line,) = done.stderr.splitlines()
+    assert line == (
+        f"apply_changes: input error: adds-changes day {DAY1} is already applied to this state "
+        f"(days ['{DAY1}'])"
+    )
+    assert done.stdout == ""
+    assert_nothing_written(tmp_path / "out")
+    # The nightly DAG's task runs the job as a child: that line fails the task without retries.
+    from airflow.sdk.exceptions import AirflowFailException
+    from wikidrop_airflow.local_beam import run_local_beam_job
+
+    argv = [
+        "--base",
+        str(c.day1),
+        "--changes",
+        str(c.scenario.days[0].pages),
+        "--output",
+        str(tmp_path / "out"),
+    ]
+    with pytest.raises(
+        AirflowFailException, match=rf"^apply_changes: input error: adds-changes day {DAY1} is already"
+    ):
+        run_local_beam_job("beam_jobs.apply_changes", [*argv, *IN_PROCESS])
+
+
 def test_days_out_of_order_twice_or_missing_are_refused_before_writing(chain, tmp_path):
     c = chain("ltg")
     day1, day2 = (d.pages for d in c.scenario.days)

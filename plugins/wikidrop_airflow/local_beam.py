@@ -17,16 +17,16 @@ import sys
 log = logging.getLogger(__name__)
 
 
-def run_local_beam_job(
-    module: str, argv: list[str], gcs_endpoint: str | None = None, final_error_prefix: str | None = None
-) -> None:
+def run_local_beam_job(module: str, argv: list[str], gcs_endpoint: str | None = None) -> None:
     """``python -m MODULE ARGV`` in a child process; raise with its last lines on failure.
 
     ``gcs_endpoint``: a GCS emulator for Beam's ``gs://`` filesystem (it honours only
-    ``STORAGE_EMULATOR_HOST``). A failure whose last line starts with ``final_error_prefix`` (a job's
-    one-line input error) fails the task without retries: the same input would fail the same way.
+    ``STORAGE_EMULATOR_HOST``). A failure whose last line is the job's one-line input error
+    (``beam_jobs.command``: ``<job>: input error: ...``) fails the task without retries: the same
+    input would fail the same way.
     """
     import beam_jobs
+    from beam_jobs.command import input_error_prefix
 
     project_root = os.path.dirname(os.path.dirname(os.path.abspath(beam_jobs.__file__)))
     env = dict(os.environ)
@@ -44,7 +44,7 @@ def run_local_beam_job(
             log.info("beam: %s", line.rstrip())
     if process.returncode == 0:
         return
-    if final_error_prefix and tail and tail[-1].startswith(final_error_prefix):
+    if tail and tail[-1].startswith(input_error_prefix(module.rsplit(".", 1)[-1])):
         from airflow.sdk.exceptions import AirflowFailException
 
         raise AirflowFailException(tail[-1])

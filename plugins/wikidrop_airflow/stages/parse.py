@@ -22,8 +22,6 @@ if TYPE_CHECKING:
     from wikidrop.config import EditionConfig, Settings
 
 DATAFLOW_RUNNER = "DataflowRunner"
-# The parse job's last line on an input error (beam_jobs.parse_dump.main).
-INPUT_ERROR_PREFIX = "parse_dump: input error: "
 DATAFLOW_EXTRA_HINT = (
     "settings.beam.runner is 'dataflow' but the Apache Beam provider is not installed: "
     "pip install 'wikidrop[dataflow]' (apache-airflow-providers-apache-beam[google])"
@@ -178,9 +176,7 @@ def run_parse_job(argv: list[str], gcs_endpoint: str | None = None) -> None:
     (``wikidrop_airflow.local_beam``); an input error fails the task without retries."""
     from wikidrop_airflow.local_beam import run_local_beam_job
 
-    run_local_beam_job(
-        "beam_jobs.parse_dump", argv, gcs_endpoint=gcs_endpoint, final_error_prefix=INPUT_ERROR_PREFIX
-    )
+    run_local_beam_job("beam_jobs.parse_dump", argv, gcs_endpoint=gcs_endpoint)
 
 
 def _staging_hook(settings: Settings):
