@@ -1,4 +1,5 @@
-"""`make demo`: one whole DAG run per sample edition, locally, then where to look at the results.
+"""`make demo`: one whole DAG run per sample edition, locally, then two nights of the edition with a
+`nightly:` block (frwiki), then where to look at the results.
 
     python scripts/demo.py                         # the sample editions in samples/
     python scripts/demo.py --dump path/to/export.xml.bz2
@@ -89,8 +90,74 @@ def run_demo(dump: Path | None, started: float) -> int:
     results = {}
     for dbname, dump_date in built:
         results[dbname] = run_edition(config.edition(dbname), mirror_url, dump_date)
+    nights = {}
+    for dbname, dump_date in built:
+        edition = config.edition(dbname)
+        if edition.nightly is not None and results[dbname][0] == "success" and dump is None:
+            nights[dbname] = [run_night(edition, mirror_url, day) for day in sample_days(dump_date)]
     report(config, built, results, gcs_url, time.monotonic() - started, notices_offset)
-    return 0 if all(run.state == "success" for run in results.values()) else 1
+    report_nights(config, nights, gcs_url)
+    runs = [*results.values(), *(run for runs in nights.values() for _, run in runs)]
+    return 0 if all(run.state == "success" for run in runs) else 1
+
+
+def sample_days(dump_date: str) -> list[str]:
+    """The adds-changes days the local mirror publishes after a sample dump (devstack.SAMPLE_INCR_DAYS)."""
+    from datetime import datetime, timedelta
+
+    start = datetime.strptime(dump_date, "%Y%m%d")
+    return [(start + timedelta(days=n)).strftime("%Y%m%d") for n in range(1, devstack.SAMPLE_INCR_DAYS + 1)]
+
+
+def run_night(edition, mirror_url: str, day: str) -> tuple[str, EditionRun]:
+    """``dag.test()`` of the edition's nightly DAG for one adds-changes day."""
+    return day, run_dag(edition.nightly_dag_id, {"mirror": mirror_url, "day": day}, f"adds-changes day {day}")
+
+
+def report_nights(config, nights, gcs_url: str) -> None:
+    """Per night: what changed (created / updated / removed), the gate, and where each partner's
+    batch (and nightly snapshot, for partners who chose one) is."""
+    from wikidrop.gcs import committed_output_uri, storage_client
+    from wikidrop.layout import BATCH, SNAPSHOT, SUCCESS, DropPaths, NightlyPartition, ParseOutput
+
+    client = storage_client(endpoint=gcs_url)
+    bucket = config.settings.staging_bucket
+    lines = []
+    for dbname, runs in nights.items():
+        for day, run in runs:
+            state, tasks = run.state, run.tasks
+            partition = NightlyPartition(bucket, dbname, day)
+            noop = tasks.get("apply_changes") == "skipped" and state == "success"
+            lines.append(
+                f"== {dbname} night {day}: run {state.upper()}{' (already applied: no-op)' if noop else ''}"
+            )
+            failed = [t for t, s in tasks.items() if s not in {"success", "skipped"}]
+            if failed:
+                lines.append(f"   tasks not successful: {', '.join(f'{t}={tasks[t]}' for t in failed)}")
+            folder = committed_output_uri(client, partition.state_uri)
+            stats = _read_json(client, ParseOutput(folder).stats_uri) if folder else None
+            if stats:
+                removed = sum(stats["removed"].values())
+                lines.append(
+                    f"   changed: {stats['created']} created, {stats['updated']} updated, {removed} removed "
+                    f"({stats['change_records']} change records, redirect re-folds included); "
+                    f"{stats['articles_before']} -> {stats['articles']} articles; state {folder}/"
+                )
+            summary = _read_json(client, partition.validation_summary_uri)
+            if summary:
+                lines.append(
+                    f"   validation: success={summary['success']}; Data Docs: {summary.get('report_uri')}"
+                )
+            for partner in config.partners_for(dbname):
+                for kind in (BATCH, SNAPSHOT):
+                    for ns in config.edition(dbname).namespaces:
+                        drop = f"{partner.prefix}/{DropPaths.of(kind, day, dbname, ns).dir}/".lstrip("/")
+                        if client.bucket(partner.bucket).blob(f"{drop}{SUCCESS}").exists():
+                            lines.append(
+                                f"   {kind.name} for {partner.id}: gs://{partner.bucket}/{drop} (_SUCCESS)"
+                            )
+    if lines:
+        print("\n".join(["Nightly adds-changes runs:", *lines, ""]), flush=True)
 
 
 @dataclass(frozen=True)
@@ -105,17 +172,22 @@ class EditionRun:
 
 def run_edition(edition, mirror_url: str, dump_date: str) -> EditionRun:
     """``dag.test()`` of one edition's DAG (the DAG file's own build), one console line per task."""
-    devstack.log(f"running {edition.dag_id} on dump {dump_date} of the local mirror:")
+    return run_dag(edition.dag_id, {"mirror": mirror_url, "dump_date": dump_date}, f"dump {dump_date}")
+
+
+def run_dag(dag_id: str, conf: dict[str, Any], what: str) -> EditionRun:
+    """``dag.test()`` of one DAG of the DAG file with ``conf``, one console line per task."""
+    devstack.log(f"running {dag_id} on {what} of the local mirror:")
     began = time.monotonic()
-    with TaskLogs(devstack.AIRFLOW_HOME / "logs", DEMO_DIR / f"{edition.dag_id}.log") as logs:
+    with TaskLogs(devstack.AIRFLOW_HOME / "logs", DEMO_DIR / f"{dag_id}.log") as logs:
         from airflow.dag_processing.dagbag import DagBag
 
         bag = DagBag(dag_folder=str(ROOT / "dags"))
         if bag.import_errors:
             raise RuntimeError(f"DAG import errors: {bag.import_errors}")
-        run = bag.dags[edition.dag_id].test(run_conf={"mirror": mirror_url, "dump_date": dump_date})
+        run = bag.dags[dag_id].test(run_conf=conf)
     tasks = {task_label(ti.task_id, ti.map_index): str(ti.state) for ti in run.get_task_instances()}
-    devstack.log(f"{edition.dag_id}: {run.state} in {time.monotonic() - began:.0f} s")
+    devstack.log(f"{dag_id}: {run.state} in {time.monotonic() - began:.0f} s")
     return EditionRun(str(run.state), tasks, logs.files, logs.between_tasks)
 
 

@@ -52,6 +52,7 @@ RUN = VAR / "run"
 LOGS = VAR / "log"
 AIRFLOW_HOME = VAR / "airflow"
 MIRROR_DIR = VAR / "mirror"
+SAMPLE_INCR_DAYS = 2  # adds-changes days the mirror publishes after each sample dump
 GCS_DIR = VAR / "gcs"
 NOTICES_DIR = VAR / "notices"
 STATE_FILE = RUN / "stack.json"
@@ -382,7 +383,8 @@ def create_buckets(config, gcs_url: str) -> list[str]:
 def build_mirror(exports: Sequence[tuple[Path, Path | None]]) -> list[tuple[str, str]]:
     """``python -m wikidrop_dev.mirror build`` per export; returns (dbname, dump date) of each.
 
-    A ``<db>-<date>-page_props.sql`` beside a sample export is published with it.
+    A ``<db>-<date>-page_props.sql`` beside a sample export is published with it, and so are
+    ``SAMPLE_INCR_DAYS`` adds-changes days after it (``other/incr/<db>/``), for the nightly DAGs.
     """
     built = []
     MIRROR_DIR.mkdir(parents=True, exist_ok=True)
@@ -394,6 +396,7 @@ def build_mirror(exports: Sequence[tuple[Path, Path | None]]) -> list[tuple[str,
             page_props = export.with_name(f"{match['dbname']}-{match['date']}-page_props.sql")
             if page_props.exists():
                 argv += ["--page-props", str(page_props)]
+            argv += ["--incr-days", str(SAMPLE_INCR_DAYS)]
         if siteinfo is not None:
             argv += ["--siteinfo-json", str(siteinfo)]
         result = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=False)

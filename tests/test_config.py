@@ -41,6 +41,13 @@ EXPECTED_ERRORS: dict[str, list[str]] = {
     "plaintext_without_text.yaml": ["partners.0.fields", "plaintext", "'text'"],
     "partner_nightly_unknown_drop.yaml": ["partners.0.nightly.0", "'batches' or 'snapshot'"],
     "partner_nightly_twice.yaml": ["partners.0.nightly", "name each of batches and snapshot at most once"],
+    "nightly_unknown_key.yaml": ["editions.0.nightly.max_days", "Extra inputs are not permitted"],
+    "nightly_schedule_without_first_day.yaml": ["editions.0.nightly", "needs first_day"],
+    "nightly_bad_first_day.yaml": ["editions.0.nightly.first_day", "'20261341' is not a YYYYMMDD date"],
+    "nightly_bad_threshold.yaml": [
+        "editions.0.nightly.thresholds.max_change_ratio_vs_recent",
+        "greater than 1",
+    ],
 }
 
 
@@ -83,6 +90,23 @@ def test_partners_get_nightly_batches_unless_they_choose_otherwise(tmp_path: Pat
     assert old.nightly == ["batches"] and old.takes_nightly("batch") and not old.takes_nightly("snapshot")
     assert both.takes_nightly("batch") and both.takes_nightly("snapshot")
     assert not none.takes_nightly("batch") and not none.takes_nightly("snapshot")
+
+
+def test_nightly_block_defaults_and_opt_in(tmp_path: Path) -> None:
+    """Only an edition with a ``nightly`` block gets a nightly DAG; its defaults are the documented ones."""
+    path = tmp_path / "nightly.yaml"
+    path.write_text(
+        "editions:\n"
+        "  - {dbname: dewiki, language: de, scripts: [Latin], nightly: {first_day: '20261102'}}\n"
+        "  - {dbname: nlwiki, language: nl, scripts: [Latin]}\n"
+    )
+    dewiki, nlwiki = load_config(path).editions
+    assert nlwiki.nightly is None
+    nightly = dewiki.nightly
+    assert dewiki.nightly_dag_id == "wikidrop_dewiki_nightly"
+    assert (nightly.schedule, nightly.lag_days, nightly.first_day) == ("0 5 * * *", 1, "20261102")
+    assert nightly.max_days_per_run == 7 and nightly.catchup is True
+    assert nightly.thresholds.max_change_ratio_vs_recent == 10.0
 
 
 def test_missing_file_names_the_path(tmp_path: Path) -> None:

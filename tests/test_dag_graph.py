@@ -70,4 +70,63 @@ def test_dags_are_generated_in_config_order() -> None:
     generated = [
         name for name in vars(module) if name.startswith("wikidrop_") and name != "wikidrop_dags_order"
     ]
-    assert generated == [e.dag_id for e in load_config().editions]
+    expected = [
+        dag_id
+        for e in load_config().editions
+        for dag_id in (e.dag_id, *([e.nightly_dag_id] if e.nightly else []))
+    ]
+    assert generated == expected
+    assert "wikidrop_frwiki_nightly" in expected  # the shipped config opts frwiki in
+
+
+# The nightly DAG: every stage reads the NightContext of resolve_day; skip_if_applied gates the rest.
+NIGHTLY_UPSTREAM: dict[str, set[str]] = {
+    "resolve_day": set(),
+    "skip_if_applied": {"resolve_day"},
+    "wait_for_day": {"skip_if_applied"},
+    "stage_day": {"resolve_day", "wait_for_day"},
+    "apply_changes": {"resolve_day", "stage_day"},
+    "validate.shards": {"apply_changes"},
+    "validate.articles": {"resolve_day", "apply_changes", "validate.shards"},
+    "validate.night": {"resolve_day", "stage_day", "apply_changes"},
+    "validate.gate": {"resolve_day", "apply_changes", "validate.articles", "validate.night"},
+    "publish_gate": {"resolve_day", "validate.gate"},
+    "partner_drop.deliver": {"resolve_day", "stage_day", "apply_changes", "publish_gate"},
+    "partner_drop.notify": {"partner_drop.deliver"},
+}
+
+
+def test_nightly_graph_is_the_nightly_pipeline() -> None:
+    from wikidrop_airflow.dag_factory import build_nightly_dag
+
+    config = load_config()
+    edition = config.edition("frwiki")
+    dag = build_nightly_dag(edition, config)
+    assert dag.dag_id == "wikidrop_frwiki_nightly"
+    assert graph(dag) == NIGHTLY_UPSTREAM
+    # one night at a time, whatever the executor; catch-up ticks run oldest first from first_day
+    assert dag.max_active_runs == 1 and dag.catchup is True
+    assert dag.start_date.strftime("%Y%m%d") == "20261103"  # first_day 20261102 + lag_days 1
+    assert dag.get_task("resolve_day").retries == 0  # a missing day fails at once, visibly
+    assert set(dag.params) == {"day", "mirror", "partners", "dry_run", "force_delivery"}
+
+
+def test_nothing_of_a_night_is_delivered_before_the_gate() -> None:
+    from wikidrop_airflow.dag_factory import build_nightly_dag
+
+    config = load_config()
+    dag = build_nightly_dag(config.edition("frwiki"), config)
+    for task_id in ("partner_drop.deliver", "partner_drop.notify"):
+        upstream = {t.task_id for t in dag.get_task(task_id).get_flat_relatives(upstream=True)}
+        assert {"skip_if_applied", "validate.gate", "publish_gate"} <= upstream, task_id
+
+
+def test_each_partner_gets_the_nightly_drops_it_chose() -> None:
+    """``partners[].nightly``: the night maps one delivery per (partner, kind) chosen, in config order."""
+    from wikidrop_airflow.stages.deliver_nightly import nightly_drops
+
+    config = load_config()
+    partners = config.partners_for("frwiki")
+    expected = [f"{p.id}:{kind}" for p in partners for kind in ("batch", "snapshot") if p.takes_nightly(kind)]
+    assert nightly_drops(partners) == expected
+    assert "acme_ai:batch" in expected and "globex_llm:snapshot" in expected  # the shipped choices

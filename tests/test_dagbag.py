@@ -29,9 +29,17 @@ def test_no_import_errors(dagbag) -> None:
     assert dagbag.import_errors == {}
 
 
+def _all_dag_ids() -> list[str]:
+    """One DAG per edition, and a nightly one per edition with a nightly block."""
+    return [
+        dag_id
+        for e in load_config().editions
+        for dag_id in (e.dag_id, *([e.nightly_dag_id] if e.nightly else []))
+    ]
+
+
 def test_one_dag_per_edition_in_config_order(dagbag) -> None:
-    config = load_config()
-    assert sorted(dagbag.dag_ids) == sorted(e.dag_id for e in config.editions)
+    assert sorted(dagbag.dag_ids) == sorted(_all_dag_ids())
 
 
 def test_dag_file_reports_a_broken_config_as_import_error(
@@ -56,6 +64,22 @@ def test_running_task_builds_only_its_own_dag(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("_AIRFLOW_PARSING_CONTEXT_TASK_ID", "parse_articles")
     bag = DagBag(dag_folder=str(DAGS_FOLDER))
     assert bag.dag_ids == ["wikidrop_jawiki"]
+    monkeypatch.setenv("_AIRFLOW_PARSING_CONTEXT_DAG_ID", "wikidrop_frwiki_nightly")
+    monkeypatch.setenv("_AIRFLOW_PARSING_CONTEXT_TASK_ID", "apply_changes")
+    assert DagBag(dag_folder=str(DAGS_FOLDER)).dag_ids == ["wikidrop_frwiki_nightly"]
+
+
+@pytest.mark.parametrize("edition", [e for e in load_config().editions if e.nightly], ids=lambda e: e.dbname)
+def test_nightly_dag_policies(dagbag, edition) -> None:
+    config = load_config()
+    dag = dagbag.dags[edition.nightly_dag_id]
+    assert {"wikidrop", "nightly", edition.language, edition.dbname} <= set(dag.tags)
+    assert dag.max_active_runs == 1
+    assert dag.timetable.expression == edition.nightly.schedule
+    assert "strictly in order" in dag.doc_md
+    assert dag.params["partners"] == [p.id for p in config.partners_for(edition.dbname)]
+    for task in dag.tasks:
+        assert task.owner == config.settings.owner, task.task_id
 
 
 @pytest.mark.parametrize("edition", load_config().editions, ids=lambda e: e.dbname)
@@ -124,5 +148,5 @@ def test_dag_file_imports_nothing_heavy(tmp_path: Path) -> None:
     print(
         f"\ncold DagBag parse: {report['seconds']:.2f} s for {report['dags']} DAGs (Airflow already imported)"
     )
-    assert report["errors"] == {} and report["dags"] == len(load_config().editions)
+    assert report["errors"] == {} and report["dags"] == len(_all_dag_ids())
     assert report["heavy"] == []

@@ -101,8 +101,88 @@ class ValidationThresholds(StrictModel):
     )
 
 
+class NightlyThresholds(StrictModel):
+    """Suite parameters of the nightly gate (``expectations/nightly.json``)."""
+
+    max_dead_letter_ratio: float = Field(
+        0.01, ge=0, le=1, description="dead-lettered pages of the day / pages the day changed"
+    )
+    max_change_ratio_vs_recent: float = Field(
+        10.0, gt=1, description="the day's change records at most this many times the median of recent nights"
+    )
+    min_change_ratio_vs_recent: float = Field(
+        0.0, ge=0, lt=1, description="and at least this share of it (0: an empty day is fine)"
+    )
+    recent_nights: int = Field(
+        7, ge=1, le=60, description="validated nights the change volume is compared with"
+    )
+
+
+def _day_string(value: str | None) -> str | None:
+    """A real calendar day (the pattern alone lets 20261341 through)."""
+    import datetime as dt
+
+    if value is not None:
+        try:
+            dt.datetime.strptime(value, "%Y%m%d")
+        except ValueError:
+            raise ValueError(f"{value!r} is not a YYYYMMDD date") from None
+    return value
+
+
+class NightlyConfig(StrictModel):
+    """An edition's nightly DAG ``wikidrop_<dbname>_nightly``: one adds-changes day per run, in order."""
+
+    schedule: str | None = Field(
+        "0 5 * * *", description="cron (UTC); a tick applies the day lag_days before it; null: manual only"
+    )
+    lag_days: int = Field(
+        1, ge=0, le=7, description="a tick on day D applies the adds-changes day D - lag_days"
+    )
+    first_day: Annotated[str, Field(pattern=r"^\d{8}$")] | None = Field(
+        None,
+        description="first adds-changes day the schedule covers (its start date); earlier days are the "
+        "full dump's business. Required with a schedule",
+    )
+    catchup: bool = Field(True, description="ticks missed while paused or down run afterwards, oldest first")
+    max_days_per_run: int = Field(
+        7,
+        ge=1,
+        le=31,
+        description="days one run may apply: its own day, plus the days after a new full dump that a "
+        "re-base applies again on top of it; more is an error naming the days",
+    )
+    wait_hours: float = Field(24, gt=0, description="how long to wait for the day's status.txt to say done")
+    thresholds: NightlyThresholds = Field(default_factory=NightlyThresholds)
+
+    @field_validator("first_day")
+    @classmethod
+    def _first_day_is_a_date(cls, first_day: str | None) -> str | None:
+        return _day_string(first_day)
+
+    @field_validator("schedule")
+    @classmethod
+    def _valid_cron(cls, schedule: str | None) -> str | None:
+        return _checked_cron(schedule)
+
+    @model_validator(mode="after")
+    def _schedule_needs_first_day(self) -> NightlyConfig:
+        if self.schedule is not None and self.first_day is None:
+            raise ValueError("a nightly schedule needs first_day (YYYYMMDD): the first day it applies")
+        return self
+
+
+def _checked_cron(schedule: str | None) -> str | None:
+    from croniter import croniter  # Airflow's own cron library; imported only when validating
+
+    if schedule is not None and not croniter.is_valid(schedule):
+        raise ValueError(f"not a valid cron expression: {schedule!r} (e.g. '0 6 2,21 * *' or '@daily')")
+    return schedule
+
+
 class EditionConfig(StrictModel):
-    """One Wikipedia language edition: one DAG ``wikidrop_<dbname>``."""
+    """One Wikipedia language edition: one DAG ``wikidrop_<dbname>``, and ``wikidrop_<dbname>_nightly``
+    when it has a ``nightly`` block."""
 
     dbname: DbName
     language: LanguageCode
@@ -119,19 +199,22 @@ class EditionConfig(StrictModel):
         "partner may filter on them",
     )
     description: str = ""
+    nightly: NightlyConfig | None = Field(
+        None, description="opt in to nightly adds-changes runs (DAG wikidrop_<dbname>_nightly)"
+    )
 
     @field_validator("schedule")
     @classmethod
     def _valid_cron(cls, schedule: str | None) -> str | None:
-        from croniter import croniter  # Airflow's own cron library; imported only when validating
-
-        if schedule is not None and not croniter.is_valid(schedule):
-            raise ValueError(f"not a valid cron expression: {schedule!r} (e.g. '0 6 2,21 * *' or '@daily')")
-        return schedule
+        return _checked_cron(schedule)
 
     @property
     def dag_id(self) -> str:
         return f"wikidrop_{self.dbname}"
+
+    @property
+    def nightly_dag_id(self) -> str:
+        return f"wikidrop_{self.dbname}_nightly"
 
 
 class FilterConfig(StrictModel):

@@ -9,6 +9,12 @@ rejects a missing or unknown key, so a stage and its consumer cannot drift apart
     parse_articles  -> ParsedOutput      where the parse output is, its stats
     validate.gate   -> ValidationSummary what was checked, what failed, where the report is
     deliver         -> Drop              the partner's committed snapshots
+
+The nightly DAG (``wikidrop_<dbname>_nightly``) hands on its own:
+
+    resolve_day     -> NightContext      which day, on which base state, which days to apply
+    stage_day       -> StagedDays        the verified adds-changes files in staging
+    apply_changes   -> NightlyOutput     the committed state after the day, its changes and tombstones
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict
 
-from wikidrop.layout import StagingPartition
+from wikidrop.layout import NightlyPartition, StagingPartition
 
 
 class StageContract(BaseModel):
@@ -156,3 +162,64 @@ class Drop(StageContract):
     record_count: int
     committed: bool
     snapshots: list[SnapshotDrop]
+
+
+class NightContext(StageContract):
+    """Everything a nightly run decided before touching data: its day, the base state, the days to apply.
+
+    ``days`` is ``[day]``, or after a re-base on a newer full dump every day after that dump up to
+    ``day`` (applied again on top of it). ``rebased_from`` is then the previous state's folder: its
+    pages missing from the new base reach partners as tombstones. ``applied`` says the day is already
+    in the newest state: the run is a no-op.
+    """
+
+    dbname: str
+    language: str
+    day: str
+    mirror: str
+    partners: list[str]
+    dry_run: bool = False
+    force_delivery: bool = False
+    run_id: str
+    staging_bucket: str
+    applied: bool = False
+    base_uri: str  # the base state's folder (a committed attempt), resolved once
+    base_dump_date: str
+    base_days: list[str]
+    base_max_revision_id: int | None
+    days: list[str]
+    rebased_from: str | None = None
+
+    @property
+    def partition(self) -> NightlyPartition:
+        """The staging area of the run's day; a re-run rewrites exactly this prefix."""
+        return NightlyPartition(self.staging_bucket, self.dbname, self.day)
+
+
+class StagedDay(StageContract):
+    """One adds-changes day's pages file in staging, verified against the day's md5sums.txt."""
+
+    day: str
+    pages_uri: str
+    size: int
+    md5: str
+    max_revision_id: int | None  # maxrevid.txt
+
+
+class StagedDays(StageContract):
+    """The days of a nightly run in staging, in the order they are applied."""
+
+    days: list[StagedDay]
+
+
+class NightlyOutput(StageContract):
+    """apply_changes' committed state after the run's days, and what partners get of it.
+
+    ``change_shards``: the ``changes/`` Parquet files (records created or updated, with ``event``);
+    ``deletion_shards``: tombstones of a re-base written like them (``event.type: delete``).
+    """
+
+    state_uri: str
+    stats: dict[str, Any]
+    change_shards: list[str]
+    deletion_shards: list[str] = []

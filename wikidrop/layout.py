@@ -6,6 +6,8 @@
     gs://<staging>/<dbname>/nightly/<day>/incr/<adds-changes file names as Wikimedia names them>
     gs://<staging>/<dbname>/nightly/<day>/state/CURRENT.json  names the committed apply_changes attempt
     gs://<staging>/<dbname>/nightly/<day>/state/attempts/<attempt>/  the state after that day
+    gs://<staging>/<dbname>/nightly/<day>/deletions/part-00000.parquet, .ndjson.gz  tombstones of a re-base
+    gs://<staging>/<dbname>/nightly/<day>/validation/summary.json, results/<batch>.json
     gs://<staging>/<dbname>/<date>/validation/summary.json
     gs://<staging>/<dbname>/<date>/validation/results/<batch>.json
     gs://<reports>/<dbname>/<date>/<run id>/index.html    (Great Expectations Data Docs)
@@ -246,12 +248,24 @@ class NightlyPartition:
 
     @property
     def uri(self) -> str:
-        return f"gs://{self.bucket}/{edition_prefix(self.dbname)}nightly/{self.day}"
+        return f"gs://{self.bucket}/{self.prefix}"
+
+    @property
+    def prefix(self) -> str:
+        return f"{nightly_prefix(self.dbname)}{self.day}"
 
     @property
     def incr_uri(self) -> str:
         """The day's staged adds-changes files, under their Wikimedia names."""
         return f"{self.uri}/incr"
+
+    def incr_object(self, name: str) -> str:
+        """Object name (in ``bucket``) of a staged adds-changes file, by its Wikimedia name."""
+        return f"{self.prefix}/incr/{name}"
+
+    def incr_upload_prefix(self, name: str) -> str:
+        """Where an adds-changes file is uploaded (``<prefix><random>``) until its md5 is verified."""
+        return self.incr_object(f"{INCOMING_DIR}/{name}.")
 
     @property
     def state_uri(self) -> str:
@@ -261,6 +275,28 @@ class NightlyPartition:
     @property
     def state(self) -> JobOutput:
         return JobOutput(self.state_uri)
+
+    @property
+    def deletions_uri(self) -> str:
+        """Tombstones of a re-base on a new full dump: ``changes/``-style rows with ``event.type: delete``
+        for the pages the previous state held and the full dump no longer has."""
+        return f"{self.uri}/deletions"
+
+    @property
+    def validation_summary_uri(self) -> str:
+        return f"{self.uri}/validation/summary.json"
+
+    @property
+    def validation_results_uri(self) -> str:
+        return f"{self.uri}/validation/results"
+
+    def validation_result_uri(self, batch: str) -> str:
+        return f"{self.validation_results_uri}/{batch}.json"
+
+
+def nightly_prefix(dbname: str) -> str:
+    """The prefix of an edition's adds-changes days in the staging bucket (subfolders are days)."""
+    return f"{edition_prefix(dbname)}nightly/"
 
 
 def run_dir_name(run_id: str) -> str:

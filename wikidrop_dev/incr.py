@@ -400,3 +400,54 @@ def play_sample_days(
     files.append(day.write(mirror))
     final = history.write_export(directory / f"{history.dbname}-{second}-pages-articles.xml.bz2")
     return SampleDays(base, files, final, roles)
+
+
+def mirror_days(
+    export: str | os.PathLike[str], root: str | os.PathLike[str], dump_date: str, count: int = 2
+) -> list[DayFiles]:
+    """``count`` adds-changes days after ``dump_date`` of the edition as ``export`` holds it, under
+    ``<root>/other/incr/<dbname>/<day>/`` (the dev mirror: the full dump is the export itself).
+
+    Day 1: an edit, a new page (another article's text under a new title), a move that leaves a
+    redirect, an article turned into a redirect to another, a new redirect. Day 2: the first page
+    edited again, the redirect turned back into an article, an existing redirect pointed elsewhere,
+    another new page. Later days: one edit each. Titles and text come from the export's own pages.
+    """
+    import datetime as dt
+
+    history = EditionHistory.from_export(export)
+    articles = sorted(
+        p.id
+        for p in history.pages.values()
+        if p.ns == 0 and not p.is_redirect and p.revision.model == DEFAULT_MODEL and p.revision.text.strip()
+    )
+    titles = {p.title for p in history.pages.values()}
+    redirects = sorted(
+        p.id for p in history.pages.values() if p.ns == 0 and p.is_redirect and p.redirect_target in titles
+    )
+    if len(articles) < 8:
+        raise ValueError(f"{export}: {len(articles)} articles; the sample days need at least 8")
+    a = articles
+    start = dt.datetime.strptime(dump_date, "%Y%m%d").date()
+    written = []
+    for number in range(1, count + 1):
+        name = (start + dt.timedelta(days=number)).strftime("%Y%m%d")
+        day = history.day(name)
+        title = history.pages[a[number % len(a)]].title
+        if number == 1:
+            day.edit(a[0], history.text(a[0]) + "\n\n" + history.text(a[1]).split("\n\n")[0])
+            day.create(history.pages[a[1]], title=f"{history.pages[a[1]].title} (2)")
+            day.move(a[2], f"{history.pages[a[2]].title} 2")
+            day.make_redirect(a[3], history.pages[a[4]].title)
+            day.create_redirect(f"{history.pages[a[5]].title} (redirect)", history.pages[a[5]].title)
+        elif number == 2:
+            day.edit(a[0], history.text(a[0]) + "\n\n" + history.text(a[6]).split("\n\n")[0])
+            day.edit(a[3], history.text(a[5]), comment="no longer a redirect")
+            if redirects:
+                day.make_redirect(redirects[0], history.pages[a[6]].title)
+            day.create(history.pages[a[7]], title=f"{history.pages[a[7]].title} (2)")
+        else:
+            page = a[number % len(a)]
+            day.edit(page, history.text(page) + f"\n\n{title}.")
+        written.append(day.write(root))
+    return written

@@ -368,8 +368,10 @@ def build_mirror(
     in_progress: Sequence[str] = (),
     allow_truncated: bool = False,
     page_props: str | os.PathLike[str] | None = None,
+    incr_days: int = 0,
 ) -> MirrorBuild:
-    """Write ``<root>/<db>/<date>/`` (multistream, index, siteinfo JSON, checksums, dumpstatus)."""
+    """Write ``<root>/<db>/<date>/`` (multistream, index, siteinfo JSON, checksums, dumpstatus), and
+    ``incr_days`` adds-changes days after it under ``<root>/other/incr/<db>/`` (``wikidrop_dev.incr``)."""
     source = str(export)
     if pages_per_stream < 1 or (pages_per_part is not None and pages_per_part < 1):
         raise MirrorBuildError("--pages-per-stream and --pages-per-part must be positive")
@@ -439,6 +441,11 @@ def build_mirror(
     if not in_progress:
         write_latest_pointer(Path(root), dbname, dump_date)
     log.info("mirror %s/%s: %d pages in %d file(s)", dbname, dump_date, split.pages_seen, len(data_paths))
+    if incr_days:
+        from wikidrop_dev.incr import mirror_days
+
+        for day in mirror_days(source, root, dump_date, incr_days):
+            log.info("mirror %s: adds-changes day %s", day.directory.relative_to(root), day.day)
     return MirrorBuild(
         directory=directory,
         dbname=dbname,
@@ -679,6 +686,13 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m wikidrop_dev.
     build.add_argument("--pages-per-part", type=int, help="split into Wikimedia partial files")
     build.add_argument("--in-progress", action="append", default=[], metavar="JOB")
     build.add_argument("--allow-truncated", action="store_true")
+    build.add_argument(
+        "--incr-days",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also write N adds-changes days after the dump under other/incr/<db>/ (edits, new pages, a move, redirects)",
+    )
     serve = commands.add_parser("serve", help="serve a mirror directory over HTTP")
     serve.add_argument("--root", required=True)
     serve.add_argument("--host", default="127.0.0.1")
@@ -699,8 +713,9 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m wikidrop_dev.
                 in_progress=args.in_progress,
                 allow_truncated=args.allow_truncated,
                 page_props=args.page_props,
+                incr_days=args.incr_days,
             )
-        except (MirrorBuildError, OSError) as exc:
+        except (MirrorBuildError, OSError, ValueError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         cut = " (truncated input: complete pages kept)" if result.truncated_input else ""

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 MIRROR_ENV_VAR = "WIKIDROP_MIRROR"
 FORCE_DELIVERY_PARAM = "force_delivery"
 DUMP_DATE_PATTERN = r"^(\d{8}|latest)$"
+NIGHT_DAY_PATTERN = r"^(\d{8}|next)$"
 # Same mirror forms Settings.mirror accepts: a base URL, a gs:// URI or an absolute local directory.
 MIRROR_PATTERN = r"^(https?://[^\s/]+(/\S*)?|gs://[a-z0-9][a-z0-9._-]+(/\S*)?|/\S*)$"
 
@@ -25,6 +26,22 @@ MIRROR_PATTERN = r"^(https?://[^\s/]+(/\S*)?|gs://[a-z0-9][a-z0-9._-]+(/\S*)?|/\
 def default_mirror(settings: Settings) -> str:
     """``$WIKIDROP_MIRROR`` (set by the demo and `make up`) wins over the config's mirror."""
     return os.environ.get(MIRROR_ENV_VAR) or settings.mirror
+
+
+def build_nightly_params(settings: Settings, partners: list[PartnerConfig]) -> dict[str, Param]:
+    """The nightly DAG's form: the adds-changes day instead of the dump date, the rest as a snapshot's."""
+    from airflow.sdk import Param
+
+    day = Param(
+        "next",
+        type="string",
+        pattern=NIGHT_DAY_PATTERN,
+        title="Adds-changes day",
+        description="YYYYMMDD of the day to apply, or 'next' (the day after the newest applied night). "
+        "Days apply strictly in order: a day whose predecessor is not applied fails; an applied day is a "
+        "no-op. Scheduled runs take the day nightly.lag_days before their tick.",
+    )
+    return {"day": day, **{k: v for k, v in build_params(settings, partners).items() if k != "dump_date"}}
 
 
 def build_params(settings: Settings, partners: list[PartnerConfig]) -> dict[str, Param]:

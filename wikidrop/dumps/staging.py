@@ -1,4 +1,5 @@
-"""Copy one dump from a mirror into the staging bucket, verifying every byte against dumpstatus.json.
+"""Copy one dump from a mirror into the staging bucket, verifying every byte against dumpstatus.json
+(an adds-changes day: against its md5sums.txt, ``stage_incr_day``).
 
 For each file dumpstatus.json lists for our jobs (multistream + index, possibly as partial files,
 and the siteinfo JSON) ``stage_dump``:
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from wikidrop.checksums import Digester, FileDigest
-from wikidrop.contracts import StagedDump, StagedFile
+from wikidrop.contracts import StagedDay, StagedDump, StagedFile
 from wikidrop.dumps.dumpstatus import (
     DUMPSTATUS_NAME,
     INDEX,
@@ -47,7 +48,17 @@ from wikidrop.dumps.dumpstatus import (
     parse_dumpstatus,
     read_mirror_bytes,
 )
-from wikidrop.layout import StagingPartition
+from wikidrop.dumps.incr import (
+    MAXREVID_FILE,
+    IncrDayError,
+    day_file_relpath,
+    fetch_day_status,
+    md5sums_file_name,
+    pages_file_name,
+    parse_maxrevid,
+    parse_md5sums,
+)
+from wikidrop.layout import NightlyPartition, StagingPartition
 from wikidrop.progress import BYTES, INTERVAL_SECONDS, Progress
 
 log = logging.getLogger(__name__)
@@ -69,18 +80,29 @@ class StagingChecksumError(ValueError):
 
 @dataclass(frozen=True)
 class Checksums:
-    """What dumpstatus.json promises of a file (size, md5, sha1), to compare with what was read."""
+    """What the mirror promises of a file (size, md5, sha1), to compare with what was read.
 
-    size: int
+    dumpstatus.json gives all three; an adds-changes day's md5sums.txt only the md5 (``None``: not promised).
+    """
+
+    size: int | None
     md5: str
-    sha1: str
+    sha1: str | None
 
     @classmethod
     def of(cls, digest: FileDigest) -> Checksums:
         return cls(digest.bytes, digest.md5, digest.sha1)
 
+    def matches(self, other: Checksums) -> bool:
+        """``other`` (what was read) has every checksum this promises."""
+        return self.md5 == other.md5 and self.size in (None, other.size) and self.sha1 in (None, other.sha1)
+
     def __str__(self) -> str:
-        return f"size={self.size} md5={self.md5} sha1={self.sha1}"
+        return " ".join(
+            f"{k}={v}"
+            for k, v in (("size", self.size), ("md5", self.md5), ("sha1", self.sha1))
+            if v is not None
+        )
 
 
 def _expected(dump_file: DumpFile) -> Checksums:
@@ -97,15 +119,25 @@ def _gcs_md5_hex(blob: Any) -> str | None:
         return None
 
 
+def recorded_checksums(blob: Any) -> Checksums:
+    """What staging recorded in a verified object's metadata (what it read from the mirror)."""
+    meta = blob.metadata or {}
+    size = meta.get(META_SIZE)
+    return Checksums(int(size) if size else None, meta.get(META_MD5, ""), meta.get(META_SHA1))
+
+
 def is_staged_and_verified(bucket: Any, name: str, expected: Checksums) -> bool:
     """The object exists, its metadata records ``expected``, and GCS's own size/md5 agree."""
     blob = bucket.get_blob(name)
     if blob is None:
         return False
-    meta = blob.metadata or {}
-    recorded = Checksums(int(meta.get(META_SIZE, -1)), meta.get(META_MD5, ""), meta.get(META_SHA1, ""))
+    recorded = recorded_checksums(blob)
     gcs_md5 = _gcs_md5_hex(blob)
-    return recorded == expected and blob.size == expected.size and gcs_md5 in (None, expected.md5)
+    return (
+        expected == recorded
+        and blob.size == (expected.size if expected.size is not None else blob.size)
+        and gcs_md5 in (None, expected.md5)
+    )
 
 
 def _stream_to_blob(mirror: str, relpath: str, blob: Any, progress: Progress) -> Checksums:
@@ -150,50 +182,75 @@ def stage_file(
 
     While copying, logs bytes copied of the size dumpstatus.json gives every ``progress_seconds``.
     """
-    bucket = client.bucket(partition.bucket)
-    final_name = partition.dump_object(dump_file.name)
-    final_uri = f"gs://{partition.bucket}/{final_name}"
     expected = _expected(dump_file)
-    entry = StagedFile(
+    final_name = partition.dump_object(dump_file.name)
+    stage_object(
+        mirror,
+        f"{dbname}/{dump_date}/{dump_file.name}",
+        client.bucket(partition.bucket),
+        final_name,
+        partition.dump_upload_prefix(dump_file.name),
+        expected,
+        promised_by="dumpstatus.json",
+        progress_seconds=progress_seconds,
+    )
+    return StagedFile(
         name=dump_file.name,
         job=dump_file.job,
-        uri=final_uri,
+        uri=f"gs://{partition.bucket}/{final_name}",
         size=expected.size,
         md5=expected.md5,
         sha1=expected.sha1,
     )
+
+
+def stage_object(
+    mirror: str,
+    relpath: str,
+    bucket: Any,
+    final_name: str,
+    upload_prefix: str,
+    expected: Checksums,
+    *,
+    promised_by: str,
+    progress_seconds: float = INTERVAL_SECONDS,
+) -> Checksums:
+    """Copy ``<mirror>/<relpath>`` to ``final_name`` in ``bucket`` only if it matches ``expected``.
+
+    Skipped when already staged and verified. Streams into a temporary object (``upload_prefix`` +
+    a random tail; leftovers of an earlier try are deleted first), then compares what
+    was read with ``expected`` (``promised_by`` names where that came from, for the message); a
+    checksum left ``None`` (an adds-changes day's md5sums.txt gives no size or sha1) is not compared.
+    Returns what was read (or recorded, when skipped).
+    """
+    final_uri = f"gs://{bucket.name}/{final_name}"
     if is_staged_and_verified(bucket, final_name, expected):
         log.info("%s: already staged and verified, skipped", final_uri)
-        return entry
-
-    relpath = f"{dbname}/{dump_date}/{dump_file.name}"
+        return expected
+    file_name = final_name.rsplit("/", 1)[-1]
     source_url = mirror_url(mirror, relpath)
-    upload_prefix = partition.dump_upload_prefix(dump_file.name)
-    for stale in client.list_blobs(partition.bucket, prefix=upload_prefix):
+    for stale in bucket.client.list_blobs(bucket.name, prefix=upload_prefix):
         _delete_if_exists(stale)
     temp = bucket.blob(f"{upload_prefix}{uuid.uuid4().hex}")
-    temp.metadata = {
-        META_SIZE: str(expected.size),
-        META_MD5: expected.md5,
-        META_SHA1: expected.sha1,
-        META_SOURCE: source_url,
-    }
+    # What the mirror promised, recorded with the object (checked by the next run's skip).
+    promised = {META_SIZE: expected.size, META_MD5: expected.md5, META_SHA1: expected.sha1}
+    temp.metadata = {k: str(v) for k, v in promised.items() if v is not None} | {META_SOURCE: source_url}
     try:
         progress = Progress(
-            log, f"staging {dump_file.name}:", expected.size, unit=BYTES, interval=progress_seconds
+            log, f"staging {file_name}:", expected.size, unit=BYTES, interval=progress_seconds
         )
         actual = _stream_to_blob(mirror, relpath, temp, progress)
         temp.reload()
         uploaded_md5 = _gcs_md5_hex(temp)
         if uploaded_md5 not in (None, actual.md5) or temp.size != actual.size:
             raise StagingChecksumError(
-                f"{dump_file.name}: upload to {final_uri} corrupted: read {actual}, "
+                f"{file_name}: upload to {final_uri} corrupted: read {actual}, "
                 f"GCS stored size={temp.size} md5={uploaded_md5}"
             )
-        if actual != expected:
+        if not expected.matches(actual):
             _delete_if_exists(bucket.blob(final_name))
             raise StagingChecksumError(
-                f"{dump_file.name}: checksum mismatch for {source_url}: dumpstatus.json says {expected}, "
+                f"{file_name}: checksum mismatch for {source_url}: {promised_by} says {expected}, "
                 f"the mirror served {actual}; nothing staged under {final_uri}"
             )
         _promote(bucket, temp, final_name)
@@ -201,7 +258,7 @@ def stage_file(
         _delete_if_exists(temp)
         raise
     log.info("%s: staged from %s (%s)", final_uri, source_url, actual)
-    return entry
+    return actual
 
 
 def stage_dump(
@@ -258,3 +315,47 @@ def _stage_dumpstatus(payload: bytes, source_url: str, partition: StagingPartiti
         }
         blob.upload_from_string(payload, content_type="application/json")
     return f"gs://{partition.bucket}/{name}"
+
+
+def stage_incr_day(mirror: str, dbname: str, day: str, partition: NightlyPartition, client: Any) -> StagedDay:
+    """Stage one adds-changes day's pages file, verified against the day's md5sums.txt.
+
+    The day must be complete (status.txt says done); md5sums.txt must list the pages file, whose
+    bytes must match it (``StagingChecksumError`` otherwise, nothing staged under its name).
+    md5sums.txt is staged last, as dumpstatus.json is for a full dump.
+    """
+    if (partition.dbname, partition.day) != (dbname, day):
+        raise ValueError(f"partition {partition.uri} is not {dbname}/{day}")
+    status = fetch_day_status(mirror, dbname, day)
+    if not status.done:
+        raise IncrDayError(f"{status.url}: the day is not done ({status.status or status.error!r})")
+    sums_name = md5sums_file_name(dbname, day)
+    sums_relpath = day_file_relpath(dbname, day, sums_name)
+    sums_bytes = read_mirror_bytes(mirror, sums_relpath)
+    sums = parse_md5sums(sums_bytes, mirror_url(mirror, sums_relpath))
+    pages_name = pages_file_name(dbname, day)
+    if pages_name not in sums:
+        raise IncrDayError(f"{mirror_url(mirror, sums_relpath)}: no md5 for {pages_name}")
+    maxrevid_relpath = day_file_relpath(dbname, day, MAXREVID_FILE)
+    max_revision_id = parse_maxrevid(
+        read_mirror_bytes(mirror, maxrevid_relpath), mirror_url(mirror, maxrevid_relpath)
+    )
+    bucket = client.bucket(partition.bucket)
+    final_name = partition.incr_object(pages_name)
+    stage_object(
+        mirror,
+        day_file_relpath(dbname, day, pages_name),
+        bucket,
+        final_name,
+        partition.incr_upload_prefix(pages_name),
+        Checksums(None, sums[pages_name], None),
+        promised_by=sums_name,
+    )
+    bucket.blob(partition.incr_object(sums_name)).upload_from_string(sums_bytes, content_type="text/plain")
+    return StagedDay(
+        day=day,
+        pages_uri=f"gs://{partition.bucket}/{final_name}",
+        size=bucket.get_blob(final_name).size,
+        md5=sums[pages_name],
+        max_revision_id=max_revision_id,
+    )

@@ -1,6 +1,7 @@
 """The Great Expectations suites of ``expectations/`` and the values of their parameters.
 
-One JSON suite per dataset shape (``articles``, ``run_level``, ``dead_letter``); per-edition
+One JSON suite per dataset shape (``articles``, ``run_level``, ``dead_letter``, and ``nightly`` for
+an adds-changes night); per-edition
 thresholds are suite parameters filled from the config (``suite_parameters``), never a copy of a
 suite per edition. Each expectation's GX ``severity`` says whether its failure stops the run
 (critical) or is only shown (warning). Great Expectations is imported inside ``load_suite``.
@@ -15,11 +16,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from wikidrop.config import PROJECT_ROOT, EditionConfig
+from wikidrop.config import PROJECT_ROOT, EditionConfig, NightlyThresholds
 from wikidrop.dumps.siteinfo import SiteInfo
 
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
-SUITE_NAMES = ("articles", "run_level", "dead_letter")
+SUITE_NAMES = ("articles", "run_level", "dead_letter", "nightly")
 
 
 class SuiteLoadError(RuntimeError):
@@ -95,4 +96,15 @@ def suite_parameters(
         "max_row_drop_vs_previous": thresholds.max_row_drop_vs_previous,
         "max_row_deviation_vs_dump": thresholds.max_row_deviation_vs_dump,
         "dead_letter_reasons": sorted(dead_letter_reasons),
+        **nightly_parameters(edition),
+    }
+
+
+def nightly_parameters(edition: EditionConfig) -> dict[str, Any]:
+    """The nightly suite's parameters (the defaults for an edition without a nightly block)."""
+    nightly = edition.nightly.thresholds if edition.nightly else NightlyThresholds()
+    return {
+        "nightly_max_dead_letter_ratio": nightly.max_dead_letter_ratio,
+        "nightly_min_change_ratio_vs_recent": nightly.min_change_ratio_vs_recent,
+        "nightly_max_change_ratio_vs_recent": nightly.max_change_ratio_vs_recent,
     }

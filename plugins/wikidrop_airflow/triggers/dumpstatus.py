@@ -1,4 +1,5 @@
-"""``DumpStatusTrigger``: polls a mirror's dumpstatus.json in the triggerer until our jobs are done.
+"""``DumpStatusTrigger``: polls a mirror's dumpstatus.json in the triggerer until our jobs are done;
+``IncrDayTrigger`` does the same for adds-changes days' status.txt.
 
 The fetch is the same synchronous code the rest of the project uses (``wikidrop.dumps.dumpstatus``: one
 opener for http(s), gs:// and local mirrors), run in a thread so the triggerer's event loop never
@@ -78,12 +79,14 @@ class DumpStatusTrigger(BaseTrigger):
             },
         )
 
+    def check(self) -> dict[str, Any]:
+        """One poll (blocking; run in a thread): ``{"done", "url", "not_done", "error"}``."""
+        return check_dumpstatus(self.mirror, self.dbname, self.dump_date, self.required_jobs)
+
     async def run(self) -> AsyncIterator[TriggerEvent]:
         polls = 0
         while True:
-            result = await asyncio.to_thread(
-                check_dumpstatus, self.mirror, self.dbname, self.dump_date, self.required_jobs
-            )
+            result = await asyncio.to_thread(self.check)
             polls += 1
             if result["done"]:
                 yield TriggerEvent({"status": "done", "polls": polls, **result})
@@ -102,3 +105,52 @@ class DumpStatusTrigger(BaseTrigger):
                 self.poke_interval if self.deadline is None else min(self.poke_interval, self.deadline - now)
             )
             await asyncio.sleep(max(wait, 0))
+
+
+def check_incr_days(mirror: str, dbname: str, days: Sequence[str]) -> dict[str, Any]:
+    """One poll of adds-changes days: done when every day's status.txt says ``done``.
+
+    Same shape as ``check_dumpstatus`` (``not_done`` maps each day not done to what its status.txt
+    says, or ``missing``), so the sensor and trigger loop are shared.
+    """
+    from wikidrop.dumps.incr import fetch_day_status
+
+    statuses = [fetch_day_status(mirror, dbname, day) for day in days]
+    pending = {s.day: s.status or "missing" for s in statuses if not s.done}
+    errors = [s.error for s in statuses if s.error]
+    return {
+        "done": not pending,
+        "url": statuses[-1].url if statuses else mirror,
+        "not_done": pending,
+        "error": errors[-1] if errors else None,
+    }
+
+
+class IncrDayTrigger(DumpStatusTrigger):
+    """Fires once every day's ``other/incr/<dbname>/<day>/status.txt`` says done (or on the deadline)."""
+
+    def __init__(
+        self,
+        mirror: str,
+        dbname: str,
+        days: Sequence[str],
+        poke_interval: float,
+        deadline: float | None = None,
+    ) -> None:
+        super().__init__(mirror, dbname, days[-1], [], poke_interval, deadline)
+        self.days = list(days)
+
+    def check(self) -> dict[str, Any]:
+        return check_incr_days(self.mirror, self.dbname, self.days)
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "mirror": self.mirror,
+                "dbname": self.dbname,
+                "days": self.days,
+                "poke_interval": self.poke_interval,
+                "deadline": self.deadline,
+            },
+        )
