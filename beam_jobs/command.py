@@ -5,7 +5,8 @@ a day applied twice, a missing file), re-running cannot help: the command ends w
 ``<job>: input error: <message>`` line on stderr and exit status 2, whether the error was found
 before the pipeline started or by a worker while reading; the Airflow task that launched it
 (``wikidrop_airflow.local_beam``) fails on that line without retries. Any other error keeps its
-traceback (and status 1): it may be transient, and retries are for that.
+traceback (and status 1): it may be transient, and retries are for that. Every job's log, the
+delivery job's (``deliver_drop``) too, is set up by ``configure_logging``.
 """
 
 from __future__ import annotations
@@ -60,11 +61,12 @@ def _one_line(message: str) -> str:
     return re.sub(r"\s*\[while running '[^']*'\]\s*$", "", first)
 
 
-def configure_logging(errors: InputErrors) -> None:
-    """The job's and wikidrop's INFO on stderr; Beam's from WARNING up (its INFO is per-step noise).
+def configure_logging(errors: InputErrors | None = None) -> None:
+    """The job's and wikidrop's INFO on stderr (progress lines included); Beam's from WARNING up (its
+    INFO is per-step noise). Every Beam job's ``__main__`` sets its log up here.
 
     Beam also logs a worker's exception with its traceback before the runner raises it; for an
-    input error ``run_command`` says the same in one line, so that echo is left out.
+    input error (of ``errors``) ``run_command`` says the same in one line, so that echo is left out.
     """
 
     def not_an_input_error_echo(record: logging.LogRecord) -> bool:
@@ -77,7 +79,8 @@ def configure_logging(errors: InputErrors) -> None:
 
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
-    handler.addFilter(not_an_input_error_echo)
+    if errors is not None:
+        handler.addFilter(not_an_input_error_echo)
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
     logging.getLogger("apache_beam").setLevel(logging.WARNING)
 

@@ -56,6 +56,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import GoogleCloudOptions, PipelineOptions
 from apache_beam.runners.runner import PipelineResult
 
+from beam_jobs.command import configure_logging
 from beam_jobs.delivery_transforms import (
     MergePageIds,
     PartnerTarget,
@@ -69,7 +70,9 @@ from beam_jobs.delivery_transforms import (
     write_json,
 )
 from beam_jobs.local_gcs import use_anonymous_gcs_for_emulator
+from beam_jobs.options import ProgressOptions
 from beam_jobs.paths import absolute_path, make_local_paths_absolute
+from beam_jobs.progress import DeliveryProgress, watched_pipeline
 from beam_jobs.runners import pipeline_runner
 from wikidrop.delivery.drops import DeliveryRequest, finish_delivery, plan_delivery
 from wikidrop.delivery.errors import DeliveryError
@@ -161,7 +164,10 @@ def run_job(argv: Sequence[str] | None = None) -> DeliverRun:
         len(request.article_shards),
         list(plan.todo),
     )
-    with beam.Pipeline(runner=pipeline_runner(options), options=options) as pipeline:
+    who = f"{request.partner.id} {request.dbname} {request.dump_date}"
+    interval = options.view_as(ProgressOptions).progress_seconds
+    progress = DeliveryProgress(who, interval) if interval > 0 else None
+    with watched_pipeline(pipeline_runner(options), options, progress) as (pipeline, tally_dir):
         shards = pipeline | "ListShards" >> beam.Create(request.article_shards, reshuffle=False)
         page_ids = (
             shards
@@ -169,13 +175,15 @@ def run_job(argv: Sequence[str] | None = None) -> DeliverRun:
             | "ReadPageIds" >> beam.Map(page_ids_of_shard, shape)
             | "ListPageIds" >> beam.CombineGlobally(MergePageIds())
         )
-        boundaries = page_ids | "ChunkBoundaries" >> beam.Map(chunk_boundaries, request.partner.chunk_records)
+        boundaries = page_ids | "ChunkBoundaries" >> beam.Map(
+            chunk_boundaries, request.partner.chunk_records, tally_dir
+        )
         chunks = (
             shards
             | "SpreadShardsAgain" >> beam.Reshuffle()
             | "SortShard" >> beam.FlatMap(sort_shard, shape, beam.pvalue.AsSingleton(boundaries), runs_dir)
             | "GroupChunkRanges" >> beam.GroupByKey()
-            | "WriteChunk" >> beam.ParDo(WriteChunkFn(target, request, shape, schemas, runs_dir))
+            | "WriteChunk" >> beam.ParDo(WriteChunkFn(target, request, shape, schemas, runs_dir, tally_dir))
         )
         _ = (
             chunks
@@ -222,5 +230,5 @@ def _read_json(path: str) -> Any:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO)
+    configure_logging()
     print(json.dumps(run(), indent=2, ensure_ascii=False))

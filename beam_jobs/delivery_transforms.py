@@ -24,8 +24,8 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.metrics import Metrics
 
+from beam_jobs.progress import CHUNKS_WRITTEN, TO_WRITE, WRITTEN, WorkCounters
 from wikidrop.delivery.bucket import PartnerBucket
 from wikidrop.delivery.chunks import ChunkWriter, WrittenChunks
 from wikidrop.delivery.drops import DeliveryPlan, DeliveryRequest, commit_drops
@@ -35,11 +35,10 @@ from wikidrop.delivery.shards import partner_records, record_key, unique_in_orde
 from wikidrop.delivery.sort import ExternalSort, pair_frame, read_pairs
 from wikidrop.gzip_files import ReproducibleGzip
 from wikidrop.layout import PAGE_IDS
-from wikidrop.progress import Progress
 
 log = logging.getLogger(__name__)
 
-COUNTERS = "wikidrop.delivery"
+DELIVERY_SCOPE = "delivery"  # the job's counters: namespaces wikidrop and wikidrop.delivery
 CHUNK_SCRATCH = "wikidrop-chunk-"  # a chunk's local files, in a folder of its own
 
 
@@ -120,8 +119,16 @@ class MergePageIds(beam.CombineFn):
         return PageIds(ids, acc.excluded)
 
 
-def chunk_boundaries(page_ids: PageIds, chunk_records: int) -> dict[int, list[int]]:
-    """Per namespace, the first page id of each chunk: chunk N starts at the (N * chunk_records)-th id."""
+def chunk_boundaries(
+    page_ids: PageIds, chunk_records: int, tally_dir: str | None = None
+) -> dict[int, list[int]]:
+    """Per namespace, the first page id of each chunk: chunk N starts at the (N * chunk_records)-th id.
+
+    Also counts the drop's records (``records_to_write``): the total of the launcher's progress lines.
+    """
+    counters = WorkCounters(DELIVERY_SCOPE, (TO_WRITE,), tally_dir)
+    counters.inc(TO_WRITE, sum(len(ids) for ids in page_ids.ids.values()))
+    counters.flush()
     return {ns: ids[::chunk_records].tolist() for ns, ids in page_ids.ids.items()}
 
 
@@ -170,7 +177,8 @@ class WriteChunkFn(beam.DoFn):
     partner's bucket; emits (namespace, manifest entries, put outcomes).
 
     Its local files (the ranges, the chunk in each format) go under ``runs_dir`` when that is a local
-    folder (one disk for all the job's scratch), else in the system's temporary folder.
+    folder (one disk for all the job's scratch), else in the system's temporary folder. It counts
+    records and chunks written (``beam_jobs.progress``; also in ``tally_dir`` on the local runner).
     """
 
     def __init__(
@@ -180,19 +188,18 @@ class WriteChunkFn(beam.DoFn):
         shape: RecordShape,
         schemas: dict[str, Any],
         runs_dir: str,
+        tally_dir: str | None = None,
     ) -> None:
         self.target = target
         self.request = request
         self.shape = shape
         self.schemas = schemas
         self.scratch = runs_dir if FileSystems.get_scheme(runs_dir) is None else None
-        self.records = Metrics.counter(COUNTERS, "records_written")
-        self.chunks = Metrics.counter(COUNTERS, "chunks_written")
+        self.tally_dir = tally_dir
 
     def setup(self) -> None:
         self.bucket = self.target.open()
-        who = f"{self.request.partner.id} {self.request.dbname}"
-        self.progress = Progress(log, f"{who}: this worker wrote", None)
+        self.counters = WorkCounters(DELIVERY_SCOPE, (WRITTEN, CHUNKS_WRITTEN), self.tally_dir)
 
     def process(
         self, element: tuple[tuple[int, int], Iterable[RunRange]]
@@ -213,10 +220,12 @@ class WriteChunkFn(beam.DoFn):
             writer = ChunkWriter(self.bucket, self.request.paths(ns), self.shape, self.schemas, workdir)
             entries, outcomes = writer.write(index, records)
         count = entries[0]["records"] if entries else 0
-        self.records.inc(count)
-        self.chunks.inc()
-        self.progress.advance(count)
+        self.counters.inc(WRITTEN, count)
+        self.counters.inc(CHUNKS_WRITTEN)
         yield ns, entries, dict(outcomes)
+
+    def finish_bundle(self) -> None:
+        self.counters.flush()
 
 
 def _copy_range(run: RunRange, local: Path, block: int = 1 << 20) -> Path:

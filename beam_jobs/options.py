@@ -1,4 +1,4 @@
-"""Command-line options both jobs take (parse_dump, apply_changes).
+"""Command-line options the Beam jobs share (parse_dump, apply_changes, deliver_drop).
 
 Beam parses the flags of every ``PipelineOptions`` subclass in the process together, so a flag may
 be declared by one class only: the ones the jobs share live here, each job declares its own.
@@ -10,6 +10,7 @@ from typing import Any
 
 from apache_beam.options.pipeline_options import PipelineOptions
 
+from wikidrop.progress import INTERVAL_SECONDS
 from wikidrop.state import ARTICLE_PARTITION_ROWS
 from wikidrop.wikitext.page_guard import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT_S
 
@@ -29,4 +30,17 @@ class JobOptions(PipelineOptions):
             type=int,
             default=ARTICLE_PARTITION_ROWS,
             help="articles per partition of a new state (the unit a later day rewrites)",
+        )
+
+
+class ProgressOptions(PipelineOptions):
+    """How often a job's launcher logs its progress (parse_dump, deliver_drop: ``beam_jobs.progress``)."""
+
+    @classmethod
+    def _add_argparse_args(cls, parser: Any) -> None:
+        parser.add_argument(
+            "--progress_seconds",
+            type=float,
+            default=INTERVAL_SECONDS,
+            help="log work done of the total, rate and ETA this often (0: never)",
         )

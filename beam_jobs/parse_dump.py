@@ -50,7 +50,6 @@ Through Beam's portable job API (the path Flink and Spark job servers take)::
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import json
 import logging
@@ -67,12 +66,12 @@ from apache_beam.runners.runner import PipelineResult
 
 from beam_jobs.command import InputErrors, UsageError, run_command
 from beam_jobs.local_gcs import use_anonymous_gcs_for_emulator
-from beam_jobs.options import JobOptions
+from beam_jobs.options import JobOptions, ProgressOptions
 from beam_jobs.output import OutputAttempt
 from beam_jobs.outputs import InputNotFound, WriteNdjson, expand_inputs, write_json
 from beam_jobs.partitions import Dataset, QualityRows, WritePartitions
 from beam_jobs.paths import make_local_paths_absolute
-from beam_jobs.progress import ParseProgress, metrics_counts
+from beam_jobs.progress import ParseProgress, watched_pipeline
 from beam_jobs.runners import pipeline_runner
 from beam_jobs.transforms import (
     ParseArticles,
@@ -87,7 +86,6 @@ from wikidrop.dumps.multistream import group_ranges, open_index, stream_ranges
 from wikidrop.dumps.page_props import SqlDumpError
 from wikidrop.dumps.siteinfo import MEDIAWIKI_CANONICAL_NAMESPACES, Namespace, SiteInfo
 from wikidrop.layout import ParseOutput
-from wikidrop.progress import INTERVAL_SECONDS
 from wikidrop.quality.measures import script_letters_pattern
 from wikidrop.records import SCHEMA_VERSION, article_schema, parser_version
 from wikidrop.state import PARSE_DUMP, REDIRECT_PARTITION_ROWS, REDIRECT_SCHEMA, EditionState, PartitionInfo
@@ -136,12 +134,6 @@ class ParseDumpOptions(PipelineOptions):
             help="keep the complete pages of a truncated file (recorded in stats) instead of failing",
         )
         parser.add_argument("--work_unit_bytes", type=int, default=DEFAULT_WORK_UNIT_BYTES)
-        parser.add_argument(
-            "--progress_seconds",
-            type=float,
-            default=INTERVAL_SECONDS,
-            help="log pages done, rate and ETA this often (0: never)",
-        )
 
 
 # Input errors: the dump, its index or the command line are wrong; re-running cannot help. Workers
@@ -207,9 +199,8 @@ def run_job(argv: Sequence[str] | None = None) -> ParseRun:
             namespaces,
             attempt.uri,
         )
-        progress = (
-            ParseProgress(job.total_pages, opts.progress_seconds) if opts.progress_seconds > 0 else None
-        )
+        interval = options.view_as(ProgressOptions).progress_seconds
+        progress = ParseProgress(job.total_pages, interval) if interval > 0 else None
         result = _run_pipeline(runner, options, opts, output, job, progress)
         with FileSystems.open(output.stats_uri) as f:
             stats = json.loads(f.read())
@@ -251,13 +242,8 @@ def _run_pipeline(
     tallies on the local runner (whose ``run()`` returns only at the end), from the runner's
     metrics everywhere else (see ``beam_jobs.progress``).
     """
-    with contextlib.ExitStack() as watch:
-        local = not isinstance(runner, str)
-        progress_dir = watch.enter_context(progress.local_tallies()) if progress and local else None
-        with beam.Pipeline(runner=runner, options=options) as pipeline:
-            if progress and not local:
-                watch.enter_context(progress.watching(lambda: metrics_counts(pipeline)))
-            _build(pipeline, opts, output, job, progress_dir)
+    with watched_pipeline(runner, options, progress) as (pipeline, progress_dir):
+        _build(pipeline, opts, output, job, progress_dir)
     return pipeline.result
 
 

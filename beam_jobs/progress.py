@@ -1,9 +1,13 @@
-"""Progress of a running parse job, logged by the process that launched it (the Airflow task's log).
+"""Progress of a running Beam job, logged by the process that launched it (the Airflow task's log).
 
-The DoFns count their work in Beam counters (``wikidrop`` namespace: ``titles_scanned`` in the
-first read, ``article``/``redirect``/``skipped``/``dead_lettered`` per parsed page). A thread of
-the launcher reads them every ``interval`` seconds and logs pages done of the total the multistream
-index gives, pages/s, ETA and dead letters so far (``wikidrop.progress.Progress``).
+The DoFns count their work in Beam counters (``wikidrop`` namespace). A thread of the launcher
+reads them every ``interval`` seconds and logs a line (``wikidrop.progress.Progress``):
+
+- the parse job (``ParseProgress``): ``titles_scanned`` in the first read, then
+  ``article``/``redirect``/``skipped``/``dead_lettered`` per parsed page: pages done of the total
+  the multistream index gives, pages/s, ETA and dead letters so far;
+- the delivery job (``DeliveryProgress``): ``records_to_write`` once the page ids are listed, then
+  ``records_written`` per chunk: records written of the drop's total, records/s, ETA.
 
 Where the counters come from depends on the runner:
 
@@ -37,6 +41,10 @@ METRICS_NAMESPACE = "wikidrop"
 SCANNED = "titles_scanned"
 PARSED_KINDS = ("article", "redirect", "skipped", "dead_lettered")
 DEAD_LETTERED = "dead_lettered"
+TO_WRITE = "records_to_write"
+WRITTEN = "records_written"
+CHUNKS_WRITTEN = "chunks_written"
+DELIVERY_KINDS = (TO_WRITE, WRITTEN, CHUNKS_WRITTEN)
 TALLY_FLUSH_SECONDS = 1.0
 
 Counts = Callable[[], Counter | None]
@@ -64,13 +72,14 @@ class ProgressTally:
 
 
 class WorkCounters:
-    """A DoFn instance's Beam counters (``wikidrop`` and ``wikidrop.<dbname>`` namespaces), also
-    added to a ``ProgressTally`` in ``tally_dir`` when the job runs on the local runner."""
+    """A DoFn instance's Beam counters (``wikidrop`` and ``wikidrop.<scope>`` namespaces, ``scope``
+    the parse's dbname or ``delivery``), also added to a ``ProgressTally`` in ``tally_dir`` when the
+    job runs on the local runner."""
 
-    def __init__(self, dbname: str, kinds: tuple[str, ...], tally_dir: str | None):
+    def __init__(self, scope: str, kinds: tuple[str, ...], tally_dir: str | None):
         from apache_beam.metrics import Metrics
 
-        scope = f"{METRICS_NAMESPACE}.{dbname or 'unknown'}"
+        scope = f"{METRICS_NAMESPACE}.{scope or 'unknown'}"
         self._counters = {
             kind: (Metrics.counter(METRICS_NAMESPACE, kind), Metrics.counter(scope, kind)) for kind in kinds
         }
@@ -126,16 +135,34 @@ def _forget_portable_metrics(result: Any) -> None:
         result._metrics = None
 
 
-class ParseProgress:
-    """Logs the parse job's progress from a launcher thread while the pipeline runs."""
+@contextlib.contextmanager
+def watched_pipeline(
+    runner: Any, options: Any, progress: JobProgress | None
+) -> Iterator[tuple[Any, str | None]]:
+    """A pipeline, run when the block ends, whose progress (if any) is logged while it runs.
 
-    def __init__(self, total_pages: int | None, interval: float, logger: logging.Logger = log):
-        self.total_pages = total_pages
+    Yields the pipeline and the directory its DoFns tally their counts in on the local runner (None
+    on remote runners, whose ``PipelineResult.metrics()`` is polled instead, and without progress).
+    """
+    import apache_beam as beam
+
+    with contextlib.ExitStack() as watch:
+        local = not isinstance(runner, str)
+        tally_dir = watch.enter_context(progress.local_tallies()) if progress and local else None
+        with beam.Pipeline(runner=runner, options=options) as pipeline:
+            if progress and not local:
+                watch.enter_context(progress.watching(lambda: metrics_counts(pipeline)))
+            yield pipeline, tally_dir
+
+
+class JobProgress:
+    """Logs a job's progress from a launcher thread while the pipeline runs; ``report`` makes the line."""
+
+    what = "progress"  # how a line the job cannot make is named in the warning
+
+    def __init__(self, interval: float, logger: logging.Logger = log):
         self.interval = interval
         self.log = logger
-        self._scan = Progress(logger, "parse progress: first read (titles)", total_pages, unit="pages")
-        self._parse: Progress | None = None
-        self._parse_not_started = time.monotonic()  # last time no page was parsed yet: the parse began after
         self._stop = threading.Event()
 
     @contextlib.contextmanager
@@ -169,10 +196,27 @@ class ParseProgress:
         try:
             current = counts()
         except Exception as exc:  # progress is a courtesy: never let it end the job
-            self.log.warning("parse progress unavailable: %s", exc)
+            self.log.warning("%s unavailable: %s", self.what, exc)
             return
         if current:  # nothing counted yet (workers starting, or metrics only at the end): no line
             self.report(current)
+
+    def report(self, counts: Counter) -> str:
+        """Log and return the line for ``counts``."""
+        raise NotImplementedError
+
+
+class ParseProgress(JobProgress):
+    """The parse job's pages: the first read (titles) until pages are parsed, then the parse."""
+
+    what = "parse progress"
+
+    def __init__(self, total_pages: int | None, interval: float, logger: logging.Logger = log):
+        super().__init__(interval, logger)
+        self.total_pages = total_pages
+        self._scan = Progress(logger, "parse progress: first read (titles)", total_pages, unit="pages")
+        self._parse: Progress | None = None
+        self._parse_not_started = time.monotonic()  # last time no page was parsed yet: the parse began after
 
     def report(self, counts: Counter) -> str:
         """Log and return the line for ``counts``: the first read until pages are parsed, then the parse."""
@@ -192,5 +236,33 @@ class ParseProgress:
                 )
             self._parse.done = parsed
             line = f"{self._parse.line()}, {counts[DEAD_LETTERED]:,} dead letters"
+        self.log.info("%s", line)
+        return line
+
+
+class DeliveryProgress(JobProgress):
+    """The delivery job's records written of the drop's total, known once the job has listed the
+    partner's page ids (before that, and on a runner that has not reported it yet, no "of N")."""
+
+    what = "delivery progress"
+
+    def __init__(self, who: str, interval: float, logger: logging.Logger = log):
+        super().__init__(interval, logger)
+        self.who = who
+        self._not_started = time.monotonic()  # last time nothing was written yet: the writing began after
+        self._last_write = (0, self._not_started)  # records written, and when that count was first seen
+
+    def report(self, counts: Counter) -> str:
+        """Log and return ``<who>: written <n> [of <total>] records, <rate> records/s[, ETA]``; once all
+        are written, the rate is that of the writing (not diluted by the commit that follows)."""
+        now = time.monotonic()
+        written, total = counts[WRITTEN], counts.get(TO_WRITE)
+        if not written:
+            self._not_started = now
+        if written != self._last_write[0]:
+            self._last_write = (written, now)
+        writing = Progress(self.log, f"{self.who}: written", total, started=self._not_started)
+        writing.done = written
+        line = writing.line(self._last_write[1] if written == total else now)
         self.log.info("%s", line)
         return line

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -162,3 +163,36 @@ def test_duplicate_page_ids_fail_the_job_before_anything_is_written(
             [*job_args(tmp_path, fake_gcs, request(partner(bucket), duplicated)), *IN_PROCESS]
         )
     assert objects(fake_gcs_client, bucket) == {}
+
+
+def test_job_logs_records_written_of_the_drops_total_without_beams_info_noise(
+    fake_gcs, make_fake_gcs_bucket, shards, tmp_path
+) -> None:
+    """``python -m beam_jobs.deliver_drop`` as the deliver task runs it (worker processes): progress
+    lines of records written of the drop's total (the page ids it listed), none of Beam's INFO."""
+    bucket = make_fake_gcs_bucket("job")
+    filters = {"namespaces": [0, 10], "min_text_length": 10}
+    req = request(partner(bucket, filters=filters), shards, namespaces=[0, 10])
+    args = [*job_args(tmp_path, fake_gcs, req), "--progress_seconds", "0.1"]
+    workers = ["--direct_running_mode", "multi_processing", "--direct_num_workers", "2"]
+    job = subprocess.run(
+        [sys.executable, "-m", "beam_jobs.deliver_drop", *args, *workers],
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert job.returncode == 0, job.stderr[-3000:]
+    progress = [line for line in job.stderr.splitlines() if " beam_jobs.progress: " in line]
+    who = f"{req.partner.id} frwiki {DUMP_DATE}: written"
+    assert progress and all(who in line for line in progress), job.stderr[-3000:]
+    assert f"{who} 22 of 22 records (100%), " in progress[-1]  # page 9 is too short: 22 of 23 records
+    line = re.compile(
+        r"\S+ \S+ \d{8}: written [\d,]+ of [\d,]+ records \(\d+%\), [\d,]+ records/s(, ETA [\d:]+)?"
+    )
+    assert all(line.fullmatch(text.split(" beam_jobs.progress: ")[1]) for text in progress)
+    readme = " ".join((PROJECT_ROOT / "README.md").read_text(encoding="utf-8").split())
+    assert line.fullmatch(
+        readme.split("`deliver[partner]`: `")[1].split("`")[0]
+    )  # what it says the log shows
+    assert not [line for line in job.stderr.splitlines() if " INFO apache_beam" in line], job.stderr[-3000:]

@@ -169,9 +169,13 @@ def _delivery_output(folder: Path) -> dict[str, bytes]:
 
 
 def _delivery_counters(stats: dict) -> dict[tuple[str, str], int]:
+    counts = {
+        "records_to_write": stats["record_count"],  # the progress lines' total
+        "records_written": stats["record_count"],
+        "chunks_written": DELIVERY_CHUNKS,
+    }
     return {
-        ("wikidrop.delivery", "records_written"): stats["record_count"],
-        ("wikidrop.delivery", "chunks_written"): DELIVERY_CHUNKS,
+        (namespace, name): n for namespace in ("wikidrop", "wikidrop.delivery") for name, n in counts.items()
     }
 
 
