@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 
 import pytest
 
@@ -56,7 +57,7 @@ def test_edition_dag_runs_to_the_end_on_the_celery_worker(
     # that ran it and its final state; the worker stored each Celery task's result in Redis; the
     # metadata DB says each ran on Celery's queue, on this host, in a process other than this one.
     results = redis.Redis.from_url(celery_airflow.results)
-    worker_log = celery_airflow.log("celery-worker")
+    worker_log = _worker_log_once_it_names(celery_airflow, [f"workload_id={ti.id}" for ti in tis])
     celery_task_of = {ti_id: celery_id for celery_id, ti_id in EXECUTING.findall(worker_log)}
     for ti in tis:
         where = f"{ti.task_id}[{ti.map_index}]"
@@ -83,3 +84,15 @@ def test_edition_dag_runs_to_the_end_on_the_celery_worker(
         assert gcs_client.bucket(partner.bucket).blob(f"{drop}/_SUCCESS").exists()
     notified = {e["data"]["partner"] for e in receiver.accepted.values() if e["data"]["edition"] == DBNAME}
     assert notified == {p.id for p in subscribers if p.notices.webhook}
+
+
+def _worker_log_once_it_names(celery_airflow, needles: list[str], timeout_s: float = 120) -> str:
+    """The Celery worker's log once it has a final-state line for every needle: the worker writes
+    the last task's line after the scheduler already saw the run succeed."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        worker_log = celery_airflow.log("celery-worker")
+        finals = re.findall(r"final_state=\S+ .*", worker_log)
+        if all(any(n in line for line in finals) for n in needles) or time.monotonic() > deadline:
+            return worker_log
+        time.sleep(1)

@@ -97,13 +97,12 @@ def api_server(airflow_db, reports_bucket, data_docs_site) -> Iterator[str]:  # 
             "AIRFLOW__API_AUTH__JWT_SECRET", "wikidrop-render-test-jwt-secret-" + "0123456789abcdef" * 4
         )
         purge_cached_app()
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        server = uvicorn.Server(
-            uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning")
-        )
-        thread = threading.Thread(target=server.run, daemon=True)
+        # the server gets the bound socket itself: a port probed then released can be taken meanwhile
+        listening = socket.socket()
+        listening.bind(("127.0.0.1", 0))
+        port = listening.getsockname()[1]
+        server = uvicorn.Server(uvicorn.Config(create_app(), log_level="warning"))
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [listening]}, daemon=True)
         thread.start()
         deadline = time.monotonic() + 60
         while not server.started:
@@ -115,6 +114,7 @@ def api_server(airflow_db, reports_bucket, data_docs_site) -> Iterator[str]:  # 
         finally:
             server.should_exit = True
             thread.join(timeout=30)
+            listening.close()
             purge_cached_app()
 
 
