@@ -93,7 +93,7 @@ def run_demo(dump: Path | None, started: float) -> int:
     nights = {}
     for dbname, dump_date in built:
         edition = config.edition(dbname)
-        if edition.nightly is not None and results[dbname][0] == "success" and dump is None:
+        if edition.nightly is not None and results[dbname].state == "success" and dump is None:
             nights[dbname] = [run_night(edition, mirror_url, day) for day in sample_days(dump_date)]
     report(config, built, results, gcs_url, time.monotonic() - started, notices_offset)
     report_nights(config, nights, gcs_url)
@@ -156,6 +156,7 @@ def report_nights(config, nights, gcs_url: str) -> None:
                             lines.append(
                                 f"   {kind.name} for {partner.id}: gs://{partner.bucket}/{drop} (_SUCCESS)"
                             )
+                            lines.append(verified(f"gs://{partner.bucket}/{drop}"))
     if lines:
         print("\n".join(["Nightly adds-changes runs:", *lines, ""]), flush=True)
 
@@ -378,6 +379,7 @@ def report(config, built, results, gcs_url: str, elapsed: float, notices_offset:
                 lines.append(
                     f"   drop for {partner.id}: gs://{partner.bucket}/{drop} ({'_SUCCESS' if done else 'NOT committed'})"
                 )
+                lines.append(verified(f"gs://{partner.bucket}/{drop}"))
     notices = devstack.NOTICES_FILE
     new_text = notices.read_bytes()[notices_offset:].decode() if notices.exists() else ""
     received = [line for line in new_text.splitlines() if line.startswith("{")]
@@ -397,6 +399,16 @@ def report(config, built, results, gcs_url: str, elapsed: float, notices_offset:
         "",
     ]
     print("\n".join(lines), flush=True)
+
+
+def verified(drop_uri: str) -> str:
+    """What a partner's ``wikidrop verify <drop>`` says of the drop (checksums, manifest, licence)."""
+    from wikidrop.delivery.verify import verify
+
+    _, problems = verify(drop_uri.rstrip("/"))
+    return (
+        "      wikidrop verify: OK" if not problems else "      wikidrop verify: FAIL " + "; ".join(problems)
+    )
 
 
 def _on_disk(uri: str) -> Path:
