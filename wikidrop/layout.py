@@ -173,46 +173,22 @@ class ParseOutput:
         return f"{self.uri}/state.json"
 
 
-@dataclass(frozen=True)
-class StagingPartition:
-    """The staging area of one (edition, dump date); a re-run overwrites exactly this prefix."""
+class _StagingArea:
+    """What every staging area (a full dump's, an adds-changes day's) lays out the same way below its
+    ``prefix`` in ``bucket``: its URI, staged source files and the validation of its output."""
 
     bucket: str
-    dbname: str
-    dump_date: str
-
-    def __post_init__(self) -> None:
-        if not DUMP_DATE_RE.match(self.dump_date):
-            raise ValueError(f"dump date must be YYYYMMDD, got {self.dump_date!r}")
 
     @property
     def prefix(self) -> str:
-        return f"{edition_prefix(self.dbname)}{self.dump_date}"
+        raise NotImplementedError
 
     @property
     def uri(self) -> str:
         return f"gs://{self.bucket}/{self.prefix}"
 
-    @property
-    def dump_uri(self) -> str:
-        return f"{self.uri}/dump"
-
-    def dump_object(self, name: str) -> str:
-        """Object name (in ``bucket``) of a staged dump file, by its Wikimedia name."""
-        return f"{self.prefix}/dump/{name}"
-
-    def dump_upload_prefix(self, name: str) -> str:
-        """Where a dump file is uploaded (``<prefix><random>``) until its checksums are verified."""
-        return self.dump_object(f"{INCOMING_DIR}/{name}.")
-
-    @property
-    def parsed_uri(self) -> str:
-        """The parse job's output root (``--output``): its committed attempt is what stages read."""
-        return f"{self.uri}/parsed"
-
-    @property
-    def parsed(self) -> JobOutput:
-        return JobOutput(self.parsed_uri)
+    def _staged_object(self, folder: str, name: str) -> str:
+        return f"{self.prefix}/{folder}/{name}"
 
     @property
     def validation_summary_uri(self) -> str:
@@ -228,6 +204,44 @@ class StagingPartition:
         return f"{self.validation_results_uri}/{batch}.json"
 
 
+@dataclass(frozen=True)
+class StagingPartition(_StagingArea):
+    """The staging area of one (edition, dump date); a re-run overwrites exactly this prefix."""
+
+    bucket: str
+    dbname: str
+    dump_date: str
+
+    def __post_init__(self) -> None:
+        if not DUMP_DATE_RE.match(self.dump_date):
+            raise ValueError(f"dump date must be YYYYMMDD, got {self.dump_date!r}")
+
+    @property
+    def prefix(self) -> str:
+        return f"{edition_prefix(self.dbname)}{self.dump_date}"
+
+    @property
+    def dump_uri(self) -> str:
+        return f"{self.uri}/dump"
+
+    def dump_object(self, name: str) -> str:
+        """Object name (in ``bucket``) of a staged dump file, by its Wikimedia name."""
+        return self._staged_object("dump", name)
+
+    def dump_upload_prefix(self, name: str) -> str:
+        """Where a dump file is uploaded (``<prefix><random>``) until its checksums are verified."""
+        return self.dump_object(f"{INCOMING_DIR}/{name}.")
+
+    @property
+    def parsed_uri(self) -> str:
+        """The parse job's output root (``--output``): its committed attempt is what stages read."""
+        return f"{self.uri}/parsed"
+
+    @property
+    def parsed(self) -> JobOutput:
+        return JobOutput(self.parsed_uri)
+
+
 def edition_prefix(dbname: str) -> str:
     """The prefix of one edition in the staging and reports buckets; its subfolders are dump dates
     (and, in staging, ``nightly/``: the adds-changes days)."""
@@ -235,7 +249,7 @@ def edition_prefix(dbname: str) -> str:
 
 
 @dataclass(frozen=True)
-class NightlyPartition:
+class NightlyPartition(_StagingArea):
     """The staging area of one adds-changes day of an edition: the day's files and the state after it."""
 
     bucket: str
@@ -245,10 +259,6 @@ class NightlyPartition:
     def __post_init__(self) -> None:
         if not DUMP_DATE_RE.match(self.day):
             raise ValueError(f"day must be YYYYMMDD, got {self.day!r}")
-
-    @property
-    def uri(self) -> str:
-        return f"gs://{self.bucket}/{self.prefix}"
 
     @property
     def prefix(self) -> str:
@@ -261,7 +271,7 @@ class NightlyPartition:
 
     def incr_object(self, name: str) -> str:
         """Object name (in ``bucket``) of a staged adds-changes file, by its Wikimedia name."""
-        return f"{self.prefix}/incr/{name}"
+        return self._staged_object("incr", name)
 
     def incr_upload_prefix(self, name: str) -> str:
         """Where an adds-changes file is uploaded (``<prefix><random>``) until its md5 is verified."""
@@ -281,17 +291,6 @@ class NightlyPartition:
         """Tombstones of a re-base on a new full dump: ``changes/``-style rows with ``event.type: delete``
         for the pages the previous state held and the full dump no longer has."""
         return f"{self.uri}/deletions"
-
-    @property
-    def validation_summary_uri(self) -> str:
-        return f"{self.uri}/validation/summary.json"
-
-    @property
-    def validation_results_uri(self) -> str:
-        return f"{self.uri}/validation/results"
-
-    def validation_result_uri(self, batch: str) -> str:
-        return f"{self.validation_results_uri}/{batch}.json"
 
 
 def nightly_prefix(dbname: str) -> str:
