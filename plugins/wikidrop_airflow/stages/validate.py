@@ -44,12 +44,12 @@ def add_validation(
 
             get_current_context()["shard_name"] = validation.batch_name_of(shard_uri)
             run, output = RunContext.from_xcom(run_context), ParsedOutput.from_xcom(parsed)
-            client = _client(settings)
+            client = staging_client(settings)
             site = validation.load_site(client, output.parsed_uri)
             outcome, result = validation.validate_article_shard(
                 client, shard_uri, edition, site, run.dump_date
             )
-            return _store_result(client, run, outcome, result)
+            return store_result(client, run.partition, outcome, result)
 
         @task(task_id="run_level")
         def validate_run(run_context: dict[str, Any], parsed: dict[str, Any]) -> list[dict]:
@@ -57,7 +57,7 @@ def add_validation(
             from wikidrop.quality import validation
 
             run, output = RunContext.from_xcom(run_context), ParsedOutput.from_xcom(parsed)
-            client = _client(settings)
+            client = staging_client(settings)
             checked = validation.validate_run_level(
                 client,
                 edition=edition,
@@ -69,7 +69,7 @@ def add_validation(
                 dump_uri=run.partition.dump_uri,
                 shard_uris=list(output.article_shards),
             )
-            return [_store_result(client, run, outcome, result) for outcome, result in checked]
+            return [store_result(client, run.partition, outcome, result) for outcome, result in checked]
 
         @task(task_id="gate", trigger_rule="none_failed")
         def gate(
@@ -79,21 +79,11 @@ def add_validation(
             run_level: list[dict],
         ) -> dict:
             """Aggregate, publish the report and the summary, then fail the run on a critical failure."""
-            from airflow.sdk.exceptions import AirflowFailException
 
             run = RunContext.from_xcom(run_context)
             output = ParsedOutput.from_xcom(parsed)
             summary = publish_summary(settings, run, output, [*(shards or []), *run_level])
-            if not summary.success:
-                from wikidrop.quality.validation import failure_message
-
-                raise AirflowFailException(
-                    f"{run.dbname} {run.dump_date}: {failure_message(summary.to_xcom())}"
-                    f"\nreport: {summary.report_uri}"
-                )
-            for warning in summary.warnings:
-                log.warning("validation warning: %s", warning.message)
-            return summary.to_xcom()
+            return enforce_gate(summary, f"{run.dbname} {run.dump_date}")
 
         @task(task_id="shards")
         def article_shards(parsed: dict[str, Any]) -> list[str]:
@@ -102,7 +92,9 @@ def add_validation(
             from wikidrop.quality.validation import shards_to_check
 
             output = ParsedOutput.from_xcom(parsed)
-            return shards_to_check(_client(settings), output.parsed_uri, output.article_shards, edition)
+            return shards_to_check(
+                staging_client(settings), output.parsed_uri, output.article_shards, edition
+            )
 
         shard_outcomes = validate_articles.partial(run_context=run_context, parsed=parsed).expand(
             shard_uri=article_shards(parsed)
@@ -123,7 +115,7 @@ def publish_summary(
     from wikidrop.quality.gx import build_data_docs
     from wikidrop_airflow.reports.datadocs import upload_site, vendor_site
 
-    client = _client(settings)
+    client = staging_client(settings)
     partition = run.partition
     run_counts = next((o.get("counts") for o in outcomes if o["suite"] == "run_level"), None) or {}
     counts = {
@@ -151,15 +143,33 @@ def publish_summary(
     return ValidationSummary.from_xcom(summary)
 
 
-def _store_result(client: Any, run: RunContext, outcome: dict, result: dict) -> dict:
+def enforce_gate(summary: ValidationSummary, what: str) -> dict:
+    """The gate's verdict on ``what`` (a dump, a night): fail the run on a critical failure, naming
+    it and the report; log the warnings; else the summary's XCom."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    if not summary.success:
+        from wikidrop.quality.validation import failure_message
+
+        raise AirflowFailException(
+            f"{what}: {failure_message(summary.to_xcom())}\nreport: {summary.report_uri}"
+        )
+    for warning in summary.warnings:
+        log.warning("validation warning: %s", warning.message)
+    return summary.to_xcom()
+
+
+def store_result(client: Any, partition: Any, outcome: dict, result: dict) -> dict:
+    """Keep one batch's full result in the staging area it validated (``partition``: a dump's or a
+    night's, ``wikidrop.layout``); the outcome gains where."""
     from wikidrop.gcs import write_json_uri
 
-    uri = run.partition.validation_result_uri(outcome["batch"])
+    uri = partition.validation_result_uri(outcome["batch"])
     write_json_uri(client, uri, result)
     return {**outcome, "result_uri": uri}
 
 
-def _client(settings: Settings):
+def staging_client(settings: Settings) -> Any:
     from wikidrop_airflow.hooks.gcs import WikidropGCSHook
 
     return WikidropGCSHook(settings.staging_conn_id, "staging bucket").get_client()

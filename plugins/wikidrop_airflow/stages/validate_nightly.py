@@ -15,17 +15,15 @@ The night's summary.json with ``success: true`` is also what makes the day *appl
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING, Any
 
 from wikidrop.contracts import NightContext, NightlyOutput, ValidationSummary
+from wikidrop_airflow.stages.validate import enforce_gate, staging_client, store_result
 
 if TYPE_CHECKING:
     from airflow.sdk import XComArg
 
     from wikidrop.config import EditionConfig, Settings
-
-log = logging.getLogger(__name__)
 
 
 def add_nightly_validation(
@@ -50,10 +48,10 @@ def add_nightly_validation(
 
             get_current_context()["shard_name"] = validation.batch_name_of(shard_uri)
             context, state = NightContext.from_xcom(night), NightlyOutput.from_xcom(output)
-            client = _client(settings)
+            client = staging_client(settings)
             site = validation.load_site(client, state.state_uri)
             outcome, result = validation.validate_article_shard(client, shard_uri, edition, site, context.day)
-            return _store_result(client, context, outcome, result)
+            return store_result(client, context.partition, outcome, result)
 
         @task(task_id="night")
         def validate_night(night: dict[str, Any], staged: dict[str, Any], output: dict[str, Any]) -> dict:
@@ -64,7 +62,7 @@ def add_nightly_validation(
 
             context, state = NightContext.from_xcom(night), NightlyOutput.from_xcom(output)
             days = StagedDays.from_xcom(staged).days
-            client = _client(settings)
+            client = staging_client(settings)
             maxrevids = [d.max_revision_id for d in days if d.max_revision_id is not None]
             row = night_row(
                 client,
@@ -80,29 +78,19 @@ def add_nightly_validation(
             )
             site = validation.load_site(client, state.state_uri)
             outcome, result = validate_night(client, edition=edition, site=site, day=context.day, row=row)
-            return _store_result(client, context, outcome, result)
+            return store_result(client, context.partition, outcome, result)
 
         @task(task_id="gate", trigger_rule="none_failed")
         def gate(
             night: dict[str, Any], output: dict[str, Any], shards: list[dict] | None, checked: dict
         ) -> dict:
             """Aggregate, publish the report and the summary, then fail the run on a critical failure."""
-            from airflow.sdk.exceptions import AirflowFailException
 
             context = NightContext.from_xcom(night)
             summary = publish_night_summary(
                 settings, context, NightlyOutput.from_xcom(output), [checked, *(shards or [])]
             )
-            if not summary.success:
-                from wikidrop.quality.validation import failure_message
-
-                raise AirflowFailException(
-                    f"{context.dbname} night {context.day}: {failure_message(summary.to_xcom())}"
-                    f"\nreport: {summary.report_uri}"
-                )
-            for warning in summary.warnings:
-                log.warning("validation warning: %s", warning.message)
-            return summary.to_xcom()
+            return enforce_gate(summary, f"{context.dbname} night {context.day}")
 
         @task(task_id="shards")
         def change_shards(output: dict[str, Any]) -> list[str]:
@@ -127,7 +115,7 @@ def publish_night_summary(
     from wikidrop.quality.gx import build_data_docs
     from wikidrop_airflow.reports.datadocs import upload_site, vendor_site
 
-    client = _client(settings)
+    client = staging_client(settings)
     night = next(o for o in outcomes if o["suite"] == "nightly")
     counts = {
         **night["counts"],
@@ -167,17 +155,3 @@ def _tombstone_count(client: Any, output: NightlyOutput) -> int:
         with open_uri(client, uri) as fileobj:
             total += pq.ParquetFile(fileobj).metadata.num_rows
     return total
-
-
-def _store_result(client: Any, context: NightContext, outcome: dict, result: dict) -> dict:
-    from wikidrop.gcs import write_json_uri
-
-    uri = context.partition.validation_result_uri(outcome["batch"])
-    write_json_uri(client, uri, result)
-    return {**outcome, "result_uri": uri}
-
-
-def _client(settings: Settings) -> Any:
-    from wikidrop_airflow.hooks.gcs import WikidropGCSHook
-
-    return WikidropGCSHook(settings.staging_conn_id, "staging bucket").get_client()
