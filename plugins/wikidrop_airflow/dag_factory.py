@@ -11,12 +11,12 @@ typed contracts of ``wikidrop.contracts`` (as XCom dicts).
 from __future__ import annotations
 
 from datetime import UTC, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from airflow.sdk import DAG
 
-    from wikidrop.config import EditionConfig, WikidropConfig
+    from wikidrop.config import EditionConfig, Settings, WikidropConfig
 
 DOCS_URL = "docs/architecture.md"
 
@@ -47,12 +47,7 @@ def build_edition_dag(edition: EditionConfig, config: WikidropConfig) -> DAG:
         max_active_runs=1,
         tags=["wikidrop", edition.language, edition.dbname],
         params=build_params(settings, partners),
-        default_args={
-            "owner": settings.owner,
-            "retries": settings.retries,
-            "retry_delay": timedelta(minutes=5),
-            "retry_exponential_backoff": True,
-        },
+        default_args=task_defaults(settings),
     ) as dag:
         run_context = add_resolve_run(edition, settings)
         staged = add_dump_stages(edition, settings, run_context)
@@ -110,12 +105,7 @@ def build_nightly_dag(edition: EditionConfig, config: WikidropConfig) -> DAG:
         max_active_runs=1,
         tags=["wikidrop", "nightly", edition.language, edition.dbname],
         params=build_nightly_params(settings, partners),
-        default_args={
-            "owner": settings.owner,
-            "retries": settings.retries,
-            "retry_delay": timedelta(minutes=5),
-            "retry_exponential_backoff": True,
-        },
+        default_args=task_defaults(settings),
     ) as dag:
         night = add_resolve_day(edition, settings)
         go_on = add_skip_if_applied(night)
@@ -203,3 +193,13 @@ def _schedule_start():
     from datetime import datetime
 
     return datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def task_defaults(settings: Settings) -> dict[str, Any]:
+    """Every task's owner and retries (the same for an edition's dump DAG and its nightly DAG)."""
+    return {
+        "owner": settings.owner,
+        "retries": settings.retries,
+        "retry_delay": timedelta(minutes=5),
+        "retry_exponential_backoff": True,
+    }
