@@ -81,33 +81,28 @@ def add_delivery(
         from airflow.sdk import get_current_context
         from airflow.sdk.exceptions import AirflowSkipException
 
-        from wikidrop.contracts import Drop, ParsedOutput, RunContext, StagedDump
-        from wikidrop.delivery.drops import DeliveryRequest
-        from wikidrop.quality.validation import load_site
-        from wikidrop_airflow.hooks.gcs import WikidropGCSHook
+        from wikidrop.contracts import ParsedOutput, RunContext, StagedDump
+        from wikidrop.layout import SNAPSHOT
 
         get_current_context()["partner_id"] = partner_id
         run = RunContext.from_xcom(run_context)
         if partner_id not in run.partners:
             raise AirflowSkipException(f"{partner_id} is not among this run's partners")
-        partner = by_id[partner_id]
         output = ParsedOutput.from_xcom(parsed)
-        staging_client = WikidropGCSHook(settings.staging_conn_id, "staging bucket").get_client()
-        request = DeliveryRequest(
-            partner=partner,
-            dbname=edition.dbname,
-            dump_date=run.dump_date,
-            namespaces=delivered_namespaces(partner, edition),
-            article_shards=list(output.article_shards),
+        return deliver_partner_drop(
+            by_id[partner_id],
+            edition,
+            settings,
+            kind=SNAPSHOT.name,
+            day=run.dump_date,
+            state_uri=output.parsed_uri,
             run_id=run.run_id,
-            schema_version=output.stats["schema_version"],
-            article_count=output.stats.get("articles"),
-            source_files=StagedDump.from_xcom(staged).to_xcom()["files"],
             validation=validation,
-            site=load_site(staging_client, output.parsed_uri),
+            shards=output.article_shards,
+            source_files=StagedDump.from_xcom(staged).to_xcom()["files"],
             force=run.force_delivery,
+            record_count=output.stats.get("articles"),
         )
-        return Drop.from_xcom(run_delivery_job(request, settings)).to_xcom()
 
     @task(task_id="notify", map_index_template="{{ partner_id }}", outlets=[alias])
     def notify(drop: dict[str, Any]) -> dict[str, Any]:
@@ -167,16 +162,16 @@ def deliver_partner_drop(
     force: bool = False,
     record_count: int | None = None,
 ) -> dict[str, Any]:
-    """One partner's nightly drop, built and committed by the Beam delivery job; returns the Drop XCom.
+    """One partner's drop (of a full dump's parse or of a night's state), built and committed by the
+    Beam delivery job; returns the Drop XCom.
 
     ``kind`` ``batch``: the day's change records (``shards``, by default the Parquet files of the
     state's ``changes/``; after a re-base add its tombstone shards), delivered to ``batches/<day>/``;
     ``snapshot``: the state's articles (by default its ``articles/`` Parquet files), a full snapshot in
     ``snapshots/<day>/`` (tombstones against the partner's previous snapshot, as for a full dump).
-    ``state_uri`` is the committed state attempt (its ``siteinfo.json`` names the wiki in
-    LICENSE.txt); ``source_files`` the staged adds-changes files as ``{"name", "size", "md5"}`` (the
-    manifest links them on dumps.wikimedia.org); ``validation`` the nightly gate's ValidationSummary
-    (a failed one delivers nothing).
+    ``state_uri`` is the committed parse or state attempt (its ``siteinfo.json`` names the wiki in
+    LICENSE.txt); ``source_files`` the staged dump or adds-changes files (the manifest links them on
+    dumps.wikimedia.org); ``validation`` the gate's ValidationSummary (a failed one delivers nothing).
     """
     from wikidrop.contracts import Drop
     from wikidrop.delivery.drops import DeliveryRequest
