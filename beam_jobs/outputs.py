@@ -13,6 +13,7 @@ from apache_beam.io.filebasedsink import FileBasedSink
 from apache_beam.io.filesystem import BeamIOError, CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
+from wikidrop.delivery.encoding import json_line
 from wikidrop.gzip_files import ReproducibleGzip
 
 # NDJSON shards are gzip written by ISA-L (``isal.igzip``: the same format, any gunzip reads it) at
@@ -34,11 +35,6 @@ def expand_inputs(patterns: Sequence[str]) -> list[str]:
             raise InputNotFound(f"no file matches {pattern!r}")
         files += [f for f in matched if f not in files]
     return files
-
-
-def json_line(record: Mapping[str, Any]) -> bytes:
-    """A record as one NDJSON line: UTF-8, not ASCII-escaped, as every NDJSON file of the project."""
-    return json.dumps(record, ensure_ascii=False).encode("utf-8") + b"\n"
 
 
 class _NdjsonSink(FileBasedSink):

@@ -32,7 +32,8 @@ from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.timestamp import MIN_TIMESTAMP
 from apache_beam.utils.windowed_value import WindowedValue
 
-from beam_jobs.outputs import NDJSON_GZIP_LEVEL, delete_folder, json_line
+from beam_jobs.outputs import NDJSON_GZIP_LEVEL, delete_folder
+from wikidrop.delivery.encoding import json_line
 from wikidrop.dumps.siteinfo import SiteInfo
 from wikidrop.gzip_files import ReproducibleGzip
 from wikidrop.quality.article_quality import article_quality, quality_schema

@@ -25,17 +25,22 @@ _LINK_BRACKETS = re.compile(r"\[\[|\]\]")
 _TEMPLATE_BRACKETS = re.compile(r"\{\{|\}\}")
 _TABLE_SYNTAX = re.compile(r"(?m)^[ \t]*(?:\{\||\|\}|\|-|\|\+)|\|\|")
 # Image options as they leak from [[File:x.jpg|thumb|200px|caption]]; the size form is universal,
-# the keywords are MediaWiki's English ones plus their common translations.
-_IMAGE_PARAMS = re.compile(
-    r"\b\d+(?:x\d+)?px\b|(?:^|\|)\s*(?:thumb|thumbnail|frameless|framed|frame|upright|miniatur|"
+# the keywords are MediaWiki's English ones plus their common translations. (Two patterns: their
+# matches cannot overlap, and each is skipped when the text lacks what it needs.)
+_IMAGE_SIZE = re.compile(r"\b\d+(?:x\d+)?px\b", re.IGNORECASE)
+_IMAGE_KEYWORD = re.compile(
+    r"(?:^|\|)\s*(?:thumb|thumbnail|frameless|framed|frame|upright|miniatur|"
     r"mini|vignette|miniatura|мини|міні|サムネイル|縮略圖|缩略图)\s*(?=\|)",
     re.IGNORECASE | re.MULTILINE,
 )
 _HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>\n]{0,200})?/?>")
-_HTML_ATTRIBUTE = re.compile(
-    r"\b(?:style|class|align|valign|colspan|rowspan|bgcolor|cellpadding|cellspacing|width)"
-    r"\s*=\s*[\"']"
+# An HTML attribute is found from its '="' (a pattern that starts with a literal is fast to
+# search), then its name is looked for right before it.
+_ATTRIBUTE_VALUE = re.compile(r"=\s*[\"']")
+_ATTRIBUTE_NAME = re.compile(
+    r"\b(?:style|class|align|valign|colspan|rowspan|bgcolor|cellpadding|cellspacing|width)\Z"
 )
+_ATTRIBUTE_NAME_CHARS = len("cellpadding")
 _ENTITY = re.compile(r"&(?:[A-Za-z][A-Za-z0-9]{1,31}|#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6});")
 
 LEFTOVER_CATEGORIES = (
@@ -51,13 +56,37 @@ LEFTOVER_CATEGORIES = (
 
 
 @lru_cache(maxsize=64)
-def _prefix_pattern(names: tuple[str, ...]) -> re.Pattern[str] | None:
-    """A regex for ``<name>:`` with any of ``names`` (any case, spaces or underscores)."""
+def _prefix_pattern(names: tuple[str, ...]) -> tuple[re.Pattern[str], int] | None:
+    """A regex for one of ``names`` (any case, spaces or underscores) ending where a search ends,
+    and the longest such name, in characters."""
     if not names:
         return None
     alternatives = "|".join(sorted((re.escape(n).replace(" ", "[ _]") for n in names), key=len, reverse=True))
     # not after "/": ".../wiki/File:X.svg" is a URL path, not a link left in the text
-    return re.compile(rf"(?<![\w/])(?:{alternatives})\s*:(?=\S)", re.IGNORECASE)
+    return re.compile(rf"(?<![\w/])(?:{alternatives})\Z", re.IGNORECASE), max(map(len, names))
+
+
+def _count_ending_before(
+    text: str, anchors: re.Pattern[str], name: re.Pattern[str], name_chars: int, *, text_after: bool = False
+) -> int:
+    """How many ``anchors`` matches have a ``name`` match right before them (whitespace between
+    allowed); with ``text_after``, only those followed by a non-space character.
+
+    What ``name\\s*anchor`` counts, searched from the anchor: most characters of a text cannot
+    start a name, and a regex that starts with an alternation of names tries each at every one.
+    """
+    count = 0
+    for anchor in anchors.finditer(text):
+        start, end = anchor.span()
+        if text_after and (end >= len(text) or text[end].isspace()):
+            continue
+        while start and text[start - 1].isspace():
+            start -= 1
+        count += name.search(text, max(0, start - name_chars), start) is not None
+    return count
+
+
+_COLON = re.compile(":")
 
 
 def _count_magic_words(text: str) -> int:
@@ -76,10 +105,17 @@ def leftover_markup(text: str, site: SiteInfo) -> dict[str, int]:
         "link_brackets": len(_LINK_BRACKETS.findall(text)) if "[" in text else 0,
         "template_brackets": len(_TEMPLATE_BRACKETS.findall(text)) if "{" in text or "}" in text else 0,
         "table_syntax": len(_TABLE_SYNTAX.findall(text)) if "|" in text else 0,
-        "image_params": len(_IMAGE_PARAMS.findall(text)),
-        "ns_prefixes": len(prefixes.findall(text)) if prefixes is not None and ":" in text else 0,
+        "image_params": (len(_IMAGE_SIZE.findall(text)) if "px" in text.lower() else 0)
+        + (len(_IMAGE_KEYWORD.findall(text)) if "|" in text else 0),
+        "ns_prefixes": _count_ending_before(text, _COLON, *prefixes, text_after=True)
+        if prefixes is not None and ":" in text
+        else 0,
         "html_tags": (len(_HTML_TAG.findall(text)) if "<" in text else 0)
-        + (len(_HTML_ATTRIBUTE.findall(text)) if "=" in text else 0),
+        + (
+            _count_ending_before(text, _ATTRIBUTE_VALUE, _ATTRIBUTE_NAME, _ATTRIBUTE_NAME_CHARS)
+            if "=" in text
+            else 0
+        ),
         "magic_words": _count_magic_words(text),
         "entities": len(_ENTITY.findall(text)) if "&" in text else 0,
     }
@@ -227,10 +263,21 @@ def _appears_in_order(words: list[str], tokens: list[str], positions: dict[str, 
 # -- prose-bearing wikitext -----------------------------------------------------------------------
 # What is not the page's own prose: tables (wiki "{| |}", which "</table>" also closes, and HTML),
 # gallery-like blocks, comments, file, category and interlanguage links, and template calls.
+# Every token starts with one of "\n<[]{}", so the regex engine skips to those characters: a line
+# start is matched as the newline before it (the scan puts one before the text's first line).
 _NON_PROSE_SCAN = re.compile(
-    r"^[ \t:]*\{\||^[ \t]*\|\}(?!\})|<table\b[^<>]*>|</table\s*>|<(?:gallery|imagemap|timeline)\b|\[\[|\]\]|\{\{|\}\}",
-    re.IGNORECASE | re.MULTILINE,
+    r"\n[ \t:]*\{\||\n[ \t]*\|\}(?!\})|<table\b[^<>]*>|</table\s*>|<(?:gallery|imagemap|timeline)\b"
+    r"|\[\[|\]\]|\{\{|\}\}",
+    re.IGNORECASE,
 )
+# Most of a page's markup is links and template calls with nothing nested in them (no brackets,
+# braces or tags inside, no namespace colon in a link target). Before the scan, such a link's
+# brackets become NULs (same bytes, no token: a plain link is prose) and such a call becomes one
+# SOH (not prose, counted as no byte), so the scan's loop sees a tenth of the tokens. Export XML
+# cannot hold either control character, so neither can be in the wikitext.
+_PLAIN_LINK = re.compile(r"\[\[([^\[\]{}<|\n:]*(?:\|[^\[\]{}<\n]*)?)\]\]")
+_PLAIN_TEMPLATE = re.compile(r"(?<!\{)\{\{[^\[\]{}<]*\}\}")
+_TEMPLATE_MARK = "\x01"
 _LINK_TARGET = re.compile(r"[^\[\]|\n]*")
 _MEDIA_FILE_NAME = re.compile(
     r"\.(?:jpe?g|png|gif|svg|tiff?|webp|xcf|ogg|oga|ogv|webm|mp3|wav|flac|mid|pdf|djvu|stl)\s*$",
@@ -262,13 +309,16 @@ def prose_wikitext_bytes(wikitext: str, site: SiteInfo) -> int:
     prose source is larger than a stub's, so it still catches extraction losing real prose.
     """
     text = _without_comments(wikitext)
+    # split() alternates text between links and links' insides: joining them with NUL pairs is the
+    # substitution, done in C (a group reference in sub()'s replacement is expanded in Python)
+    text = "\n" + _PLAIN_TEMPLATE.sub(_TEMPLATE_MARK, "\0\0".join(_PLAIN_LINK.split(text)))
     kept = position = tables = templates = hidden_links = 0
     links: list[bool] = []  # per open "[[": whether that link is hidden
     while match := _NON_PROSE_SCAN.search(text, position):
         visible = not (tables or templates or hidden_links)
-        if visible:
-            kept += len(text[position : match.start()].encode("utf-8"))
         token = match.group(0).lower()
+        if visible:  # a line-start token's newline is the text before it
+            kept += _prose_bytes(text[position : match.start() + (token[0] == "\n")])
         position = match.end()
         if token == "{{":
             templates += 1
@@ -292,8 +342,13 @@ def prose_wikitext_bytes(wikitext: str, site: SiteInfo) -> int:
         else:  # "|}" or "</table>"
             tables = max(0, tables - 1)
     if not (tables or templates or hidden_links):
-        kept += len(text[position:].encode("utf-8"))
-    return kept
+        kept += _prose_bytes(text[position:])
+    return kept - 1  # the newline put before the first line, always in the first visible segment
+
+
+def _prose_bytes(segment: str) -> int:
+    """UTF-8 bytes of a visible segment, without the marks of the plain template calls removed."""
+    return len(segment.encode("utf-8")) - segment.count(_TEMPLATE_MARK)
 
 
 # -- language sanity and residue rate ---------------------------------------------------------------
@@ -306,6 +361,13 @@ SCRIPT_NAME_PREFIXES = {
 _LETTER_RUNS = re.compile(r"[^\W\d_]+")
 
 
+@lru_cache(maxsize=1)
+def _letters() -> str:
+    """Every character that ``_LETTER_RUNS`` matches, in code point order (found by the regex
+    engine, not by a Python loop over every code point)."""
+    return "".join(_LETTER_RUNS.findall("".join(map(chr, range(sys.maxunicode + 1)))))
+
+
 @lru_cache(maxsize=16)
 def script_letters_pattern(scripts: tuple[str, ...]) -> re.Pattern[str]:
     """Runs of letters of the given Unicode scripts (e.g. ``("Han", "Hiragana")``).
@@ -315,15 +377,16 @@ def script_letters_pattern(scripts: tuple[str, ...]) -> re.Pattern[str]:
     """
     prefixes = tuple(p for s in scripts for p in SCRIPT_NAME_PREFIXES.get(s, (s.upper(),)))
     ranges: list[tuple[int, int]] = []
-    for code in range(sys.maxunicode + 1):
-        char = chr(code)
-        if not unicodedata.category(char).startswith("L"):
+    for char in _letters():
+        if not unicodedata.category(char).startswith("L") or not unicodedata.name(char, "").startswith(
+            prefixes
+        ):
             continue
-        if unicodedata.name(char, "").startswith(prefixes):
-            if ranges and ranges[-1][1] == code - 1:
-                ranges[-1] = (ranges[-1][0], code)
-            else:
-                ranges.append((code, code))
+        code = ord(char)
+        if ranges and ranges[-1][1] == code - 1:
+            ranges[-1] = (ranges[-1][0], code)
+        else:
+            ranges.append((code, code))
     if not ranges:
         raise ValueError(f"no Unicode letters belong to scripts {list(scripts)}: check config scripts")
     parts = "".join(
