@@ -25,6 +25,7 @@ import apache_beam as beam
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
+from beam_jobs.local_gcs import use_anonymous_gcs_for_emulator
 from beam_jobs.progress import CHUNKS_WRITTEN, TO_WRITE, WRITTEN, WorkCounters
 from wikidrop.delivery.bucket import PartnerBucket
 from wikidrop.delivery.chunks import ChunkWriter, WrittenChunks
@@ -296,7 +297,11 @@ def _write_page_ids(ids: Any, path: Path, block: int = 1 << 20) -> Path:
 
 
 def open_uncompressed(uri: str) -> Any:
-    """A shard or JSON file, local or ``gs://``, as Beam's filesystems open it (no decompression)."""
+    """A shard or JSON file, local or ``gs://``, as Beam's filesystems open it (no decompression).
+
+    Runs on workers: against an emulator, Beam's GCS client is made anonymous first (else each
+    worker process hunts for credentials for ~25 s, ``beam_jobs.local_gcs``)."""
+    use_anonymous_gcs_for_emulator()
     return FileSystems.open(uri, compression_type=CompressionTypes.UNCOMPRESSED)
 
 
