@@ -61,3 +61,30 @@ def test_report_prints_table_infobox_and_reference_coverage_per_language(
     # the uk ones ({{Особа}}, {{Річка}}...) are recognised by their layout, no name list holds them
     assert "Особа" in out.split("found by layout alone")[1]
     assert status == 0 and rows["ALL"].endswith("PASS")
+
+
+def test_infobox_calls_without_named_parameters_are_counted_apart(tmp_path: Path) -> None:
+    """A box Wikidata fills at render time has no data in the dump: not a miss, but reported."""
+    pages = {
+        "Berlin": "{{Wikidata Infobox}}\n'''Berlin''' is a city in [[Germany]].",
+        "Paris": "{{Infobox settlement\n| name = Paris\n| country = France\n}}\n'''Paris''' is a city.",
+    }
+    dump = tmp_path / "enwiki-20260101-pages-articles.xml"
+    dump.write_text(
+        '<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.11/"><siteinfo><dbname>enwiki</dbname>'
+        "<base>https://en.wikipedia.org/wiki/Main_Page</base><namespaces>"
+        '<namespace key="0" case="first-letter" /><namespace key="10" case="first-letter">Template</namespace>'
+        "</namespaces></siteinfo>"
+        + "".join(
+            f"<page><title>{title}</title><ns>0</ns><id>{i}</id><revision><id>{i}</id>"
+            f"<timestamp>2026-01-01T00:00:00Z</timestamp><model>wikitext</model><format>text/x-wiki</format>"
+            f'<text xml:space="preserve">{text}</text></revision></page>'
+            for i, (title, text) in enumerate(pages.items(), start=1)
+        )
+        + "</mediawiki>",
+        encoding="utf-8",
+    )
+    quality = measure_dump(dump)
+    assert (quality.infobox_users, quality.infobox_users_with_entry) == (1, 1)  # Paris only
+    assert quality.infobox_calls_without_data == 1
+    assert dict(quality.without_data_names) == {"Wikidata Infobox": 1}
