@@ -315,7 +315,11 @@ def measure_structure(result: DumpQuality, content: PageContent, parsed: Any, si
     # An infobox-named call without a named parameter has no data in the wikitext: the box is filled
     # from Wikidata when the page is rendered ({{Wikidata Infobox}}, arwiki's bare city box), or it is
     # a maintenance note ({{Preklad infoboxu|en|...}}). Nothing to extract: counted apart.
-    calls = [t for t in parsed.filter_templates() if _is_infobox_name(str(t.name).strip())]
+    calls = []
+    for template in parsed.filter_templates():
+        name = str(template.name).strip()
+        if "{" not in name and _is_infobox_name(name):  # not a parser function holding a call
+            calls.append(template)
     named = any(param.showkey for call in calls for param in call.params)
     has_entry = bool(content.infoboxes)
     if calls and not named and not has_entry:
