@@ -259,26 +259,30 @@ def strip_code_words(parsed: Any, site: SiteInfo) -> Counter[str]:
     of tables the tokenizer did not parse. strip_code() glues the text of neighbouring table cells
     and of lines split by ``<br>`` ("BES||BQ" -> "BESBQ"); a space there keeps the reader's two
     words two words. ``parsed`` is modified."""
-    for link in parsed.filter_wikilinks():
-        if is_non_prose_link(str(link.title), site):
-            try:
-                parsed.remove(link)
-            except ValueError:  # already removed with an enclosing link
-                continue
-    for tag in parsed.filter_tags():
-        name = str(tag.tag).strip().lower()
-        if name in _WORD_BREAK_TAGS:
-            if tag.contents is not None and not tag.self_closing:
-                tag.contents.append(" ")
-            else:
-                try:
-                    parsed.replace(tag, " ")
-                except ValueError:  # inside a node removed above
-                    continue
+    _drop_links_and_break_words(parsed, site)
     text = _ATTRIBUTES.sub(" ", parsed.strip_code())
     if "__" in text:
         text = re.sub(r"__[A-Z_]+__", " ", text)
     return content_words(text)
+
+
+def _drop_links_and_break_words(code: Any, site: SiteInfo) -> None:
+    """At every depth: drop file, category and interlanguage links; a space after the contents of
+    each word-breaking tag, or in place of an empty one. One walk with each node's list at hand
+    (``Wikicode.remove``/``replace`` search the whole tree for every node: minutes on a long page)."""
+    from mwparserfromhell.nodes import Tag, Text, Wikilink
+
+    for index, node in enumerate(code.nodes):
+        if isinstance(node, Wikilink) and is_non_prose_link(str(node.title), site):
+            code.nodes[index] = Text("")
+            continue
+        if isinstance(node, Tag) and str(node.tag).strip().lower() in _WORD_BREAK_TAGS:
+            if node.contents is None or node.self_closing:
+                code.nodes[index] = Text(" ")
+                continue
+            node.contents.append(" ")
+        for child in node.__children__():  # mwparserfromhell's own way to a node's inner Wikicode
+            _drop_links_and_break_words(child, site)
 
 
 def _is_infobox_name(name: str) -> bool:
