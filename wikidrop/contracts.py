@@ -39,18 +39,24 @@ class StageContract(BaseModel):
         return value if isinstance(value, cls) else cls.model_validate(value)
 
 
-class RunContext(StageContract):
-    """Everything a run decided before touching data; every later stage reads it, none recomputes it."""
+class RunFacts(StageContract):
+    """What every run of an edition, full dump or night, fixes from its form before touching data:
+    the edition, the mirror, the partners and run options, the run id and staging bucket."""
 
     dbname: str
     language: str
-    dump_date: str
     mirror: str
     partners: list[str]
     dry_run: bool = False
     force_delivery: bool = False
     run_id: str
     staging_bucket: str
+
+
+class RunContext(RunFacts):
+    """Everything a run decided before touching data; every later stage reads it, none recomputes it."""
+
+    dump_date: str
 
     @property
     def partition(self) -> StagingPartition:
@@ -164,7 +170,7 @@ class Drop(StageContract):
     snapshots: list[SnapshotDrop]
 
 
-class NightContext(StageContract):
+class NightContext(RunFacts):
     """Everything a nightly run decided before touching data: its day, the base state, the days to apply.
 
     ``days`` is ``[day]``, or after a re-base on a newer full dump every day after that dump up to
@@ -173,15 +179,7 @@ class NightContext(StageContract):
     in the newest state: the run is a no-op.
     """
 
-    dbname: str
-    language: str
     day: str
-    mirror: str
-    partners: list[str]
-    dry_run: bool = False
-    force_delivery: bool = False
-    run_id: str
-    staging_bucket: str
     applied: bool = False
     base_uri: str  # the base state's folder (a committed attempt), resolved once
     base_dump_date: str

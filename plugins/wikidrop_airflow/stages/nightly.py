@@ -17,8 +17,6 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from wikidrop_airflow.params import FORCE_DELIVERY_PARAM, default_mirror
-
 if TYPE_CHECKING:
     from airflow.sdk import XComArg
 
@@ -80,6 +78,7 @@ def build_night_context(
     """NightContext from the validated form (or the tick), planned against staging."""
     from wikidrop.contracts import NightContext
     from wikidrop.nightly import next_day, plan_night
+    from wikidrop_airflow.stages.resolve_run import run_facts
 
     assert edition.nightly is not None
     client = client or _staging_client(settings)
@@ -94,15 +93,8 @@ def build_night_context(
     plan = plan_night(client, bucket, edition.dbname, day, edition.nightly.max_days_per_run)
     log.info("%s night %s: %s", edition.dbname, day, plan.reason)
     return NightContext(
-        dbname=edition.dbname,
-        language=edition.language,
+        **run_facts(edition, settings, params, run_id),
         day=day,
-        mirror=(params.get("mirror") or default_mirror(settings)).rstrip("/"),
-        partners=list(params.get("partners") or []),
-        dry_run=bool(params.get("dry_run", False)),
-        force_delivery=bool(params.get(FORCE_DELIVERY_PARAM, False)),
-        run_id=run_id,
-        staging_bucket=bucket,
         applied=plan.applied,
         base_uri=plan.base.folder,
         base_dump_date=plan.base.state.dump_date,

@@ -56,7 +56,8 @@ def build_run_context(
     from wikidrop.contracts import RunContext
     from wikidrop.dumps.dumpstatus import list_dump_dates, mirror_url, resolve_latest
 
-    mirror = (params.get("mirror") or default_mirror(settings)).rstrip("/")
+    facts = run_facts(edition, settings, params, run_id)
+    mirror = facts["mirror"]
     dump_date = params.get("dump_date") or "latest"
     if dump_date == "latest" and scheduled and logical_date is not None:
         not_after = logical_date.strftime("%Y%m%d")
@@ -68,14 +69,21 @@ def build_run_context(
         dump_date = candidates[-1]
     elif dump_date == "latest":
         dump_date = resolve_latest(mirror, edition.dbname)
-    return RunContext(
-        dbname=edition.dbname,
-        language=edition.language,
-        dump_date=dump_date,
-        mirror=mirror,
-        partners=list(params.get("partners") or []),
-        dry_run=bool(params.get("dry_run", False)),
-        force_delivery=bool(params.get(FORCE_DELIVERY_PARAM, False)),
-        run_id=run_id,
-        staging_bucket=settings.staging_bucket,
-    )
+    return RunContext(**facts, dump_date=dump_date)
+
+
+def run_facts(
+    edition: EditionConfig, settings: Settings, params: dict[str, Any], run_id: str
+) -> dict[str, Any]:
+    """The ``RunFacts`` fields from the validated form, for the dump DAG's RunContext and the nightly
+    DAG's NightContext alike."""
+    return {
+        "dbname": edition.dbname,
+        "language": edition.language,
+        "mirror": (params.get("mirror") or default_mirror(settings)).rstrip("/"),
+        "partners": list(params.get("partners") or []),
+        "dry_run": bool(params.get("dry_run", False)),
+        "force_delivery": bool(params.get(FORCE_DELIVERY_PARAM, False)),
+        "run_id": run_id,
+        "staging_bucket": settings.staging_bucket,
+    }
