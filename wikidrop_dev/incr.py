@@ -97,6 +97,22 @@ class EditionHistory:
     def text(self, page_id: int) -> str:
         return self.pages[page_id].revision.text
 
+    def playable_pages(self) -> tuple[list[int], list[int]]:
+        """Ids of the main-namespace articles with wikitext, and of the main-namespace redirects whose
+        target is a page of the export: what sample days edit, move and redirect."""
+        pages = self.pages.values()
+        articles = sorted(
+            p.id
+            for p in pages
+            if p.ns == 0
+            and not p.is_redirect
+            and p.revision.model == DEFAULT_MODEL
+            and p.revision.text.strip()
+        )
+        titles = {p.title for p in pages}
+        redirects = sorted(p.id for p in pages if p.ns == 0 and p.is_redirect and p.redirect_target in titles)
+        return articles, redirects
+
     def hold_back(self, page_ids: Iterable[int]) -> list[Page]:
         """Take pages out of the edition (before the base is written), to create them on a later day."""
         return [self.pages.pop(page_id) for page_id in page_ids]
@@ -337,15 +353,7 @@ def play_sample_days(
     directory = Path(directory)
     history = EditionHistory.from_export(export)
     site = history.site
-    articles = sorted(
-        p.id
-        for p in history.pages.values()
-        if p.ns == 0 and not p.is_redirect and p.revision.model == DEFAULT_MODEL and p.revision.text.strip()
-    )
-    titles = {p.title for p in history.pages.values()}
-    redirects = sorted(
-        p.id for p in history.pages.values() if p.ns == 0 and p.is_redirect and p.redirect_target in titles
-    )
+    articles, redirects = history.playable_pages()
     elsewhere = sorted(p.id for p in history.pages.values() if p.ns not in (0, -1, -2) and not p.is_redirect)
     if len(articles) < 16 or len(redirects) < 2:
         raise ValueError(f"{export}: too few articles ({len(articles)}) or redirects ({len(redirects)})")
@@ -416,15 +424,7 @@ def mirror_days(
     import datetime as dt
 
     history = EditionHistory.from_export(export)
-    articles = sorted(
-        p.id
-        for p in history.pages.values()
-        if p.ns == 0 and not p.is_redirect and p.revision.model == DEFAULT_MODEL and p.revision.text.strip()
-    )
-    titles = {p.title for p in history.pages.values()}
-    redirects = sorted(
-        p.id for p in history.pages.values() if p.ns == 0 and p.is_redirect and p.redirect_target in titles
-    )
+    articles, redirects = history.playable_pages()
     if len(articles) < 8:
         raise ValueError(f"{export}: {len(articles)} articles; the sample days need at least 8")
     a = articles
