@@ -19,10 +19,10 @@ A second table, per dump and then per language, covers the structured fields:
   word for "infobox" (``INFOBOX_NAME_WORDS``, a list for this measure only: the extractor itself
   recognises infoboxes by their layout) with at least one named parameter, or when the extractor
   found one (a call without named parameters has no data in the wikitext: Wikidata fills it when
-  the page is rendered, or it is a maintenance note; such articles are counted and named apart); coverage is the share of
-  those articles with an entry (target >= 90%). "by name" is the recall on the named ones alone,
-  "layout only" counts articles whose every entry has a name outside the list (their names are
-  printed, to review false positives). Values with leftover markup: target 0.
+  the page is rendered, or it is a maintenance note; such articles are counted and named apart);
+  coverage is the share of those articles with an entry (target >= 90%). "by name" is the recall
+  on the named ones alone, "layout only" counts articles whose every entry has a name outside the
+  list (their names are printed, to review false positives). Values with leftover markup: target 0.
 - references: how many, how many cite a URL (``source``), how many are notes.
 
 Exit status 1 when a target fails.
@@ -292,6 +292,15 @@ def _is_infobox_name(name: str) -> bool:
 
 def measure_structure(result: DumpQuality, content: PageContent, parsed: Any, site: SiteInfo) -> None:
     """Add one article's tables, words kept, infoboxes and references to ``result``."""
+    # Read before strip_code_words changes ``parsed`` (it drops file and category links).
+    # An infobox-named call without a named parameter has no data in the wikitext: the box is filled
+    # from Wikidata when the page is rendered ({{Wikidata Infobox}}, arwiki's bare city box), or it is
+    # a maintenance note ({{Preklad infoboxu|en|...}}). Nothing to extract: counted apart.
+    calls = []
+    for template in parsed.filter_templates():
+        name = str(template.name).strip()
+        if "{" not in name and _is_infobox_name(name):  # not a parser function holding a call
+            calls.append(template)
     table_words = content_words(
         *(t["caption"] or "" for t in content.tables),
         *(value for t in content.tables for row in (*t["headers"], *t["rows"]) for value in row),
@@ -316,14 +325,6 @@ def measure_structure(result: DumpQuality, content: PageContent, parsed: Any, si
         result.table_heavy_articles += 1
         result.table_heavy_baseline_words += reference
         result.table_heavy_words_kept += found
-    # An infobox-named call without a named parameter has no data in the wikitext: the box is filled
-    # from Wikidata when the page is rendered ({{Wikidata Infobox}}, arwiki's bare city box), or it is
-    # a maintenance note ({{Preklad infoboxu|en|...}}). Nothing to extract: counted apart.
-    calls = []
-    for template in parsed.filter_templates():
-        name = str(template.name).strip()
-        if "{" not in name and _is_infobox_name(name):  # not a parser function holding a call
-            calls.append(template)
     named = any(param.showkey for call in calls for param in call.params)
     has_entry = bool(content.infoboxes)
     if calls and not named and not has_entry:

@@ -41,6 +41,7 @@ _ATTRIBUTE_NAME = re.compile(
     r"\b(?:style|class|align|valign|colspan|rowspan|bgcolor|cellpadding|cellspacing|width)\Z"
 )
 _ATTRIBUTE_NAME_CHARS = len("cellpadding")
+_COLON = re.compile(":")  # where a namespace prefix ("File:", "Catégorie:") is looked for
 _ENTITY = re.compile(r"&(?:[A-Za-z][A-Za-z0-9]{1,31}|#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6});")
 
 LEFTOVER_CATEGORIES = (
@@ -84,9 +85,6 @@ def _count_ending_before(
             start -= 1
         count += name.search(text, max(0, start - name_chars), start) is not None
     return count
-
-
-_COLON = re.compile(":")
 
 
 def _count_magic_words(text: str) -> int:
